@@ -1,0 +1,108 @@
+//! The body format a request declares in `Content-Type`.
+//!
+//! The verifier records it in [`Verified`](crate::Verified) so that the parsing step can
+//! pick a format (Mailtrap sends JSON, JSON Lines or form data, all signed the same
+//! way) and refuse a body in a format the sender never uses, without each web
+//! framework adapter reading the header again.
+
+use http::HeaderName;
+
+use crate::request::{HeaderLookup, RequestView};
+
+const CONTENT_TYPE: HeaderName = http::header::CONTENT_TYPE;
+
+/// The media type of a request body, by its `Content-Type` essence (parameters such
+/// as `charset` are ignored; matching is case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MediaType {
+    /// `application/json`.
+    Json,
+    /// JSON Lines: `application/jsonl`, `application/x-ndjson`, `application/ndjson`,
+    /// `application/jsonlines`, `application/x-jsonlines`.
+    JsonLines,
+    /// `application/x-www-form-urlencoded`.
+    FormUrlEncoded,
+    /// Any other type, or a `Content-Type` header present more than once.
+    Other,
+    /// No `Content-Type` header.
+    Missing,
+}
+
+impl MediaType {
+    /// Classifies a `Content-Type` header value.
+    ///
+    /// ```
+    /// use webhook_core::MediaType;
+    ///
+    /// assert_eq!(MediaType::from_header(b"Application/JSON; charset=utf-8"), MediaType::Json);
+    /// assert_eq!(MediaType::from_header(b"application/jsonl"), MediaType::JsonLines);
+    /// assert_eq!(MediaType::from_header(b"text/plain"), MediaType::Other);
+    /// ```
+    pub fn from_header(value: &[u8]) -> Self {
+        let essence = value
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
+        let is = |name: &str| essence.eq_ignore_ascii_case(name.as_bytes());
+        if essence.is_empty() {
+            Self::Missing
+        } else if is("application/json") {
+            Self::Json
+        } else if [
+            "application/jsonl",
+            "application/x-ndjson",
+            "application/ndjson",
+            "application/jsonlines",
+            "application/x-jsonlines",
+        ]
+        .into_iter()
+        .any(is)
+        {
+            Self::JsonLines
+        } else if is("application/x-www-form-urlencoded") {
+            Self::FormUrlEncoded
+        } else {
+            Self::Other
+        }
+    }
+
+    /// The media type a request declares.
+    pub fn of<R: RequestView + ?Sized>(request: &R) -> Self {
+        match request.header(&CONTENT_TYPE) {
+            HeaderLookup::Absent => Self::Missing,
+            HeaderLookup::One(value) => Self::from_header(value),
+            HeaderLookup::Repeated => Self::Other,
+        }
+    }
+
+    /// The canonical `Content-Type` value for this type (`None` for `Other`/`Missing`).
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Self::Json => Some("application/json"),
+            Self::JsonLines => Some("application/jsonl"),
+            Self::FormUrlEncoded => Some("application/x-www-form-urlencoded"),
+            Self::Other | Self::Missing => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_or_missing_content_types() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(MediaType::of(&headers), MediaType::Missing);
+        headers.append("content-type", "application/json".parse().unwrap());
+        assert_eq!(MediaType::of(&headers), MediaType::Json);
+        headers.append("content-type", "application/json".parse().unwrap());
+        assert_eq!(MediaType::of(&headers), MediaType::Other);
+        assert_eq!(
+            MediaType::from_header(b" application/x-www-form-urlencoded "),
+            MediaType::FormUrlEncoded
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! [`Verified<B>`]: a body that passed verification, with what proved it.
+//!
+//! Only [`Verifier`](crate::Verifier) constructs a `Verified`, so a function that takes
+//! one cannot be handed unverified bytes by mistake. Typed parsing starts from here;
+//! parsing bytes that were not verified needs a visibly named call.
+
+use std::sync::Arc;
+
+use crate::{MediaType, Scheme};
+
+/// A request body that passed verification.
+///
+/// `B` is whatever the caller handed to [`Verifier::verify`](crate::Verifier::verify)
+/// (`&[u8]`, `Vec<u8>`, `bytes::Bytes`, …); it is returned untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified<B> {
+    body: B,
+    verification: Verification,
+}
+
+impl<B> Verified<B> {
+    pub(crate) fn new(body: B, verification: Verification) -> Self {
+        Self { body, verification }
+    }
+
+    /// The verified body.
+    pub fn body(&self) -> &B {
+        &self.body
+    }
+
+    /// Takes the body out, dropping the proof.
+    pub fn into_body(self) -> B {
+        self.body
+    }
+
+    /// What verified this request.
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+
+    /// Splits into body and proof.
+    pub fn into_parts(self) -> (B, Verification) {
+        (self.body, self.verification)
+    }
+
+    /// Borrows the body as bytes, keeping the proof (for parsers that borrow).
+    pub fn as_bytes(&self) -> Verified<&[u8]>
+    where
+        B: AsRef<[u8]>,
+    {
+        Verified {
+            body: self.body.as_ref(),
+            verification: self.verification.clone(),
+        }
+    }
+}
+
+/// What a verifier established about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub(crate) scheme: Scheme,
+    pub(crate) key: Option<MatchedKey>,
+    pub(crate) credentials: bool,
+    pub(crate) url_token: bool,
+    pub(crate) message_id: Option<Box<str>>,
+    pub(crate) signed_at: Option<i64>,
+    pub(crate) media_type: MediaType,
+}
+
+impl Verification {
+    /// The scheme the request was verified under.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The secret whose signature matched (`None` when the scheme does not sign or the
+    /// verifier checks credentials only).
+    pub fn matched_key(&self) -> Option<&MatchedKey> {
+        self.key.as_ref()
+    }
+
+    /// Whether `Authorization` credentials were checked and matched.
+    pub fn credentials_checked(&self) -> bool {
+        self.credentials
+    }
+
+    /// Whether a URL token was checked and matched.
+    pub fn url_token_checked(&self) -> bool {
+        self.url_token
+    }
+
+    /// The Standard Webhooks `webhook-id`: the same on every retry of a message, so the
+    /// key to deduplicate on.
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
+    }
+
+    /// The signed timestamp the verifier judged (Unix seconds): the Standard Webhooks
+    /// header, or the body's newest event time when a replay window is configured.
+    pub fn signed_at(&self) -> Option<i64> {
+        self.signed_at
+    }
+
+    /// The body's declared media type.
+    pub fn media_type(&self) -> MediaType {
+        self.media_type
+    }
+}
+
+/// Which of a verifier's secrets matched: its position in the order the secrets were
+/// added, and its label if it was given one. During a key rotation this tells whether
+/// senders still use the old secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedKey {
+    pub(crate) index: usize,
+    pub(crate) label: Option<Arc<str>>,
+}
+
+impl MatchedKey {
+    /// Position of the secret (0-based).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The label given with [`VerifierBuilder::labeled_secret`](crate::VerifierBuilder::labeled_secret).
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}

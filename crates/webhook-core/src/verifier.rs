@@ -1,0 +1,426 @@
+//! The [`Verifier`]: configured once, checks each request's raw body and headers.
+//!
+//! Checks run cheapest first, so hostile traffic costs as little as possible and
+//! nothing unauthenticated is ever parsed:
+//!
+//! 1. body size against the limit (before any hashing);
+//! 2. `Authorization` credentials and URL token, if configured;
+//! 3. the signature headers' presence and format (malformed → 400 before hashing);
+//! 4. the Standard Webhooks timestamp against its tolerance;
+//! 5. HMAC-SHA256 over the raw bytes under each secret, compared in constant time;
+//! 6. the body's signed timestamp against the replay window, if one is configured.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    Credentials, MediaType, Scheme, Secret, UrlToken,
+    error::{BuildError, VerifyError},
+    replay,
+    request::RequestView,
+    scheme::{self, standard},
+    secret::KeyEncoding,
+    tag::Tag,
+    verified::{MatchedKey, Verification, Verified},
+};
+
+/// The body limit used when none is configured: 1 MiB, which holds Mailtrap's
+/// 500-event batches with room to spare.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Verifies webhook requests for one sender. Cheap to clone (`Arc` inside), `Send + Sync`.
+///
+/// ```
+/// use webhook_core::{Scheme, Secret, Verifier};
+///
+/// let verifier = Verifier::builder(Scheme::Stalwart)
+///     .secret(Secret::new("my-secret-key"))
+///     .build()?;
+///
+/// let body = br#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org","accountId":2,"spanId":312845863712866304,"listenerId":"imaps","localPort":993,"remoteIp":"203.0.113.7","remotePort":60211}},{"id":"1755784901333","createdAt":"2025-08-21T14:01:41Z","type":"security.authentication-ban","data":{"remoteIp":"192.0.2.99","accountName":"admin","id":"a1","spanId":312845867907170305,"listenerId":"imaps","localPort":993,"remotePort":49152}}]}"#;
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-signature", "Dp/FZwQ9uL1KtepDaPspuPG7952gZQJvmayk0Kuh/Os=".parse()?);
+///
+/// let verified = verifier.verify(&headers, &body[..])?;
+/// assert_eq!(verified.verification().matched_key().unwrap().index(), 0);
+///
+/// let tampered = body.to_vec().into_iter().map(|b| if b == b'2' { b'3' } else { b }).collect::<Vec<_>>();
+/// let err = verifier.verify(&headers, tampered).unwrap_err();
+/// assert_eq!(err.status(), 401);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scheme: Scheme,
+    keys: Vec<Key>,
+    credentials: Option<Credentials>,
+    url_token: Option<UrlToken>,
+    max_body_bytes: usize,
+    replay_window: Option<Duration>,
+}
+
+struct Key {
+    secret: Secret,
+    label: Option<Arc<str>>,
+}
+
+impl Verifier {
+    /// Starts configuring a verifier for `scheme`.
+    pub fn builder(scheme: Scheme) -> VerifierBuilder {
+        VerifierBuilder {
+            scheme,
+            keys: Vec::new(),
+            credentials: None,
+            url_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            replay_window: None,
+            accept_unauthenticated: false,
+        }
+    }
+
+    /// Verifies a request against the current time.
+    ///
+    /// `body` must be the bytes exactly as received. On success it comes back inside
+    /// [`Verified`], untouched.
+    pub fn verify<R, B>(&self, request: &R, body: B) -> Result<Verified<B>, VerifyError>
+    where
+        R: RequestView + ?Sized,
+        B: AsRef<[u8]>,
+    {
+        self.verify_with_clock(request, body, unix_now)
+    }
+
+    /// Verifies a request as of `now`, for tests and for replaying captured requests.
+    pub fn verify_at<R, B>(
+        &self,
+        request: &R,
+        body: B,
+        now: SystemTime,
+    ) -> Result<Verified<B>, VerifyError>
+    where
+        R: RequestView + ?Sized,
+        B: AsRef<[u8]>,
+    {
+        self.verify_with_clock(request, body, || unix_seconds(now))
+    }
+
+    /// The body limit in bytes. Adapters stop reading a body past this.
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body_bytes
+    }
+
+    /// The scheme this verifier checks.
+    pub fn scheme(&self) -> Scheme {
+        self.inner.scheme
+    }
+
+    /// Refuses a request whose declared `Content-Length` exceeds the limit, so an
+    /// adapter can answer 413 before reading any of the body.
+    pub fn check_declared_length(&self, declared: Option<u64>) -> Result<(), VerifyError> {
+        let limit = self.inner.max_body_bytes;
+        match declared {
+            Some(length) if length > limit as u64 => Err(VerifyError::BodyTooLarge {
+                limit,
+                declared: Some(length),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `now` is only called when a timestamp has to be judged, so schemes without one
+    /// pay nothing for the clock.
+    fn verify_with_clock<R, B>(
+        &self,
+        request: &R,
+        body: B,
+        now: impl Fn() -> i64,
+    ) -> Result<Verified<B>, VerifyError>
+    where
+        R: RequestView + ?Sized,
+        B: AsRef<[u8]>,
+    {
+        let inner = &*self.inner;
+        let bytes = body.as_ref();
+        if bytes.len() > inner.max_body_bytes {
+            return Err(VerifyError::BodyTooLarge {
+                limit: inner.max_body_bytes,
+                declared: None,
+            });
+        }
+        if let Some(credentials) = &inner.credentials {
+            credentials.check(request)?;
+        }
+        if let Some(token) = &inner.url_token {
+            token.check(request)?;
+        }
+
+        let mut message_id = None;
+        let mut signed_at = None;
+        let key = if inner.keys.is_empty() {
+            // Credentials-only configuration (WildDuck, or Stalwart without a key): a
+            // signature header, if any, cannot be checked and is ignored.
+            None
+        } else {
+            Some(match inner.scheme {
+                Scheme::Stalwart => {
+                    self.match_one(&scheme::stalwart::presented(request)?, bytes)?
+                }
+                Scheme::EmailApi => {
+                    self.match_one(&scheme::email_api::presented(request)?, bytes)?
+                }
+                Scheme::Mailtrap => {
+                    self.match_one(&scheme::mailtrap::presented(request)?, bytes)?
+                }
+                Scheme::StandardWebhooks => {
+                    let presented = standard::presented(request)?;
+                    let window = inner
+                        .replay_window
+                        .unwrap_or(replay::STANDARD_WEBHOOKS_DEFAULT_TOLERANCE);
+                    replay::within(
+                        standard::TIMESTAMP_FIELD,
+                        presented.timestamp,
+                        now(),
+                        window,
+                    )?;
+                    let key = self.match_standard(&presented, bytes)?;
+                    message_id = Some(presented.id.into());
+                    signed_at = Some(presented.timestamp);
+                    key
+                }
+                Scheme::WildDuck => unreachable!("the builder refuses secrets for WildDuck"),
+            })
+        };
+
+        if let (Some(window), Scheme::Stalwart | Scheme::EmailApi) =
+            (inner.replay_window, inner.scheme)
+        {
+            signed_at = Some(replay::check_body(inner.scheme, bytes, now(), window)?);
+        }
+
+        Ok(Verified::new(
+            body,
+            Verification {
+                scheme: inner.scheme,
+                key,
+                credentials: inner.credentials.is_some(),
+                url_token: inner.url_token.is_some(),
+                message_id,
+                signed_at,
+                media_type: MediaType::of(request),
+            },
+        ))
+    }
+
+    fn match_one(&self, presented: &Tag, body: &[u8]) -> Result<MatchedKey, VerifyError> {
+        self.first_match(|secret| presented.matches(&secret.tag(&[body])))
+    }
+
+    fn match_standard(
+        &self,
+        presented: &standard::Presented<'_>,
+        body: &[u8],
+    ) -> Result<MatchedKey, VerifyError> {
+        self.first_match(|secret| {
+            let expected = standard::tag(
+                secret,
+                presented.id.as_bytes(),
+                presented.timestamp_text,
+                body,
+            );
+            // `|` rather than `any`: every entry is compared, whichever matches.
+            presented
+                .tags()
+                .fold(false, |found, tag| found | tag.matches(&expected))
+        })
+    }
+
+    fn first_match(&self, matches: impl Fn(&Secret) -> bool) -> Result<MatchedKey, VerifyError> {
+        let keys = &self.inner.keys;
+        keys.iter()
+            .position(|key| matches(&key.secret))
+            .map(|index| MatchedKey {
+                index,
+                label: keys[index].label.clone(),
+            })
+            .ok_or(VerifyError::SignatureMismatch {
+                keys_tried: keys.len(),
+            })
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("Verifier")
+            .field("scheme", &inner.scheme)
+            .field(
+                "keys",
+                &inner
+                    .keys
+                    .iter()
+                    .map(|k| k.label.as_deref().unwrap_or("<unlabeled>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("credentials", &inner.credentials)
+            .field("url_token", &inner.url_token)
+            .field("max_body_bytes", &inner.max_body_bytes)
+            .field("replay_window", &inner.replay_window)
+            .finish()
+    }
+}
+
+/// Configures a [`Verifier`]. Start with [`Verifier::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VerifierBuilder {
+    scheme: Scheme,
+    keys: Vec<Key>,
+    credentials: Option<Credentials>,
+    url_token: Option<UrlToken>,
+    max_body_bytes: usize,
+    replay_window: Option<Duration>,
+    accept_unauthenticated: bool,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("label", &self.label)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl VerifierBuilder {
+    /// Adds a signing secret. Several secrets may be added for key rotation: a request
+    /// signed with any one of them passes, and [`MatchedKey`] says which.
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.keys.push(Key {
+            secret,
+            label: None,
+        });
+        self
+    }
+
+    /// Adds a signing secret with a label reported back in [`MatchedKey::label`].
+    pub fn labeled_secret(mut self, label: impl Into<Arc<str>>, secret: Secret) -> Self {
+        self.keys.push(Key {
+            secret,
+            label: Some(label.into()),
+        });
+        self
+    }
+
+    /// Adds several signing secrets, in order.
+    pub fn secrets(mut self, secrets: impl IntoIterator<Item = Secret>) -> Self {
+        for secret in secrets {
+            self = self.secret(secret);
+        }
+        self
+    }
+
+    /// Requires `Authorization` credentials (Basic or Bearer) in addition to any
+    /// signature. Setting them again replaces the earlier ones.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Requires a token in the URL's query string. Needs a [`RequestView`] that knows
+    /// the query (`http::Request`, `http::request::Parts`, the adapters' views); a bare
+    /// header map fails with `missing_token`.
+    pub fn url_token(mut self, token: UrlToken) -> Self {
+        self.url_token = Some(token);
+        self
+    }
+
+    /// The largest body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// The replay window for signed timestamps, either side of the receiver's clock.
+    ///
+    /// - Standard Webhooks: the `webhook-timestamp` tolerance (always checked; 5 min
+    ///   when not set).
+    /// - Stalwart and email-API: turns on the check of the body's `createdAt` /
+    ///   `created_at` (off when not set). See [`crate::replay`] for the minimum each
+    ///   sender's retries need.
+    /// - Mailtrap and WildDuck: refused at [`build`](Self::build), as their bodies carry
+    ///   no timestamp the verifier can rely on.
+    pub fn replay_window(mut self, window: Duration) -> Self {
+        self.replay_window = Some(window);
+        self
+    }
+
+    /// Accepts requests with no signature, credentials or token at all. For local
+    /// experiments only: such a verifier authenticates nothing.
+    pub fn insecure_accept_unauthenticated(mut self) -> Self {
+        self.accept_unauthenticated = true;
+        self
+    }
+
+    /// Checks the configuration and builds the verifier.
+    pub fn build(self) -> Result<Verifier, BuildError> {
+        let scheme = self.scheme;
+        if self.max_body_bytes == 0 {
+            return Err(BuildError::ZeroBodyLimit);
+        }
+        if !scheme.signs() && !self.keys.is_empty() {
+            return Err(BuildError::SchemeDoesNotSign { scheme });
+        }
+        for (index, key) in self.keys.iter().enumerate() {
+            let secret = &key.secret;
+            if secret.is_empty() {
+                return Err(BuildError::EmptySecret { index });
+            }
+            match (scheme, secret.encoding()) {
+                (Scheme::StandardWebhooks, KeyEncoding::Raw) => {
+                    return Err(BuildError::UndecodedStandardSecret { index });
+                }
+                (Scheme::StandardWebhooks, KeyEncoding::StandardWebhooks)
+                | (_, KeyEncoding::Raw) => {}
+                (_, KeyEncoding::StandardWebhooks) => {
+                    return Err(BuildError::DecodedSecretForRawScheme { index, scheme });
+                }
+            }
+        }
+        if self.replay_window.is_some() && matches!(scheme, Scheme::Mailtrap | Scheme::WildDuck) {
+            return Err(BuildError::ReplayWindowUnsupported { scheme });
+        }
+        let authenticates =
+            !self.keys.is_empty() || self.credentials.is_some() || self.url_token.is_some();
+        if !authenticates && !self.accept_unauthenticated {
+            return Err(BuildError::NothingToVerify { scheme });
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                scheme,
+                keys: self.keys,
+                credentials: self.credentials,
+                url_token: self.url_token,
+                max_body_bytes: self.max_body_bytes,
+                replay_window: self.replay_window,
+            }),
+        })
+    }
+}
+
+fn unix_now() -> i64 {
+    unix_seconds(SystemTime::now())
+}
+
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
