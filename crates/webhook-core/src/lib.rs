@@ -36,6 +36,9 @@
 
 mod auth;
 mod error;
+pub mod events;
+pub mod filter;
+pub mod idempotency;
 mod media_type;
 mod problem;
 pub mod replay;
@@ -48,6 +51,7 @@ mod verifier;
 
 pub use auth::{Credentials, UrlToken};
 pub use error::{BuildError, MalformedReason, VerifyError};
+pub use events::{BorrowedPayload, ParseContext, ParseError, Payload, parse_unverified};
 pub use media_type::MediaType;
 pub use problem::Problem;
 pub use request::{HeaderLookup, RequestView};

@@ -1,0 +1,106 @@
+//! Why a verified body could not be turned into typed events.
+//!
+//! Every variant says *where* (line, column and, for shape errors, the serde path such
+//! as `events[3].createdAt`) and maps to an HTTP status through [`ParseError::status`]:
+//! 415 for a body in a format the sender never uses, 400 for everything else. Messages
+//! describe the body's structure; they may quote a short value from the (authenticated)
+//! body but never a secret.
+
+use http::StatusCode;
+
+use crate::{MediaType, Problem};
+
+/// A verified body is not a valid payload of the expected type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The declared `Content-Type` is not one this sender uses.
+    #[error(
+        "unsupported content type ({found:?}): this payload is sent as {expected}; check the \
+         sender's payload format setting"
+    )]
+    UnsupportedMediaType {
+        /// What the request declared.
+        found: MediaType,
+        /// What the payload type accepts, for the message.
+        expected: &'static str,
+    },
+    /// The body is not UTF-8.
+    #[error("the body is not valid UTF-8 (first bad byte at offset {valid_up_to})")]
+    NotUtf8 {
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+    /// The body is not syntactically valid JSON (or ends early).
+    #[error("invalid JSON at line {line} column {column}: {detail}")]
+    InvalidJson {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser found.
+        detail: String,
+    },
+    /// The JSON is valid but not of the expected shape: a missing required field, a
+    /// wrong type, a value out of range.
+    #[error("at `{path}` (line {line} column {column}): {detail}")]
+    UnexpectedShape {
+        /// Serde path of the offending value, e.g. `events[3].createdAt`.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Something follows the JSON value.
+    #[error(
+        "unexpected data after the JSON value at line {line} column {column}: one request \
+         carries one JSON document"
+    )]
+    TrailingData {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// A batch with no events, which no sender produces.
+    #[error("the `events` array is empty: a batch carries at least one event")]
+    EmptyBatch,
+    /// A form-data body that cannot be read.
+    #[error("invalid form data: {detail}")]
+    InvalidForm {
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl ParseError {
+    /// 415 for [`ParseError::UnsupportedMediaType`], 400 for the rest.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::NotUtf8 { .. } => "not_utf8",
+            Self::InvalidJson { .. } => "invalid_json",
+            Self::UnexpectedShape { .. } => "unexpected_shape",
+            Self::TrailingData { .. } => "trailing_data",
+            Self::EmptyBatch => "empty_batch",
+            Self::InvalidForm { .. } => "invalid_form",
+        }
+    }
+}
+
+impl From<&ParseError> for Problem {
+    fn from(err: &ParseError) -> Self {
+        Problem::new(err.status(), err.code(), err.to_string())
+    }
+}

@@ -1,0 +1,111 @@
+//! Typed events: verified bodies turned into each sender's event models.
+//!
+//! Every model implements [`Payload`] (owned, `'static`, what framework extractors
+//! hand to handlers) and, where it can borrow from the body, [`BorrowedPayload`]
+//! (zero-copy: `&str` where the JSON has no escapes, `Cow` otherwise). Parsing starts
+//! from a [`Verified`] body:
+//!
+//! ```ignore
+//! let events: StalwartEvents = verified.parse()?;
+//! ```
+//!
+//! Parsing bytes that were never verified is possible, for tests and tools, but only
+//! through the visibly named [`parse_unverified`].
+
+pub mod email_api;
+mod error;
+pub(crate) mod json;
+pub mod mailtrap;
+pub mod stalwart;
+pub mod standard;
+pub mod wildduck;
+
+pub use error::ParseError;
+
+use crate::{MediaType, Verification, Verified};
+
+/// What a parser may need besides the body: the declared media type and, for Standard
+/// Webhooks, the signed message id and timestamp from the headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseContext<'v> {
+    /// The body's declared media type.
+    pub media_type: MediaType,
+    /// The Standard Webhooks `webhook-id`, if verified.
+    pub message_id: Option<&'v str>,
+    /// The signed timestamp, if one was verified (Unix seconds).
+    pub signed_at: Option<i64>,
+}
+
+impl ParseContext<'static> {
+    /// A context for a body of `media_type` with no header metadata.
+    pub fn new(media_type: MediaType) -> Self {
+        Self {
+            media_type,
+            message_id: None,
+            signed_at: None,
+        }
+    }
+}
+
+impl Verification {
+    /// The parse context this verification provides.
+    pub fn parse_context(&self) -> ParseContext<'_> {
+        ParseContext {
+            media_type: self.media_type,
+            message_id: self.message_id.as_deref(),
+            signed_at: self.signed_at,
+        }
+    }
+}
+
+/// A payload type that owns its data (`'static`): what web framework extractors
+/// produce. Parsing copies the strings it keeps.
+pub trait Payload: Sized + 'static {
+    /// Parses a body.
+    fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError>;
+}
+
+/// A payload type that borrows from the body: the zero-copy form.
+pub trait BorrowedPayload<'a>: Sized {
+    /// Parses a body, borrowing from it.
+    fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError>;
+}
+
+impl<B: AsRef<[u8]>> Verified<B> {
+    /// Parses the verified body into an owned payload.
+    pub fn parse<T: Payload>(&self) -> Result<T, ParseError> {
+        T::parse(self.body().as_ref(), self.verification().parse_context())
+    }
+
+    /// Parses the verified body into a payload that borrows from it.
+    pub fn parse_borrowed<'a, T: BorrowedPayload<'a>>(&'a self) -> Result<T, ParseError> {
+        T::parse_borrowed(self.body().as_ref(), self.verification().parse_context())
+    }
+}
+
+/// Parses bytes that were **not** verified. For tests, fixtures and tools that inspect
+/// captured traffic; a receiver handling live requests goes through
+/// [`Verifier::verify`](crate::Verifier::verify) and [`Verified::parse`] instead.
+pub fn parse_unverified<T: Payload>(body: &[u8], context: ParseContext<'_>) -> Result<T, ParseError> {
+    T::parse(body, context)
+}
+
+/// The borrowed twin of [`parse_unverified`].
+pub fn parse_unverified_borrowed<'a, T: BorrowedPayload<'a>>(
+    body: &'a [u8],
+    context: ParseContext<'a>,
+) -> Result<T, ParseError> {
+    T::parse_borrowed(body, context)
+}
+
+/// Refuses media types a JSON-only sender never uses. A missing `Content-Type` is
+/// accepted: no sender omits it, but hand-made test requests often do.
+pub(crate) fn expect_json(media_type: MediaType) -> Result<(), ParseError> {
+    match media_type {
+        MediaType::Json | MediaType::Missing => Ok(()),
+        found => Err(ParseError::UnsupportedMediaType {
+            found,
+            expected: "application/json",
+        }),
+    }
+}

@@ -1,0 +1,5 @@
+//! Stalwart's webhook events: `{"events":[{"id","createdAt","type","data"}]}` batches.
+
+mod event_type;
+
+pub use event_type::*;

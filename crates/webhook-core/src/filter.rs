@@ -1,0 +1,1 @@
+//! Placeholder: event-name patterns and subscription filters.
