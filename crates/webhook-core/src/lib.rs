@@ -46,6 +46,7 @@ mod request;
 pub mod scheme;
 mod secret;
 mod tag;
+mod timestamp;
 mod verified;
 mod verifier;
 
@@ -59,3 +60,6 @@ pub use scheme::Scheme;
 pub use secret::{STANDARD_WEBHOOKS_SECRET_PREFIX, Secret, SecretError, SecretSource, SecretText};
 pub use verified::{MatchedKey, Verification, Verified};
 pub use verifier::{DEFAULT_MAX_BODY_BYTES, Verifier, VerifierBuilder};
+
+/// A Stalwart batch that owns its data: what framework extractors hand to handlers.
+pub type StalwartEvents = events::stalwart::WebhookEvents<'static>;

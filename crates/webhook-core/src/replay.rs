@@ -131,9 +131,7 @@ fn describe(err: &serde_json::Error) -> String {
 }
 
 fn parse_rfc3339(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp())
+    crate::timestamp::parse_rfc3339(text).map(|t| t.timestamp())
 }
 
 /// The newest `createdAt` of a batch, or the first problem found.

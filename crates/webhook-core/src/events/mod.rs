@@ -5,13 +5,22 @@
 //! (zero-copy: `&str` where the JSON has no escapes, `Cow` otherwise). Parsing starts
 //! from a [`Verified`] body:
 //!
-//! ```ignore
+//! ```
+//! # use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
+//! # let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
+//! # let body = br#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}]}"#;
+//! # let mut headers = http::HeaderMap::new();
+//! # headers.insert("x-signature", stalwart::sign(&Secret::new("k"), body).parse()?);
+//! let verified = verifier.verify(&headers, &body[..])?;
 //! let events: StalwartEvents = verified.parse()?;
+//! assert_eq!(events.events[0].event_type().as_str(), "auth.success");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Parsing bytes that were never verified is possible, for tests and tools, but only
 //! through the visibly named [`parse_unverified`].
 
+pub(crate) mod cow;
 pub mod email_api;
 mod error;
 pub(crate) mod json;
@@ -86,7 +95,10 @@ impl<B: AsRef<[u8]>> Verified<B> {
 /// Parses bytes that were **not** verified. For tests, fixtures and tools that inspect
 /// captured traffic; a receiver handling live requests goes through
 /// [`Verifier::verify`](crate::Verifier::verify) and [`Verified::parse`] instead.
-pub fn parse_unverified<T: Payload>(body: &[u8], context: ParseContext<'_>) -> Result<T, ParseError> {
+pub fn parse_unverified<T: Payload>(
+    body: &[u8],
+    context: ParseContext<'_>,
+) -> Result<T, ParseError> {
     T::parse(body, context)
 }
 

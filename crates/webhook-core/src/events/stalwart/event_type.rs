@@ -24,3 +24,22 @@ impl std::fmt::Display for EventType {
         f.write_str(&self.0)
     }
 }
+
+impl From<&str> for EventType {
+    fn from(s: &str) -> Self {
+        Self(s.into())
+    }
+}
+
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::from(&*text))
+    }
+}
