@@ -9,6 +9,12 @@ impl EventType {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The numeric type id Stalwart puts at the end of event ids (placeholder: the
+    /// generated table lands with the full enum).
+    pub fn type_id(&self) -> Option<u16> {
+        None
+    }
 }
 
 impl std::str::FromStr for EventType {
