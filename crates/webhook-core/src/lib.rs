@@ -41,6 +41,7 @@ pub mod filter;
 pub mod idempotency;
 mod media_type;
 mod problem;
+mod rejection;
 pub mod replay;
 mod request;
 pub mod scheme;
@@ -52,9 +53,12 @@ mod verifier;
 
 pub use auth::{Credentials, UrlToken};
 pub use error::{BuildError, MalformedReason, VerifyError};
-pub use events::{BorrowedPayload, ParseContext, ParseError, Payload, parse_unverified};
+pub use events::{
+    BorrowedPayload, FromVerified, ParseContext, ParseError, Payload, parse_unverified,
+};
 pub use media_type::MediaType;
 pub use problem::Problem;
+pub use rejection::Rejection;
 pub use request::{HeaderLookup, RequestView};
 pub use scheme::Scheme;
 pub use secret::{STANDARD_WEBHOOKS_SECRET_PREFIX, Secret, SecretError, SecretSource, SecretText};

@@ -121,3 +121,24 @@ pub(crate) fn expect_json(media_type: MediaType) -> Result<(), ParseError> {
         }),
     }
 }
+
+/// What a framework extractor can produce from a verified body: any owned
+/// [`Payload`] (parsed), or the [`Verified`] body itself (unparsed). Adapters are generic
+/// over this trait, so `Webhook<StalwartEvents>` and `Webhook<Verified<Bytes>>` both work
+/// and a user's own payload type only has to implement [`Payload`].
+pub trait FromVerified<B>: Sized {
+    /// Builds the value from a verified body.
+    fn from_verified(verified: Verified<B>) -> Result<Self, ParseError>;
+}
+
+impl<T: Payload, B: AsRef<[u8]>> FromVerified<B> for T {
+    fn from_verified(verified: Verified<B>) -> Result<Self, ParseError> {
+        verified.parse()
+    }
+}
+
+impl<B> FromVerified<B> for Verified<B> {
+    fn from_verified(verified: Verified<B>) -> Result<Self, ParseError> {
+        Ok(verified)
+    }
+}

@@ -1,0 +1,33 @@
+//! A tower middleware that verifies every request before the inner service sees it.
+//!
+//! [`VerifyWebhookLayer`] guards a whole router, a single route, or any tower service
+//! (hyper, tonic): requests that fail answer with the same JSON problem as the
+//! extractor; requests that pass reach the inner service with their body intact and the
+//! [`Verified<Bytes>`](webhook_core::Verified) in the request extensions, where
+//! [`Webhook<T>`](crate::Webhook), [`VerifiedWebhook<T>`](crate::VerifiedWebhook) or
+//! axum's `Extension` pick it up.
+//!
+//! ```
+//! use axum::{Extension, Router, routing::post};
+//! use bytes::Bytes;
+//! use webhook_axum::VerifyWebhookLayer;
+//! use webhook_core::{Scheme, Secret, Verified, Verifier};
+//!
+//! async fn raw(Extension(verified): Extension<Verified<Bytes>>) -> String {
+//!     format!("{} bytes, key #{}", verified.body().len(),
+//!         verified.verification().matched_key().map_or(0, |k| k.index()))
+//! }
+//!
+//! let verifier = Verifier::builder(Scheme::Mailtrap).secret(Secret::new("k")).build()?;
+//! let app: Router = Router::new()
+//!     .route("/hooks/mailtrap", post(raw))
+//!     .layer(VerifyWebhookLayer::new(verifier));
+//! # Ok::<(), webhook_core::BuildError>(())
+//! ```
+
+#[allow(clippy::module_inception)]
+mod layer;
+mod service;
+
+pub use layer::VerifyWebhookLayer;
+pub use service::{ResponseFuture, VerifyWebhook};

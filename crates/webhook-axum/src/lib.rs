@@ -1,0 +1,46 @@
+//! # webhook-axum
+//!
+//! [hookwise](https://github.com/hookwise/hookwise) for axum 0.8: verified, typed
+//! webhooks in one line.
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use webhook_axum::Webhook;
+//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+//!
+//! async fn hook(Webhook(events): Webhook<StalwartEvents>) {
+//!     for event in &events {
+//!         println!("{} at {}", event.event_type(), event.created_at());
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder(Scheme::Stalwart)
+//!     .secret(Secret::new("my-secret-key"))
+//!     .build()?;
+//! let app: Router = Router::new().route("/hooks/stalwart", post(hook)).with_state(verifier);
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Webhook<T>`]: the extractor. Reads the body up to the verifier's limit (streaming:
+//!   an oversized body is refused without being buffered), verifies the raw bytes with
+//!   the [`Verifier`](webhook_core::Verifier) from the router state, parses them into
+//!   `T`. Nothing reaches the handler unverified.
+//! - [`VerifyWebhookLayer`]: the same verification as a tower layer, to guard a whole
+//!   router or any tower service; the verified body travels on as a request extension
+//!   ([`VerifiedWebhook<T>`] reads it).
+//! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
+//!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
+//!   secret or a MAC, logged with `tracing` at warn level.
+//!
+//! This crate holds no verification or parsing logic of its own: it moves bytes from
+//! axum to [`webhook_core`] and answers with what the core decides.
+
+mod body;
+mod extract;
+pub mod layer;
+mod rejection;
+
+pub use extract::{VerifiedWebhook, Webhook};
+pub use layer::{VerifyWebhook, VerifyWebhookLayer};
+pub use rejection::WebhookRejection;
