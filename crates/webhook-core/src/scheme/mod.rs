@@ -159,29 +159,29 @@ pub(crate) const BASE64_TAG_LEN: usize = 44;
 pub(crate) const HEX_TAG_LEN: usize = 64;
 
 pub(crate) fn decode_base64_tag(value: &[u8]) -> Result<Tag, MalformedReason> {
-    if value.is_empty() {
-        return Err(MalformedReason::Empty);
-    }
-    if value.iter().any(|b| matches!(b, b'-' | b'_')) {
-        return Err(MalformedReason::UrlSafeBase64);
-    }
-    if value.len() != BASE64_TAG_LEN {
-        return Err(MalformedReason::WrongLength {
-            expected: BASE64_TAG_LEN,
-            found: value.len(),
-        });
-    }
     // 44 characters of padded base64 decode to at most 33 bytes; a 32-byte tag has
     // exactly one `=`, which the strict engine checks along with the trailing bits.
     let mut buf = [0u8; TAG_LEN + 1];
-    match base64::engine::general_purpose::STANDARD.decode_slice(value, &mut buf) {
-        Ok(TAG_LEN) => {
-            let mut tag = [0u8; TAG_LEN];
-            tag.copy_from_slice(&buf[..TAG_LEN]);
-            Ok(Tag::from_array(tag))
-        }
-        Ok(_) | Err(_) => Err(MalformedReason::InvalidBase64),
+    if value.len() == BASE64_TAG_LEN
+        && let Ok(TAG_LEN) = base64::engine::general_purpose::STANDARD.decode_slice(value, &mut buf)
+    {
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&buf[..TAG_LEN]);
+        return Ok(Tag::from_array(tag));
     }
+    // Only a refused value is looked at again, to say precisely what is wrong with it.
+    Err(if value.is_empty() {
+        MalformedReason::Empty
+    } else if value.iter().any(|b| matches!(b, b'-' | b'_')) {
+        MalformedReason::UrlSafeBase64
+    } else if value.len() != BASE64_TAG_LEN {
+        MalformedReason::WrongLength {
+            expected: BASE64_TAG_LEN,
+            found: value.len(),
+        }
+    } else {
+        MalformedReason::InvalidBase64
+    })
 }
 
 pub(crate) fn encode_base64_tag(tag: &Tag) -> String {
