@@ -74,7 +74,7 @@ where
 
 /// Like [`Webhook<T>`], for routes behind [`VerifyWebhookLayer`](crate::VerifyWebhookLayer):
 /// it needs no verifier in the state, so one router can serve several senders, each
-/// route with its own layer. Without the layer it answers 500 `verifier_layer_missing`.
+/// route with its own layer. Without the layer it answers 500 `receiver_misconfigured`.
 ///
 /// ```
 /// use axum::{Router, routing::post};
@@ -102,7 +102,7 @@ where
         let verified = parts
             .extensions
             .remove::<Verified<Bytes>>()
-            .ok_or(WebhookRejection::LayerMissing)?;
+            .ok_or(WebhookRejection::LAYER_MISSING)?;
         Ok(VerifiedWebhook(T::from_verified(verified)?))
     }
 }

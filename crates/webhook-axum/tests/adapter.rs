@@ -280,5 +280,5 @@ async fn verified_webhook_without_the_layer_is_a_wiring_error() {
     *request.uri_mut() = "/typed".parse().unwrap();
     let (status, body) = problem(app.oneshot(request).await.unwrap()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(body["code"], "verifier_layer_missing");
+    assert_eq!(body["code"], "receiver_misconfigured");
 }

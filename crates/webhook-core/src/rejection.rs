@@ -1,9 +1,12 @@
 //! Everything a receiver answers instead of running its handler.
 //!
 //! Web framework adapters turn a request into a [`Rejection`] or a handler call; the
-//! status, the stable code and the JSON [`Problem`] body all come from here, so the axum
-//! and actix-web adapters answer identically and neither carries mapping logic of its
-//! own.
+//! status, the headers, the stable code, the JSON [`Problem`] body and the log event
+//! all come from here, so the axum and actix-web adapters answer identically and
+//! neither carries mapping logic of its own: each only copies [`Rejection::status`],
+//! [`Rejection::headers`] and [`Problem::to_json`] into its framework's response type.
+
+use std::borrow::Cow;
 
 use http::StatusCode;
 
@@ -25,6 +28,12 @@ pub enum Rejection {
         /// What the server's body stream reported.
         detail: String,
     },
+    /// The receiver is wired wrongly (a 500: the operator's mistake, not the sender's).
+    #[error("the webhook receiver is misconfigured: {reason}")]
+    Misconfigured {
+        /// What is missing, and how to fix it.
+        reason: &'static str,
+    },
 }
 
 impl Rejection {
@@ -34,6 +43,7 @@ impl Rejection {
             Self::Verify(err) => err.status(),
             Self::Parse(err) => err.status(),
             Self::BodyRead { .. } => StatusCode::BAD_REQUEST,
+            Self::Misconfigured { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -43,7 +53,30 @@ impl Rejection {
             Self::Verify(err) => err.code(),
             Self::Parse(err) => err.code(),
             Self::BodyRead { .. } => "body_read_error",
+            Self::Misconfigured { .. } => "receiver_misconfigured",
         }
+    }
+
+    /// The headers of the answer besides the status: the problem's `Content-Type` and,
+    /// for credential failures, the `WWW-Authenticate` challenge.
+    pub fn headers(&self) -> Vec<(&'static str, Cow<'static, str>)> {
+        let mut headers = vec![("content-type", Cow::Borrowed(Problem::CONTENT_TYPE))];
+        if let Some(challenge) = self.challenge() {
+            headers.push(("www-authenticate", Cow::Borrowed(challenge)));
+        }
+        headers
+    }
+
+    /// Records the rejection as a `tracing` event at warn level (status, code and the
+    /// message, which never holds a secret or a MAC). Adapters call this once per
+    /// rejected request.
+    pub fn log(&self) {
+        tracing::warn!(
+            status = self.status().as_u16(),
+            code = self.code(),
+            error = %self,
+            "webhook rejected"
+        );
     }
 
     /// The `WWW-Authenticate` challenge to send with a 401 for missing or wrong

@@ -1,0 +1,173 @@
+//! Requests per second over real loopback HTTP, for each adapter: a handler behind
+//! `Webhook<StalwartEvents>` (read, verify, parse a 1 KiB Stalwart batch) beside a bare
+//! handler of the same framework that only reads the same body — same server, same
+//! client, same run. Target: hook rate ≥ 0.85 × bare rate.
+//!
+//! `cargo bench --bench adapters`
+//!
+//! Each server runs on its own thread and runtime; the client (hyper, keep-alive
+//! HTTP/1.1) sends a fixed number of requests with a fixed concurrency per measured
+//! iteration, so criterion's element throughput is requests per second.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
+
+const REQUESTS: usize = 256;
+const CONCURRENCY: usize = 8;
+const SECRET: &str = "bench-secret";
+
+/// A compact Stalwart batch of about 1 KiB.
+fn body_1k() -> Bytes {
+    let events: Vec<String> = (0..4)
+        .map(|n| {
+            format!(
+                r#"{{"id":"17557849002{n:02}37","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{{"accountName":"jdoe@example.org","accountId":2,"spanId":312845863712866304,"listenerId":"imaps","localPort":993,"remoteIp":"203.0.113.7","remotePort":60211}}}}"#
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+    assert!((900..1100).contains(&body.len()), "{}", body.len());
+    Bytes::from(body)
+}
+
+fn verifier() -> Verifier {
+    Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap()
+}
+
+/// Starts `server` on a thread of its own and returns its address.
+fn spawn_server(server: impl FnOnce(std::sync::mpsc::Sender<SocketAddr>) + Send + 'static) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || server(tx));
+    rx.recv().unwrap()
+}
+
+fn axum_server() -> SocketAddr {
+    use axum::{Router, routing::post};
+    use webhook_axum::Webhook;
+
+    async fn bare(body: Bytes) -> String {
+        body.len().to_string()
+    }
+    async fn hook(Webhook(events): Webhook<StalwartEvents>) -> String {
+        events.len().to_string()
+    }
+    spawn_server(|ready| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = Router::new()
+                .route("/bare", post(bare))
+                .route("/hook", post(hook))
+                .with_state(verifier());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    })
+}
+
+fn actix_server() -> SocketAddr {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use webhook_actix::{Webhook, WebhookConfig};
+
+    async fn bare(body: Bytes) -> HttpResponse {
+        HttpResponse::Ok().body(body.len().to_string())
+    }
+    async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
+        HttpResponse::Ok().body(events.len().to_string())
+    }
+    spawn_server(|ready| {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(|| {
+                App::new()
+                    .app_data(WebhookConfig::new(verifier()))
+                    .route("/bare", web::post().to(bare))
+                    .route("/hook", web::post().to(hook))
+            })
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .unwrap();
+            ready.send(server.addrs()[0]).unwrap();
+            server.run().await.unwrap();
+        });
+    })
+}
+
+async fn send_batch(client: &Client<HttpConnector, Full<Bytes>>, uri: &http::Uri, body: &Bytes, signature: &str) {
+    let mut tasks = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        let (client, uri, body, signature) =
+            (client.clone(), uri.clone(), body.clone(), signature.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..REQUESTS / CONCURRENCY {
+                let request = http::Request::post(uri.clone())
+                    .header("content-type", "application/json")
+                    .header("x-signature", &signature)
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                let response = client.request(request).await.unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+                response.into_body().collect().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+fn adapters(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = body_1k();
+    let signature = stalwart::sign(&Secret::new(SECRET), &body);
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build_http();
+
+    for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
+        let mut group = c.benchmark_group(format!("{framework}_1KiB_stalwart"));
+        group.throughput(Throughput::Elements(REQUESTS as u64));
+        group.measurement_time(Duration::from_secs(8));
+        for path in ["bare", "hook"] {
+            let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
+            group.bench_function(path, |b| {
+                b.to_async(&runtime).iter_custom(|iters| {
+                    let (client, uri, body, signature) =
+                        (client.clone(), uri.clone(), body.clone(), signature.clone());
+                    async move {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            send_batch(&client, &uri, &body, &signature).await;
+                        }
+                        start.elapsed()
+                    }
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, adapters);
+criterion_main!(benches);

@@ -1,0 +1,50 @@
+//! # webhook-actix
+//!
+//! [hookwise](https://github.com/hookwise/hookwise) for actix-web 4: verified, typed
+//! webhooks in one line.
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use webhook_actix::{Webhook, WebhookConfig};
+//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+//!
+//! async fn hook(Webhook(events): Webhook<StalwartEvents>) -> &'static str {
+//!     for event in &events {
+//!         println!("{} at {}", event.event_type(), event.created_at());
+//!     }
+//!     "ok"
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder(Scheme::Stalwart)
+//!     .secret(Secret::new("my-secret-key"))
+//!     .build()?;
+//! let app = App::new()
+//!     .app_data(WebhookConfig::new(verifier))
+//!     .route("/hooks/stalwart", web::post().to(hook));
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Webhook<T>`]: the extractor (`FromRequest`). Reads the payload up to the
+//!   verifier's limit, verifies the raw bytes, parses them into `T`.
+//! - [`VerifyWebhook`]: the same verification as middleware for a scope or resource;
+//!   the verified bytes are put back as the payload and the
+//!   [`Verified<Bytes>`](webhook_core::Verified) goes into the request extensions.
+//! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
+//!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
+//!
+//! actix-web 4 uses `http` 0.2 types while the core uses `http` 1.x: this crate reads
+//! headers through their names, so neither adapter pays for the other and no version
+//! clash reaches the core's API. It holds no verification or parsing logic of its own.
+
+mod body;
+mod config;
+mod extract;
+mod middleware;
+mod rejection;
+mod request;
+
+pub use config::WebhookConfig;
+pub use extract::Webhook;
+pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
+pub use rejection::WebhookRejection;

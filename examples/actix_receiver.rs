@@ -1,0 +1,54 @@
+//! A Stalwart webhook receiver on 127.0.0.1, built on actix-web.
+//!
+//! ```sh
+//! HOOK_SECRET=my-secret-key cargo run --example actix_receiver     # port 8080, or $PORT
+//! ```
+//!
+//! Point Stalwart's webhook at `http://127.0.0.1:8080/hooks/stalwart` with the same
+//! signature key. Each verified event is printed; each rejected request is logged at
+//! warn level with its reason (set `RUST_LOG` to change the level).
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use webhook_actix::{Webhook, WebhookConfig};
+use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier};
+
+async fn stalwart(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
+    for event in &events {
+        println!(
+            "{}  {:<32} {}",
+            event.created_at(),
+            event.event_type(),
+            event.data().as_str()
+        );
+    }
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+
+    // `load` fails with a message naming the variable if it is not set.
+    let secret = SecretSource::env("HOOK_SECRET")
+        .load()?
+        .ok_or("HOOK_SECRET is empty")?;
+    let verifier = Verifier::builder(Scheme::Stalwart).secret(secret).build()?;
+
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(WebhookConfig::new(verifier.clone()))
+            .route("/hooks/stalwart", web::post().to(stalwart))
+    })
+    .workers(2)
+    .bind(("127.0.0.1", port))?;
+    for address in server.addrs() {
+        println!("listening on http://{address}/hooks/stalwart");
+    }
+    server.run().await?;
+    Ok(())
+}
