@@ -141,12 +141,6 @@ impl EventType {
             .and_then(|(prefix, variant)| Family::from_prefix(prefix)?.parse_variant(variant));
         current.or_else(|| LegacyEventType::from_name(name).map(Self::Legacy))
     }
-
-    /// The numeric type id Stalwart puts at the end of event ids (placeholder: the
-    /// generated table lands with the full enum).
-    pub fn type_id(&self) -> Option<u16> {
-        None
-    }
 }
 
 /// `family.variant` split at the first `.`.
@@ -337,24 +331,5 @@ mod tests {
         assert_eq!(std::mem::size_of::<AuthEvent>(), 1);
         assert_eq!(std::mem::size_of::<Family>(), 1);
         assert!(std::mem::size_of::<EventType>() <= 24);
-    }
-}
-
-impl From<&str> for EventType {
-    fn from(s: &str) -> Self {
-        Self(s.into())
-    }
-}
-
-impl serde::Serialize for EventType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for EventType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(Self::from(&*text))
     }
 }
