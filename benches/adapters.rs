@@ -49,7 +49,9 @@ fn verifier() -> Verifier {
 }
 
 /// Starts `server` on a thread of its own and returns its address.
-fn spawn_server(server: impl FnOnce(std::sync::mpsc::Sender<SocketAddr>) + Send + 'static) -> SocketAddr {
+fn spawn_server(
+    server: impl FnOnce(std::sync::mpsc::Sender<SocketAddr>) + Send + 'static,
+) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || server(tx));
     rx.recv().unwrap()
@@ -110,11 +112,20 @@ fn actix_server() -> SocketAddr {
     })
 }
 
-async fn send_batch(client: &Client<HttpConnector, Full<Bytes>>, uri: &http::Uri, body: &Bytes, signature: &str) {
+async fn send_batch(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: &http::Uri,
+    body: &Bytes,
+    signature: &str,
+) {
     let mut tasks = Vec::with_capacity(CONCURRENCY);
     for _ in 0..CONCURRENCY {
-        let (client, uri, body, signature) =
-            (client.clone(), uri.clone(), body.clone(), signature.to_owned());
+        let (client, uri, body, signature) = (
+            client.clone(),
+            uri.clone(),
+            body.clone(),
+            signature.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
             for _ in 0..REQUESTS / CONCURRENCY {
                 let request = http::Request::post(uri.clone())

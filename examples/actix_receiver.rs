@@ -38,7 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("HOOK_SECRET is empty")?;
     let verifier = Verifier::builder(Scheme::Stalwart).secret(secret).build()?;
 
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(WebhookConfig::new(verifier.clone()))

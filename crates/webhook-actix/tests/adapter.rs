@@ -39,7 +39,10 @@ fn signed(body: &str) -> TestRequest {
     TestRequest::post()
         .uri("/hook")
         .insert_header(("content-type", "application/json"))
-        .insert_header(("x-signature", stalwart::sign(&Secret::new("k"), body.as_bytes())))
+        .insert_header((
+            "x-signature",
+            stalwart::sign(&Secret::new("k"), body.as_bytes()),
+        ))
         .set_payload(body.to_owned())
 }
 
@@ -99,7 +102,10 @@ async fn rejections_answer_with_their_status_and_code_and_never_call_the_handler
         .await;
         let response = test::call_service(&app, request.to_request()).await;
         assert_eq!(response.status().as_u16(), status, "{code}");
-        assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "application/json"
+        );
         let body: serde_json::Value = test::read_body_json(response).await;
         assert_eq!(body["code"], code);
         assert_eq!(calls.load(Ordering::SeqCst), 0, "{code}: handler called");
@@ -122,13 +128,22 @@ async fn a_declared_oversize_body_is_refused_before_reading() {
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: serde_json::Value = test::read_body_json(response).await;
-    assert!(body["error"].as_str().unwrap().contains("declared 5000 bytes"));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("declared 5000 bytes")
+    );
 }
 
 #[actix_web::test]
 async fn the_middleware_guards_a_scope_and_hands_on_the_verified_body() {
     async fn raw(request: HttpRequest, body: Bytes) -> HttpResponse {
-        let verified = request.extensions().get::<Verified<Bytes>>().cloned().unwrap();
+        let verified = request
+            .extensions()
+            .get::<Verified<Bytes>>()
+            .cloned()
+            .unwrap();
         assert_eq!(verified.body(), &body, "the payload was put back intact");
         HttpResponse::Ok().body(body.len().to_string())
     }
@@ -149,9 +164,10 @@ async fn the_middleware_guards_a_scope_and_hands_on_the_verified_body() {
     assert_eq!(test::read_body(response).await, BODY.len().to_string());
     let response = test::call_service(&app, signed(BODY).uri("/hooks/typed").to_request()).await;
     assert_eq!(test::read_body(response).await, "1");
-    let forged = signed(BODY)
-        .uri("/hooks/raw")
-        .insert_header(("x-signature", stalwart::sign(&Secret::new("x"), BODY.as_bytes())));
+    let forged = signed(BODY).uri("/hooks/raw").insert_header((
+        "x-signature",
+        stalwart::sign(&Secret::new("x"), BODY.as_bytes()),
+    ));
     let response = test::call_service(&app, forged.to_request()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = test::read_body_json(response).await;
@@ -187,11 +203,17 @@ async fn credential_failures_carry_a_challenge() {
     .await;
     let response = test::call_service(
         &app,
-        TestRequest::post().uri("/hook").set_payload("{}").to_request(),
+        TestRequest::post()
+            .uri("/hook")
+            .set_payload("{}")
+            .to_request(),
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers().get("www-authenticate").unwrap(), "Bearer");
+    assert_eq!(
+        response.headers().get("www-authenticate").unwrap(),
+        "Bearer"
+    );
     let ok = TestRequest::post()
         .uri("/hook")
         .insert_header(("authorization", "Bearer t"))

@@ -29,14 +29,19 @@ fn fast_utc_seconds(b: &[u8]) -> Option<DateTime<Utc>> {
     {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| {
-        b[range].iter().try_fold(0u32, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-        })
-    };
-    let year = i32::try_from(num(0..4)?).ok()?;
-    NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)?
-        .and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)
+    // The 14 digit positions of `YYYY-MM-DDTHH:MM:SS`, checked once, then combined.
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    let mut d = [0u32; 14];
+    for (out, &at) in d.iter_mut().zip(&DIGITS) {
+        let value = b[at].wrapping_sub(b'0');
+        if value > 9 {
+            return None;
+        }
+        *out = u32::from(value);
+    }
+    let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+    NaiveDate::from_ymd_opt(year as i32, d[4] * 10 + d[5], d[6] * 10 + d[7])?
+        .and_hms_opt(d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13])
         .map(|naive| naive.and_utc())
 }
 
