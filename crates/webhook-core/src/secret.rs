@@ -224,7 +224,10 @@ impl SecretSource {
             .transpose()
     }
 
-    fn load_text(&self) -> Result<Option<Zeroizing<String>>, SecretError> {
+    /// Loads the secret's text exactly as [`SecretSource::load`] would key with it (one
+    /// trailing newline removed from a file), for tools that inspect it, such as
+    /// [`diagnose`](crate::diagnose::diagnose). Zeroized on drop.
+    pub fn load_text(&self) -> Result<Option<Zeroizing<String>>, SecretError> {
         let (text, origin) = match self {
             Self::None => return Ok(None),
             Self::Value { secret } => (secret.0.clone(), "the configured value".to_owned()),

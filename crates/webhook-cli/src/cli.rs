@@ -1,0 +1,202 @@
+//! The command line: subcommands, their arguments and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use webhook_core::{Scheme, SecretSource};
+
+pub(crate) const EXIT_CODES: &str = "\
+Exit status:
+  0  success (for `verify`: the request is valid)
+  1  verification failed (`verify`), or some events were not delivered (`send`)
+  2  usage or I/O error";
+
+/// Receive, send, sign and verify webhooks from mail systems, and explain why a
+/// signature failed.
+#[derive(Debug, Parser)]
+#[command(name = "webhook", version, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the end-to-end demo: a receiver on a free loopback port, signed events from
+    /// each sender through the reference sender, and a summary. Needs no set-up.
+    #[command(after_help = EXIT_CODES)]
+    Demo(DemoArgs),
+    /// Receive webhooks locally: verify each request, print its typed events, explain
+    /// rejections.
+    #[command(after_help = EXIT_CODES)]
+    Listen(ListenArgs),
+    /// Send signed sample events to a URL through the reference sender.
+    #[command(after_help = EXIT_CODES)]
+    Send(SendArgs),
+    /// Sign a body: print the headers a sender would add.
+    #[command(after_help = EXIT_CODES)]
+    Sign(SignArgs),
+    /// Verify a captured request; on failure, say which likely mistake explains it.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+}
+
+/// The sender whose scheme to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SchemeArg {
+    /// Stalwart mail server: `X-Signature`, base64 HMAC-SHA256.
+    Stalwart,
+    /// Email-API senders: `X-Webhook-Signature: sha256=<hex>`.
+    EmailApi,
+    /// Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256.
+    Mailtrap,
+    /// Standard Webhooks (Svix, Resend): `webhook-id/-timestamp/-signature`.
+    #[value(alias = "svix", alias = "resend")]
+    StandardWebhooks,
+    /// WildDuck: unsigned; Basic credentials or a URL token.
+    Wildduck,
+}
+
+impl From<SchemeArg> for Scheme {
+    fn from(arg: SchemeArg) -> Self {
+        match arg {
+            SchemeArg::Stalwart => Scheme::Stalwart,
+            SchemeArg::EmailApi => Scheme::EmailApi,
+            SchemeArg::Mailtrap => Scheme::Mailtrap,
+            SchemeArg::StandardWebhooks => Scheme::StandardWebhooks,
+            SchemeArg::Wildduck => Scheme::WildDuck,
+        }
+    }
+}
+
+/// Where the signing secret comes from (one of them).
+#[derive(Debug, Clone, Args)]
+#[group(multiple = false)]
+pub(crate) struct SecretArgs {
+    /// The secret itself (visible to other local users in the process list: prefer
+    /// `--secret-env` or `--secret-file` outside experiments).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) secret: Option<String>,
+    /// Read the secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) secret_env: Option<String>,
+    /// Read the secret from this file (one trailing newline is removed).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) secret_file: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    pub(crate) fn source(&self) -> SecretSource {
+        match (&self.secret, &self.secret_env, &self.secret_file) {
+            (Some(text), _, _) => SecretSource::value(text.clone()),
+            (_, Some(var), _) => SecretSource::env(var.clone()),
+            (_, _, Some(path)) => SecretSource::file(path.clone()),
+            _ => SecretSource::None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Print events as JSON lines instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListenArgs {
+    /// The sender's scheme.
+    #[arg(long, value_enum)]
+    pub(crate) scheme: SchemeArg,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// Also require HTTP Basic credentials `USER:PASSWORD` (Stalwart `httpAuth`,
+    /// WildDuck URL credentials).
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub(crate) basic: Option<String>,
+    /// Also require this Bearer token.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) bearer: Option<String>,
+    /// Also require the URL query parameter `PARAM` to carry `TOKEN`.
+    #[arg(long, value_name = "PARAM=TOKEN")]
+    pub(crate) url_token: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) port: u16,
+    /// Largest body accepted, in bytes.
+    #[arg(long, default_value_t = webhook_core::DEFAULT_MAX_BODY_BYTES)]
+    pub(crate) max_body: usize,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The receiver's URL.
+    #[arg(long)]
+    pub(crate) url: String,
+    /// The sender's scheme.
+    #[arg(long, value_enum)]
+    pub(crate) scheme: SchemeArg,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// The event type to send (a Stalwart name such as `auth.success`, or the sender's
+    /// own event name); default: a typical one for the scheme.
+    #[arg(long, conflicts_with = "file")]
+    pub(crate) event: Option<String>,
+    /// Send this body as is instead of a generated event.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// How many events to send.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) count: u64,
+    /// Events per second (default: as fast as the sender's batching allows).
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub(crate) timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The sender's scheme.
+    #[arg(long, value_enum)]
+    pub(crate) scheme: SchemeArg,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// The body to sign (default: standard input).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// Standard Webhooks message id (default: a fresh one).
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Standard Webhooks timestamp, Unix seconds (default: now).
+    #[arg(long)]
+    pub(crate) timestamp: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The sender's scheme.
+    #[arg(long, value_enum)]
+    pub(crate) scheme: SchemeArg,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+    /// The body, exactly as received.
+    #[arg(long, value_name = "PATH", required_unless_present = "request")]
+    pub(crate) body: Option<PathBuf>,
+    /// A request header, `Name: value` (repeat for several).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// A raw HTTP/1.1 request as captured (request line, headers, blank line, body).
+    #[arg(long, value_name = "PATH", conflicts_with = "body")]
+    pub(crate) request: Option<PathBuf>,
+    /// Judge timestamps as of this Unix time (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub(crate) now: Option<i64>,
+}

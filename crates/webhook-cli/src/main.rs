@@ -1,0 +1,42 @@
+//! `webhook`: the tool a developer keeps open while wiring up webhooks from mail systems.
+//!
+//! - `webhook demo`: the end-to-end demo on embedded defaults;
+//! - `webhook listen`: a local receiver that verifies, prints typed events and explains
+//!   rejections;
+//! - `webhook send`: signed sample events through the reference sender;
+//! - `webhook sign` / `webhook verify`: sign a body, or verify a captured request and say
+//!   which likely mistake explains a failure.
+//!
+//! Exit status: 0 success, 1 verification failed (or undelivered events), 2 usage or I/O
+//! error.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+mod capture;
+mod cli;
+mod error;
+mod listen;
+mod render;
+mod sign;
+mod verify;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Command::Sign(args) => sign::run(args),
+        cli::Command::Verify(args) => verify::run(args),
+        cli::Command::Listen(args) => listen::run(args),
+        cli::Command::Demo(_) | cli::Command::Send(_) => Err(error::CliError::Usage(
+            "this subcommand needs the reference sender".into(),
+        )),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            anstream::eprintln!("{}error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
+            ExitCode::from(2)
+        }
+    }
+}
