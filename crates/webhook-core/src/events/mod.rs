@@ -86,10 +86,7 @@ impl<B: AsRef<[u8]>> Verified<B> {
 /// Parses bytes that were **not** verified. For tests, fixtures and tools that inspect
 /// captured traffic; a receiver handling live requests goes through
 /// [`Verifier::verify`](crate::Verifier::verify) and [`Verified::parse`] instead.
-pub fn parse_unverified<T: Payload>(
-    body: &[u8],
-    context: ParseContext<'_>,
-) -> Result<T, ParseError> {
+pub fn parse_unverified<T: Payload>(body: &[u8], context: ParseContext<'_>) -> Result<T, ParseError> {
     T::parse(body, context)
 }
 
