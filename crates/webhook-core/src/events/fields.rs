@@ -235,10 +235,20 @@ impl<'a> UnknownFields<'a> {
         }
     }
 
-    /// Removes the first entry named `key` and returns its value.
+    /// Removes the first entry named `key` and returns its value. The other keys keep
+    /// their places.
     pub fn remove(&mut self, key: &str) -> Option<RawJson<'a>> {
         let at = self.entries.iter().position(|entry| entry.key == key)?;
-        Some(self.entries.remove(at).value)
+        let removed = self.entries.remove(at);
+        // The keys after it move up one place.
+        if removed.ordinal != u32::MAX {
+            for entry in &mut self.entries[at..] {
+                if entry.ordinal != u32::MAX {
+                    entry.ordinal -= 1;
+                }
+            }
+        }
+        Some(removed.value)
     }
 
     /// Copies borrowed keys and values so that nothing borrows from the body.
@@ -1154,7 +1164,7 @@ macro_rules! json_object {
         }
 
         /// Copies every string, so that the `'static` form is `DeserializeOwned`;
-        /// the zero-copy path is [`BorrowedPayload`]($crate::BorrowedPayload).
+        /// the zero-copy path is [`BorrowedPayload`](crate::BorrowedPayload).
         impl<'de, 'a> ::serde::Deserialize<'de> for $name<'a> {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 <Self as $crate::events::standard::fields::FromJson<'a>>::from_json::<
@@ -1330,3 +1340,136 @@ macro_rules! string_enum {
 }
 
 pub(crate) use string_enum;
+
+#[cfg(test)]
+#[allow(unreachable_pub)] // the macro makes its model `pub`, as for real models
+mod tests {
+    use super::*;
+
+    json_object! {
+        /// A test object.
+        pub struct Probe<'a> (PROBE_FIELDS, ProbeBuilder, "a probe") {
+            required {
+                /// Required.
+                id: Cow<'a, str> as Plain = "id",
+            }
+            optional {
+                /// Optional text.
+                name: Cow<'a, str> as Plain = "name",
+                /// Optional time.
+                at: DateTime<Utc> as UnixSeconds = "at",
+            }
+        }
+    }
+
+    fn probe(body: &str) -> Probe<'_> {
+        parse_borrowed(body.as_bytes()).unwrap()
+    }
+
+    fn text(probe: &Probe<'_>) -> String {
+        serde_json::to_string(probe).unwrap()
+    }
+
+    #[test]
+    fn keys_come_back_in_the_order_received() {
+        for body in [
+            r#"{"id":"1"}"#,
+            r#"{"u":0,"id":"1"}"#,
+            r#"{"at":5,"u1":[1],"name":"n","u2":{},"u3":null,"id":"1","u4":"x"}"#,
+            r#"{"u1":1,"u2":2,"id":"1","name":null,"at":null}"#,
+        ] {
+            assert_eq!(text(&probe(body)), body);
+        }
+    }
+
+    #[test]
+    fn edits_after_parsing_keep_the_other_keys_in_place() {
+        let body = r#"{"u1":1,"id":"1","u2":2,"u3":3,"name":"n","u4":4}"#;
+        let mut edited = probe(body);
+        assert_eq!(edited.unknown.remove("u1").unwrap().get(), "1");
+        assert_eq!(
+            text(&edited),
+            r#"{"id":"1","u2":2,"u3":3,"name":"n","u4":4}"#
+        );
+        assert!(edited.unknown.remove("u3").is_some());
+        assert_eq!(text(&edited), r#"{"id":"1","u2":2,"name":"n","u4":4}"#);
+        let old = edited
+            .unknown
+            .insert("u2", RawJson::from_value(&[7]).unwrap());
+        assert_eq!(old.unwrap().get(), "2");
+        edited
+            .unknown
+            .insert("new", RawJson::from_value("v").unwrap());
+        edited.at = Some(DateTime::from_timestamp(9, 0).unwrap());
+        edited.name = None;
+        assert_eq!(
+            text(&edited),
+            r#"{"id":"1","u2":[7],"u4":4,"new":"v","at":9}"#
+        );
+        assert_eq!(edited.unknown.remove("missing"), None);
+    }
+
+    #[test]
+    fn nulls_are_kept_until_a_value_replaces_them() {
+        let mut parsed = probe(r#"{"name":null,"id":"1"}"#);
+        assert_eq!(parsed.name, None);
+        assert_eq!(text(&parsed), r#"{"name":null,"id":"1"}"#);
+        parsed.name = Some("x".into());
+        assert_eq!(text(&parsed), r#"{"name":"x","id":"1"}"#);
+    }
+
+    #[test]
+    fn duplicates_and_missing_fields_are_errors() {
+        let err = parse_borrowed::<Probe<'_>>(br#"{"id":"1","name":"a","name":"b"}"#).unwrap_err();
+        assert!(
+            matches!(err, crate::ParseError::UnexpectedShape { ref detail, .. } if detail == "duplicate field `name`"),
+            "{err:?}"
+        );
+        let err = parse_borrowed::<Probe<'_>>(br#"{"name":"a"}"#).unwrap_err();
+        assert!(
+            matches!(err, crate::ParseError::UnexpectedShape { ref detail, .. } if detail == "missing field `id`"),
+            "{err:?}"
+        );
+        // Unknown keys may repeat: they are kept as received.
+        let body = r#"{"id":"1","x":1,"x":2}"#;
+        assert_eq!(text(&probe(body)), body);
+    }
+
+    #[test]
+    fn borrowing_and_copying_modes() {
+        let body = r#"{"id":"1","u":{"a":[true]}}"#;
+        let borrowed = probe(body);
+        assert!(matches!(borrowed.id, Cow::Borrowed(_)));
+        assert!(borrowed.unknown.get("u").unwrap().is_borrowed());
+        let owned = borrowed.clone().into_owned();
+        assert!(matches!(owned.id, Cow::Owned(_)));
+        assert!(!owned.unknown.get("u").unwrap().is_borrowed());
+        assert_eq!(owned, borrowed);
+        let copied: Probe<'static> = serde_json::from_reader(body.as_bytes()).unwrap();
+        assert_eq!(copied, borrowed);
+        assert_eq!(text(&copied), body);
+        assert_eq!(
+            format!("{copied:?}"),
+            r#"Probe { id: "1", unknown: {"u": {"a":[true]}} }"#
+        );
+    }
+
+    #[test]
+    fn constructed_values_use_declaration_order() {
+        let mut built = Probe::new("1".into());
+        built.at = Some(DateTime::from_timestamp(3, 0).unwrap());
+        built.unknown.insert("z", RawJson::from_value(&0).unwrap());
+        built.name = Some("n".into());
+        assert_eq!(text(&built), r#"{"z":0,"id":"1","name":"n","at":3}"#);
+    }
+
+    #[test]
+    fn short_quotes_at_most_64_characters() {
+        let long = "é".repeat(70);
+        assert_eq!(
+            format!("{:?}", Short(&long)),
+            format!("{:?}…", "é".repeat(64))
+        );
+        assert_eq!(format!("{}", Short("ab")), "ab");
+    }
+}
