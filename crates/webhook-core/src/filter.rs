@@ -276,6 +276,10 @@ pub enum Policy {
 /// The default is [`Policy::Exclude`] with no patterns, which lets every event
 /// through (Stalwart's default). Exact names are looked up by binary search, so a
 /// long list of names (Stalwart v0.16 lists names, not wildcards) stays fast.
+///
+/// The filter is only the configured rule: Stalwart additionally never delivers
+/// `telemetry.webhook-error` to a webhook, whatever its filter says; a sender
+/// simulating Stalwart applies that on top.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     policy: Policy,
