@@ -13,6 +13,8 @@ use serde::{
 };
 use serde_json::value::RawValue;
 
+use super::RawJson;
+
 /// A string that borrows from the input when it has no escapes.
 pub(crate) struct CowStr<'a>(pub(crate) Cow<'a, str>);
 
@@ -42,58 +44,14 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// A raw JSON value, borrowed from the input when it comes from a serde_json slice.
-/// Compared by its text (serde_json's `RawValue` has no equality of its own).
-#[derive(Clone)]
-pub(crate) struct RawJson<'a>(pub(crate) Cow<'a, RawValue>);
+/// Deserializes a [`RawJson`] that borrows from a serde_json slice (`RawJson`'s own
+/// `Deserialize` copies, so that owned models work with any data source).
+pub(crate) struct BorrowRaw<'a>(pub(crate) RawJson<'a>);
 
-impl RawJson<'_> {
-    pub(crate) fn get(&self) -> &str {
-        self.0.get()
-    }
-
-    pub(crate) fn into_owned(self) -> RawJson<'static> {
-        RawJson(own_raw(self.0))
-    }
-}
-
-impl std::ops::Deref for RawJson<'_> {
-    type Target = RawValue;
-
-    fn deref(&self) -> &RawValue {
-        &self.0
-    }
-}
-
-impl PartialEq for RawJson<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-impl Eq for RawJson<'_> {}
-
-impl fmt::Debug for RawJson<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.get())
-    }
-}
-
-impl serde::Serialize for RawJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawJson<'de> {
+impl<'de> Deserialize<'de> for BorrowRaw<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <&'de RawValue>::deserialize(deserializer).map(|raw| RawJson(Cow::Borrowed(raw)))
+        <&'de RawValue>::deserialize(deserializer).map(|raw| BorrowRaw(RawJson::borrowed(raw)))
     }
-}
-
-/// Converts a borrowed raw value into an owned one.
-pub(crate) fn own_raw(raw: Cow<'_, RawValue>) -> Cow<'static, RawValue> {
-    Cow::Owned(raw.into_owned())
 }
 
 /// Converts a borrowed string into an owned one.

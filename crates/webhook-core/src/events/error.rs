@@ -68,6 +68,18 @@ pub enum ParseError {
     /// A batch with no events, which no sender produces.
     #[error("the `events` array is empty: a batch carries at least one event")]
     EmptyBatch,
+    /// The payload needs a verified header value the verification did not provide: a
+    /// Standard Webhooks payload parsed from a request verified under another scheme.
+    /// A receiver wiring mistake, hence 500.
+    #[error(
+        "the `{header}` header value is needed to build this payload, but the request was \
+         not verified with it: parse Standard Webhooks payloads from a request verified \
+         with the Standard Webhooks scheme"
+    )]
+    MissingContext {
+        /// The header whose verified value is missing.
+        header: &'static str,
+    },
     /// A form-data body that cannot be read.
     #[error("invalid form data: {detail}")]
     InvalidForm {
@@ -77,10 +89,12 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// 415 for [`ParseError::UnsupportedMediaType`], 400 for the rest.
+    /// 415 for [`ParseError::UnsupportedMediaType`], 500 for
+    /// [`ParseError::MissingContext`] (the receiver's mistake), 400 for the rest.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MissingContext { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -94,6 +108,7 @@ impl ParseError {
             Self::UnexpectedShape { .. } => "unexpected_shape",
             Self::TrailingData { .. } => "trailing_data",
             Self::EmptyBatch => "empty_batch",
+            Self::MissingContext { .. } => "missing_context",
             Self::InvalidForm { .. } => "invalid_form",
         }
     }

@@ -23,6 +23,7 @@
 pub(crate) mod cow;
 pub mod email_api;
 mod error;
+pub(crate) mod fields;
 pub(crate) mod json;
 pub mod mailtrap;
 pub mod stalwart;
@@ -30,6 +31,7 @@ pub mod standard;
 pub mod wildduck;
 
 pub use error::ParseError;
+pub use fields::{RawJson, UnknownFields};
 
 use crate::{MediaType, Verification, Verified};
 

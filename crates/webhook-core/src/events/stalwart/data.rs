@@ -21,8 +21,8 @@ use serde_json::value::RawValue;
 
 use super::{Key, NestedEvent, Value};
 use crate::events::{
-    ParseError,
-    cow::{CowStr, RawJson, own_str},
+    ParseError, RawJson,
+    cow::{BorrowRaw, CowStr, own_str},
 };
 
 /// An event's `data` object, exactly as sent.
@@ -43,14 +43,14 @@ impl<'a> Data<'a> {
     pub fn from_map(map: &DataMap<'_>) -> Data<'static> {
         // A map of raw JSON values and string keys always serializes.
         let text = serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned());
-        Data(RawJson(Cow::Owned(
+        Data(RawJson::owned(
             RawValue::from_string(text).unwrap_or_else(|_| empty_raw()),
-        )))
+        ))
     }
 
     /// The raw JSON object.
     pub fn raw(&self) -> &RawValue {
-        &self.0
+        self.0.as_raw()
     }
 
     /// The raw JSON text.
@@ -70,7 +70,8 @@ impl<'a> Data<'a> {
     /// # Ok(()) }
     /// ```
     pub fn fields(&self) -> Result<DataMap<'_>, ParseError> {
-        DataMap::parse_cow(RawJson(Cow::Borrowed(&*self.0))).map_err(|err| {
+        // Borrows from `self` whether the raw value is borrowed or owned: no copy.
+        serde_json::from_str::<DataMap<'_>>(self.0.get()).map_err(|err| {
             ParseError::UnexpectedShape {
                 path: "data".into(),
                 line: err.line(),
@@ -120,11 +121,9 @@ impl<'a> DataMap<'a> {
     }
 
     pub(crate) fn parse_cow(raw: RawJson<'a>) -> Result<Self, serde_json::Error> {
-        match raw.0 {
-            Cow::Borrowed(raw) => serde_json::from_str(raw.get()),
-            Cow::Owned(raw) => {
-                serde_json::from_str::<DataMap<'_>>(raw.get()).map(DataMap::into_owned)
-            }
+        match raw.as_borrowed() {
+            Some(raw) => serde_json::from_str(raw.get()),
+            None => serde_json::from_str::<DataMap<'_>>(raw.get()).map(DataMap::into_owned),
         }
     }
 
@@ -151,7 +150,7 @@ impl<'a> DataMap<'a> {
             let text = serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned());
             if let Ok(raw) = RawValue::from_string(text) {
                 self.entries
-                    .push((Cow::Owned(key.to_owned()), RawJson(Cow::Owned(raw))));
+                    .push((Cow::Owned(key.to_owned()), RawJson::owned(raw)));
             }
         }
         self
@@ -169,7 +168,7 @@ impl<'a> DataMap<'a> {
 
     /// The entries in order, values raw.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.entries.iter().map(|(k, v)| (&**k, &**v))
+        self.entries.iter().map(|(k, v)| (&**k, v.as_raw()))
     }
 
     /// The entries whose key is not one of the 66 known [`Key`]s.
@@ -183,7 +182,7 @@ impl<'a> DataMap<'a> {
         self.entries
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| &**v)
+            .map(|(_, v)| v.as_raw())
     }
 
     pub(crate) fn raw_cow(&self, key: &str) -> Option<RawJson<'a>> {
@@ -401,7 +400,7 @@ impl Serialize for DataMap<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (key, value) in &self.entries {
-            map.serialize_entry(&**key, &**value)?;
+            map.serialize_entry(&**key, value)?;
         }
         map.end()
     }
@@ -420,7 +419,7 @@ impl<'de> Deserialize<'de> for DataMap<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(CowStr(key)) = map.next_key()? {
-                    let value: RawJson<'de> = map.next_value()?;
+                    let BorrowRaw(value) = map.next_value()?;
                     entries.push((key, value));
                 }
                 Ok(DataMap { entries })

@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 
 use super::{Data, DataMap, EventType, Fingerprint};
 use crate::events::{
-    ParseError,
-    cow::{CowStr, RawJson, own_str},
+    ParseError, RawJson,
+    cow::{BorrowRaw, CowStr, own_str},
 };
 
 /// One event of a Stalwart batch.
@@ -109,7 +109,7 @@ impl<'a> WebhookEvent<'a> {
 
     /// Keys of the event object this version does not know, in order, values raw.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.extra.iter().map(|(k, v)| (&**k, &**v))
+        self.extra.iter().map(|(k, v)| (&**k, v.as_raw()))
     }
 
     /// The content fingerprint: the key to deduplicate Stalwart events on. See
@@ -166,7 +166,7 @@ impl Serialize for WebhookEvent<'_> {
         map.serialize_entry("type", self.event_type.as_str())?;
         map.serialize_entry("data", &self.data)?;
         for (key, value) in &self.extra {
-            map.serialize_entry(&**key, &**value)?;
+            map.serialize_entry(&**key, value)?;
         }
         map.end()
     }
@@ -221,7 +221,7 @@ struct DataObject<'a>(RawJson<'a>);
 
 impl<'de> Deserialize<'de> for DataObject<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = RawJson::deserialize(deserializer)?;
+        let BorrowRaw(raw) = BorrowRaw::deserialize(deserializer)?;
         if raw.get().starts_with('{') {
             Ok(DataObject(raw))
         } else {
@@ -258,7 +258,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "type" => set(&mut event_type, "type", map.next_value()?)?,
                 "data" => set(&mut data, "data", map.next_value()?)?,
                 _ => {
-                    let value: RawJson<'de> = map.next_value()?;
+                    let BorrowRaw(value) = map.next_value()?;
                     extra.push((key, value));
                 }
             }

@@ -50,8 +50,8 @@ pub use key::{Key, UnknownKey};
 pub use value::{NestedEvent, Value};
 
 use crate::events::{
-    BorrowedPayload, ParseContext, ParseError, Payload,
-    cow::{CowStr, RawJson, own_str},
+    BorrowedPayload, ParseContext, ParseError, Payload, RawJson,
+    cow::{BorrowRaw, CowStr, own_str},
     expect_json, json,
 };
 
@@ -90,7 +90,7 @@ impl<'a> WebhookEvents<'a> {
 
     /// Top-level keys besides `events`, in order, values raw.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.extra.iter().map(|(k, v)| (&**k, &**v))
+        self.extra.iter().map(|(k, v)| (&**k, v.as_raw()))
     }
 
     /// Copies every borrowed string so the batch outlives the body.
@@ -158,7 +158,7 @@ impl Serialize for WebhookEvents<'_> {
         let mut map = serializer.serialize_map(Some(1 + self.extra.len()))?;
         map.serialize_entry("events", &self.events)?;
         for (key, value) in &self.extra {
-            map.serialize_entry(&**key, &**value)?;
+            map.serialize_entry(&**key, value)?;
         }
         map.end()
     }
@@ -181,7 +181,7 @@ impl<'de> Deserialize<'de> for WebhookEvents<'de> {
                     if key == "events" {
                         event::set(&mut events, "events", map.next_value()?)?;
                     } else {
-                        let value: RawJson<'de> = map.next_value()?;
+                        let BorrowRaw(value) = map.next_value()?;
                         extra.push((key, value));
                     }
                 }

@@ -20,7 +20,7 @@ use serde::{
 use serde_json::value::RawValue;
 
 use super::{DataMap, EventType};
-use crate::events::cow::{CowStr, RawJson};
+use crate::events::cow::{BorrowRaw, CowStr};
 
 /// One value of a Stalwart event's data.
 #[derive(Debug, Clone, PartialEq)]
@@ -286,7 +286,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries = Vec::new();
         while let Some(CowStr(key)) = map.next_key()? {
-            let raw: RawJson<'de> = map.next_value()?;
+            let BorrowRaw(raw) = map.next_value()?;
             entries.push((key, raw));
         }
         let object = DataMap::from_entries(entries);
