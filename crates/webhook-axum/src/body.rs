@@ -11,6 +11,8 @@ use http_body::Body;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use webhook_core::{Rejection, Verified, Verifier, VerifyError};
 
+use crate::WebhookRejection;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reads and verifies a request: the whole path from the wire to a [`Verified`] body.
@@ -25,6 +27,39 @@ where
 {
     let bytes = read_limited(&parts.headers, body, verifier).await?;
     Ok(verifier.verify(parts, bytes)?)
+}
+
+/// Reads a request body up to `verifier`'s limit without verifying it: a declared
+/// `Content-Length` above the limit is refused before reading, a longer stream as soon
+/// as it passes the limit.
+///
+/// For receivers that need the raw bytes even when verification fails (to log or
+/// diagnose them) and call [`Verifier::verify`] themselves; the extractor and the layer
+/// read through the same path.
+///
+/// ```
+/// # async fn demo(verifier: webhook_core::Verifier, request: axum::extract::Request) {
+/// let (parts, body) = request.into_parts();
+/// match webhook_axum::read_body(&verifier, &parts.headers, body).await {
+///     Ok(bytes) => {
+///         let _ = verifier.verify(&parts, bytes);
+///     }
+///     Err(rejection) => eprintln!("{rejection}"),
+/// }
+/// # }
+/// ```
+pub async fn read_body<B>(
+    verifier: &Verifier,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Bytes, WebhookRejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    read_limited(headers, body, verifier)
+        .await
+        .map_err(WebhookRejection)
 }
 
 async fn read_limited<B>(

@@ -41,6 +41,7 @@ mod extract;
 pub mod layer;
 mod rejection;
 
+pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
 pub use rejection::WebhookRejection;

@@ -71,8 +71,9 @@ pub(crate) fn parse_request(path: &std::path::Path) -> Result<(HeaderMap, Vec<u8
 fn insert(headers: &mut HeaderMap, name: &str, value: &[u8]) -> Result<(), CliError> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| CliError::Usage(format!("`{name}` is not a valid header name")))?;
-    let value = HeaderValue::from_bytes(value)
-        .map_err(|_| CliError::Usage(format!("the value of `{name}` is not a valid header value")))?;
+    let value = HeaderValue::from_bytes(value).map_err(|_| {
+        CliError::Usage(format!("the value of `{name}` is not a valid header value"))
+    })?;
     headers.append(name, value);
     Ok(())
 }

@@ -35,7 +35,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            anstream::eprintln!("{}error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
+            anstream::eprintln!(
+                "{}error:{} {err}",
+                render::ERROR.render(),
+                render::ERROR.render_reset()
+            );
             ExitCode::from(2)
         }
     }

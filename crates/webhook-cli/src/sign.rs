@@ -28,7 +28,8 @@ pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
         }
     };
     let source = args.secret.source();
-    let missing = || CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into());
+    let missing =
+        || CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into());
     let scheme = Scheme::from(args.scheme);
     let headers: Vec<(&str, String)> = match scheme {
         Scheme::StandardWebhooks => {
@@ -38,7 +39,10 @@ pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
             vec![
                 ("webhook-id", id.clone()),
                 ("webhook-timestamp", timestamp.to_string()),
-                ("webhook-signature", standard::sign(&secret, &id, timestamp, &body)),
+                (
+                    "webhook-signature",
+                    standard::sign(&secret, &id, timestamp, &body),
+                ),
             ]
         }
         Scheme::WildDuck => {

@@ -68,3 +68,10 @@ pub use verifier::{DEFAULT_MAX_BODY_BYTES, Verifier, VerifierBuilder};
 
 /// A Stalwart batch that owns its data: what framework extractors hand to handlers.
 pub type StalwartEvents = events::stalwart::WebhookEvents<'static>;
+/// An email-API event that owns its data.
+pub type EmailApiEvent = events::email_api::EmailApiEvent<'static>;
+/// A Mailtrap batch (JSON, JSON Lines or form data) that owns its data.
+pub type MailtrapEvents = events::mailtrap::MailtrapEvents<'static>;
+/// A WildDuck event that owns its data.
+pub type WildDuckEvent = events::wildduck::WildDuckEvent<'static>;
+pub use events::standard::StandardWebhook;

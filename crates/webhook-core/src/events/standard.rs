@@ -68,16 +68,12 @@ impl<T> StandardWebhook<T> {
     /// The header half of the envelope, checked before the body is parsed.
     fn headers(context: &ParseContext<'_>) -> Result<(String, DateTime<Utc>), ParseError> {
         expect_json(context.media_type)?;
-        let message_id = context
-            .message_id
-            .ok_or(ParseError::MissingContext {
-                header: "webhook-id",
-            })?;
-        let signed_at = context
-            .signed_at
-            .ok_or(ParseError::MissingContext {
-                header: "webhook-timestamp",
-            })?;
+        let message_id = context.message_id.ok_or(ParseError::MissingContext {
+            header: "webhook-id",
+        })?;
+        let signed_at = context.signed_at.ok_or(ParseError::MissingContext {
+            header: "webhook-timestamp",
+        })?;
         let timestamp =
             DateTime::from_timestamp(signed_at, 0).ok_or_else(|| ParseError::UnexpectedShape {
                 path: "webhook-timestamp".into(),
@@ -97,7 +93,6 @@ impl<T> StandardWebhook<T> {
         }
     }
 }
-
 
 impl<T: DeserializeOwned + 'static> Payload for StandardWebhook<T> {
     fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError> {

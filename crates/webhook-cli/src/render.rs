@@ -1,0 +1,221 @@
+//! What the CLI prints: verified events, rejections and their likely causes.
+//!
+//! Text goes through `anstream`, which drops the colours when the output is not a
+//! terminal; `--json` prints one JSON object per line instead, for piping into `jq`.
+
+use anstyle::{AnsiColor, Style};
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use webhook_core::{
+    EmailApiEvent, MailtrapEvents, ParseError, Rejection, Scheme, StalwartEvents, StandardWebhook,
+    Verified, WildDuckEvent, diagnose::Finding, events::standard::StandardEvent,
+};
+
+pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
+const OK: Style = AnsiColor::Green.on_default().bold();
+const DUPLICATE: Style = AnsiColor::Yellow.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+const KIND: Style = AnsiColor::Cyan.on_default();
+
+/// One event, reduced to what a person scanning a terminal wants to see.
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    pub(crate) time: Option<DateTime<Utc>>,
+    pub(crate) kind: String,
+    pub(crate) id: Option<String>,
+    /// The event as its model serializes it.
+    pub(crate) json: Value,
+}
+
+/// Parses a verified body into summaries, with the sender's typed model.
+pub(crate) fn summarize(verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
+    let to_json = |value: &dyn erased::Json| value.to_value();
+    Ok(match verified.verification().scheme() {
+        Scheme::Stalwart => verified
+            .parse::<StalwartEvents>()?
+            .events
+            .iter()
+            .map(|event| Summary {
+                time: Some(event.created_at()),
+                kind: event.event_type().to_string(),
+                id: Some(event.id().to_owned()),
+                json: to_json(event),
+            })
+            .collect(),
+        Scheme::EmailApi => {
+            let event = verified.parse::<EmailApiEvent>()?;
+            vec![Summary {
+                time: Some(event.created_at),
+                kind: event.event_type.to_string(),
+                id: Some(event.id.to_string()),
+                json: to_json(&event),
+            }]
+        }
+        Scheme::Mailtrap => verified
+            .parse::<MailtrapEvents>()?
+            .iter()
+            .map(|event| Summary {
+                time: event.timestamp(),
+                kind: event.name().to_owned(),
+                id: event.event_id().map(str::to_owned),
+                json: to_json(event),
+            })
+            .collect(),
+        Scheme::WildDuck => {
+            let event = verified.parse::<WildDuckEvent>()?;
+            vec![Summary {
+                time: Some(event.time),
+                kind: event.event_type.to_string(),
+                id: Some(event.id.to_string()),
+                json: to_json(&event),
+            }]
+        }
+        _ => {
+            let webhook = verified.parse::<StandardWebhook<StandardEvent<'static>>>()?;
+            vec![Summary {
+                time: Some(webhook.timestamp),
+                kind: webhook.payload.event_type.to_string(),
+                id: Some(webhook.message_id.clone()),
+                json: to_json(&webhook.payload),
+            }]
+        }
+    })
+}
+
+/// Object-safe serialization to a JSON value, so `summarize` can treat every model alike.
+mod erased {
+    pub(crate) trait Json {
+        fn to_value(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+/// How a request ended, for printing.
+pub(crate) enum Outcome<'a> {
+    Accepted(&'a [Summary]),
+    Duplicate(&'a [Summary]),
+    Rejected {
+        rejection: &'a Rejection,
+        findings: &'a [Finding],
+    },
+}
+
+pub(crate) fn print(scheme: Scheme, outcome: &Outcome<'_>, json: bool) {
+    if json {
+        for line in json_lines(scheme, outcome) {
+            println!("{line}");
+        }
+        return;
+    }
+    match outcome {
+        Outcome::Accepted(events) | Outcome::Duplicate(events) => {
+            let (mark, style) = match outcome {
+                Outcome::Accepted(_) => ("✔", OK),
+                _ => ("↺ duplicate, skipped:", DUPLICATE),
+            };
+            for event in *events {
+                anstream::println!(
+                    "{style}{mark}{style:#} {:<10} {DIM}{}{DIM:#} {KIND}{}{KIND:#} {DIM}{}{DIM:#}",
+                    scheme.id(),
+                    event
+                        .time
+                        .map_or("-".into(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                    event.kind,
+                    details(&event.json),
+                );
+            }
+        }
+        Outcome::Rejected {
+            rejection,
+            findings,
+        } => {
+            anstream::println!(
+                "{ERROR}✘ {} {}{ERROR:#} {:<10} {rejection}",
+                rejection.status().as_u16(),
+                rejection.code(),
+                scheme.id(),
+            );
+            for finding in *findings {
+                anstream::println!("    {DUPLICATE}→ likely:{DUPLICATE:#} {finding}");
+            }
+        }
+    }
+}
+
+fn json_lines(scheme: Scheme, outcome: &Outcome<'_>) -> Vec<Value> {
+    match outcome {
+        Outcome::Accepted(events) | Outcome::Duplicate(events) => {
+            let status = if matches!(outcome, Outcome::Accepted(_)) {
+                "accepted"
+            } else {
+                "duplicate"
+            };
+            events
+                .iter()
+                .map(|event| {
+                    json!({
+                        "status": status,
+                        "scheme": scheme.id(),
+                        "type": event.kind,
+                        "id": event.id,
+                        "time": event.time.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                        "event": event.json,
+                    })
+                })
+                .collect()
+        }
+        Outcome::Rejected {
+            rejection,
+            findings,
+        } => vec![json!({
+            "status": "rejected",
+            "scheme": scheme.id(),
+            "http_status": rejection.status().as_u16(),
+            "code": rejection.code(),
+            "error": rejection.to_string(),
+            "findings": findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })],
+    }
+}
+
+/// `key=value` pairs of an event's fields, envelope keys left out, long values cut.
+fn details(event: &Value) -> String {
+    const ENVELOPE: [&str; 8] = [
+        "id",
+        "createdAt",
+        "created_at",
+        "type",
+        "time",
+        "ev",
+        "event",
+        "timestamp",
+    ];
+    let fields = match event.get("data").and_then(Value::as_object) {
+        Some(data) => data,
+        None => match event.as_object() {
+            Some(object) => object,
+            None => return String::new(),
+        },
+    };
+    fields
+        .iter()
+        .filter(|(key, _)| !ENVELOPE.contains(&key.as_str()))
+        .take(8)
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let short: String = text.chars().take(48).collect();
+            let cut = if short.len() < text.len() { "…" } else { "" };
+            format!("{key}={short}{cut}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
