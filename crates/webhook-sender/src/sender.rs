@@ -189,6 +189,26 @@ impl<F: Format> Sender<F> {
 
     /// Submits items at `per_second` (evenly spaced from the first, which goes at once;
     /// `0` or less: all at once), for load tests and demos. Returns their tickets.
+    ///
+    /// ```no_run
+    /// use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+    /// use webhook_sender::{Endpoint, Sender, StalwartEvent};
+    ///
+    /// # async fn demo(url: &str, n: u64, rate: f64) -> Result<(), Box<dyn std::error::Error>> {
+    /// let endpoint = Endpoint::new(Scheme::Stalwart, url)?.secret(Secret::new("my-secret-key"))?;
+    /// let sender = Sender::stalwart(endpoint)
+    ///     .on_outcome(|outcome, stats| eprintln!("{outcome:?}: {}/{} delivered", stats.delivered, stats.submitted))
+    ///     .build()?;
+    /// let events = (0..n).map(|i| {
+    ///     let mut data = DataMap::new();
+    ///     data.push(Key::Id, Value::UInt(i));
+    ///     StalwartEvent::from_map("auth.success", &data)
+    /// });
+    /// sender.send_paced(events, rate).await?;
+    /// let stats = sender.close().await;
+    /// println!("{} delivered, {} given up, {} discarded", stats.delivered, stats.gave_up, stats.discarded);
+    /// # Ok(()) }
+    /// ```
     pub async fn send_paced(
         &self,
         items: impl IntoIterator<Item = F::Item>,

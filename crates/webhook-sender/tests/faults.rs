@@ -234,3 +234,34 @@ async fn scheduled_retries_survive_faults_and_keep_the_standard_webhooks_id() {
     let wire_ids: HashSet<_> = record.attempts.iter().map(|a| a.wire_id.clone()).collect();
     assert_eq!(wire_ids.len(), 1);
 }
+
+#[tokio::test]
+async fn transport_errors_in_the_log_never_show_url_secrets() {
+    let receiver = Receiver::start_down(
+        Verifier::builder(Scheme::WildDuck)
+            .insecure_accept_unauthenticated()
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let url = receiver.url_with_userinfo("hook:pa55word", "/wd?token=t0ps3cret");
+    let endpoint = Endpoint::new(Scheme::WildDuck, &url).unwrap().no_proxy();
+    assert!(!format!("{endpoint:?}").contains("pa55word"));
+    assert!(!endpoint.url().contains("t0ps3cret"));
+    let sender = Sender::messages(endpoint).build().unwrap();
+    let ticket = sender.send(Message::json("{}")).unwrap();
+    let log = sender.log().clone();
+    let stats = sender.close_within(Duration::from_millis(300)).await;
+    assert_eq!(stats.abandoned, 1);
+    let record = log.get(ticket).unwrap();
+    assert!(!record.attempts.is_empty());
+    for attempt in &record.attempts {
+        let error = attempt.error.as_deref().unwrap();
+        assert!(error.starts_with("could not connect"), "{error}");
+        assert!(
+            !error.contains("pa55word") && !error.contains("t0ps3cret"),
+            "{error}"
+        );
+        assert_eq!(attempt.status, None);
+    }
+}
