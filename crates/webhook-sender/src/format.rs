@@ -1,0 +1,58 @@
+//! [`Format`]: how submitted items become request bodies.
+//!
+//! The delivery engine is the same for every sender; what differs is what one item is
+//! and how a request's items become bytes. A format says:
+//!
+//! - how many items one request may carry (a Stalwart batch: all of them; a raw message
+//!   or an email-API event: one; a Mailtrap batch: up to 500);
+//! - how an item is stamped when submitted (Stalwart's `createdAt`, a Standard Webhooks
+//!   message id);
+//! - how a request's items render for **one attempt**: [`Format::render`] is called again
+//!   for every retry, which is what lets Stalwart give a retried event a new id while a
+//!   raw message goes out byte-identical.
+//!
+//! Part of this crate: [`StalwartFormat`](crate::StalwartFormat) and
+//! [`MessageFormat`](crate::MessageFormat) (raw bodies for every scheme). The typed
+//! email-API, Mailtrap and WildDuck builders implement this trait too.
+
+use std::time::SystemTime;
+
+use webhook_core::Scheme;
+
+use crate::{Body, RenderError};
+
+/// A body format: what an item is and how items render into a request body.
+pub trait Format: Send + Sync + 'static {
+    /// What callers submit.
+    type Item: Send + 'static;
+
+    /// Most items one request may carry (at least 1).
+    fn max_batch(&self) -> usize;
+
+    /// Called once when an item is submitted, with the sender's current time and scheme.
+    fn prepare(&self, item: &mut Self::Item, now: SystemTime, scheme: Scheme) {
+        let _ = (item, now, scheme);
+    }
+
+    /// When the item was created, for discard-after. `None`: never stale.
+    fn created_at(&self, item: &Self::Item) -> Option<SystemTime>;
+
+    /// A short description for the delivery log (an event type, a message id).
+    fn label(&self, item: &Self::Item) -> String;
+
+    /// The body of one attempt of a request carrying `items` (never empty, in order).
+    fn render(&self, items: &[&Self::Item]) -> Result<Rendered, RenderError>;
+}
+
+/// One attempt's body, with the ids it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The body.
+    pub body: Body,
+    /// The Standard Webhooks `webhook-id`, stable across a message's retries. When `None`
+    /// on a Standard Webhooks endpoint, the sender makes one per request.
+    pub message_id: Option<String>,
+    /// The id each item carries on the wire in this attempt (in item order; empty when
+    /// the format has none), for the delivery log.
+    pub wire_ids: Vec<String>,
+}

@@ -1,0 +1,126 @@
+//! # webhook-sender
+//!
+//! The reference webhook sender of [hookwise](https://github.com/hookwise/hookwise): it
+//! produces byte-exact, signed requests the way each real sender does, and delivers them
+//! with that sender's batching and retry behaviour. hookwise's round-trip tests, its CLI
+//! and its demo use it; so can any Rust program that must *send* these webhooks (a mail
+//! system, a test harness for a receiver).
+//!
+//! Send one signed Stalwart batch:
+//!
+//! ```no_run
+//! use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_sender::{Endpoint, Sender, StalwartEvent};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::new(Scheme::Stalwart, "https://app.example/hooks/stalwart")?
+//!     .secret(Secret::new("my-secret-key"))?;
+//! let sender = Sender::stalwart(endpoint).build()?;
+//! let mut data = DataMap::new();
+//! data.push(Key::AccountName, Value::from("jdoe@example.org"));
+//! sender.send(StalwartEvent::from_map("auth.success", &data))?;
+//! let stats = sender.close().await; // waits for delivery, retries included
+//! assert_eq!(stats.delivered, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! What goes on the wire, without a network ([`Endpoint::request`] is sans-IO):
+//!
+//! ```
+//! use chrono::DateTime;
+//! use webhook_core::{Scheme, Secret, Verifier, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_sender::{Body, Endpoint, IdGenerator, IdStyle, StalwartEvent, render_batch};
+//!
+//! let mut data = DataMap::new();
+//! data.push(Key::AccountName, Value::from("jdoe@example.org"));
+//! let event = StalwartEvent::from_map("auth.success", &data)
+//!     .created_at(DateTime::from_timestamp(1_755_784_900, 0).unwrap())
+//!     .with_type_id(37);
+//! let body = render_batch(&[&event], &IdGenerator::new(IdStyle::Counter))?;
+//! assert_eq!(body, br#"{"events":[{"id":"1755784900037","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#);
+//!
+//! let endpoint = Endpoint::new(Scheme::Stalwart, "http://127.0.0.1:8080/hook")?
+//!     .secret(Secret::new("my-secret-key"))?;
+//! let request = endpoint.request(&Body::json(body), None, std::time::SystemTime::now())?;
+//! let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("my-secret-key")).build()?;
+//! assert!(verifier.verify(request.headers(), request.body()).is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Parts
+//!
+//! - [`Endpoint`]: URL, [`Scheme`](webhook_core::Scheme), secret, `Authorization`, custom
+//!   headers; builds each request with headers in Stalwart's order (a custom header may
+//!   replace `Content-Type`, never the credentials or the signature). Signing is
+//!   webhook-core's `scheme::*::sign`, so sender and verifier cannot drift apart.
+//! - [`Format`]: what an item is and how a request's items become a [`Body`], once per
+//!   attempt. [`StalwartFormat`] batches [`StalwartEvent`]s with fresh ids on every
+//!   serialization; [`MessageFormat`] sends caller-made [`Message`]s (any scheme, any
+//!   media type) one per request. The typed email-API, Mailtrap and WildDuck builders
+//!   plug in here.
+//! - [`Policy`]: pacing, batching, retries, success rule and timeout as data, with a
+//!   preset per sender.
+//! - [`Sender`]: runs the delivery engine on tokio; every item ends in an [`Outcome`]
+//!   (callbacks, [`Sender::subscribe`]) and every attempt is in the [`DeliveryLog`].
+//! - [`Transport`]: [`HttpTransport`] (reqwest, rustls, no redirects) or
+//!   [`testing::ScriptedTransport`] for virtual-time tests; [`Clock`] likewise.
+//!
+//! ## Delivery semantics by preset
+//!
+//! | preset | batching | in flight | retries | success | timeout |
+//! |---|---|---|---|---|---|
+//! | [`Policy::stalwart`] | all pending events per POST, one POST per 1 s throttle (first after idle at once) | 1 | whole batch re-queued, no backoff; events ≥ 5 min old dropped and reported when re-queued; lossy mode optional | 2xx | 30 s |
+//! | [`Policy::email_api`] | one event per request | 8 | waits 1, 5, 30 min (4 attempts) | 2xx | 30 s |
+//! | [`Policy::mailtrap`] | (batches with the typed format) | 8 | 10 attempts, first wait 1 min, ×2.31 (last at 23 h 49 min) | 200 only | 30 s |
+//! | [`Policy::mailtrap_current`] | same | 8 | 40 retries every 5 min | 200 only | 30 s |
+//! | [`Policy::wildduck`] | one event per request | 1 | waits 2, 4, 8, 16 s (5 attempts) | 2xx | none |
+//! | [`Policy::standard_webhooks`] | one message per request | 8 | Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h | 2xx | 15 s |
+//!
+//! Delivery is at least once: a receiver that processed a request but answered late or
+//! with an error gets it again. Stalwart events then carry new ids (v0.16.11+), so
+//! receivers deduplicate on the content fingerprint; Standard Webhooks keeps its
+//! `webhook-id`.
+//!
+//! ## Memory
+//!
+//! Submitting never blocks. Items wait in memory until delivered: under Stalwart's
+//! policy a dead receiver keeps up to `discard_after` (5 min) of events, each holding its
+//! `data` JSON; lossy mode ([`Policy::with_lossy`], Stalwart's cap is
+//! [`STALWART_LOSSY_CAP`]) bounds the backlog in count and counts every drop exactly in
+//! [`Stats::dropped`]. The log keeps finished records up to a retention limit.
+//!
+//! ## TLS
+//!
+//! See [`transport`](crate::HttpTransport): reqwest's `rustls` feature with aws-lc-rs, as
+//! Stalwart uses; it builds with a C compiler and no cmake.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod clock;
+mod endpoint;
+mod engine;
+mod error;
+mod format;
+mod log;
+mod message;
+mod outcome;
+mod policy;
+mod sender;
+mod stalwart;
+pub mod testing;
+mod transport;
+
+pub use body::{APPLICATION_JSON, Body};
+pub use clock::{Clock, SystemClock, TokioClock};
+pub use endpoint::{Endpoint, HeaderNames};
+pub use error::{ConfigError, RenderError, SendError};
+pub use format::{Format, Rendered};
+pub use log::{Attempt, DEFAULT_LOG_RETENTION, DeliveryLog, Record, Stats, Status, Ticket};
+pub use message::{Message, MessageFormat, new_message_id};
+pub use outcome::{Outcome, Outcomes};
+pub use policy::{Jitter, Policy, Retry, STALWART_LOSSY_CAP, Schedule, Success};
+pub use sender::{SendHandle, Sender, SenderBuilder};
+pub use stalwart::{
+    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, render_batch,
+};
+pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
