@@ -18,6 +18,8 @@ pub(crate) enum CliError {
     Secret(#[from] webhook_core::SecretError),
     #[error(transparent)]
     Build(#[from] webhook_core::BuildError),
+    #[error(transparent)]
+    Sender(#[from] webhook_sender::ConfigError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,41 +1,30 @@
 //! `webhook listen`: a local receiver that verifies each request, prints its typed
 //! events, and explains rejections (with the likely mistake when the secret is known).
+//! The request handling itself is [`crate::receiver`], shared with `webhook demo`.
 
-use std::{process::ExitCode, sync::Arc, time::SystemTime};
+use std::{process::ExitCode, sync::Arc};
 
-use axum::{
-    Router,
-    extract::{Request, State},
-    response::{IntoResponse, Response},
-};
-use webhook_axum::WebhookRejection;
-use webhook_core::{
-    Credentials, Rejection, Scheme, Secret, UrlToken, Verifier, diagnose::diagnose,
-};
+use webhook_core::{Credentials, Scheme, Secret, UrlToken, Verifier};
 
 use crate::{
     cli::ListenArgs,
     error::CliError,
-    render::{self, Outcome},
+    receiver::{Endpoint, Receiver, Tally},
 };
-
-struct Listener {
-    verifier: Verifier,
-    scheme: Scheme,
-    /// The secret's text, kept only to diagnose rejections; never printed.
-    secret: Option<zeroize::Zeroizing<String>>,
-    json: bool,
-}
 
 pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     let scheme = Scheme::from(args.scheme);
     let secret = args.secret.source().load_text()?;
     let verifier = build_verifier(scheme, secret.as_deref().map(String::as_str), &args)?;
-    let listener = Arc::new(Listener {
-        verifier,
-        scheme,
-        secret,
+    let receiver = Arc::new(Receiver {
+        endpoints: vec![Endpoint {
+            path: None,
+            scheme,
+            verifier,
+            secret,
+        }],
         json: args.json,
+        tally: Tally::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,7 +38,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
                 scheme
             );
         }
-        let app = Router::new().fallback(receive).with_state(listener);
+        let app = receiver.router();
         axum::serve(socket, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -60,7 +49,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn build_verifier(
+pub(crate) fn build_verifier(
     scheme: Scheme,
     secret: Option<&str>,
     args: &ListenArgs,
@@ -88,53 +77,4 @@ fn build_verifier(
         builder = builder.url_token(UrlToken::new(param, Secret::new(token)));
     }
     Ok(builder.build()?)
-}
-
-async fn receive(State(listener): State<Arc<Listener>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = match webhook_axum::read_body(&listener.verifier, &parts.headers, body).await {
-        Ok(bytes) => bytes,
-        Err(rejection) => return reject(&listener, rejection.0, &[]),
-    };
-    match listener.verifier.verify(&parts, bytes.clone()) {
-        Ok(verified) => match render::summarize(&verified) {
-            Ok(events) => {
-                render::print(listener.scheme, &Outcome::Accepted(&events), listener.json);
-                "ok".into_response()
-            }
-            Err(err) => reject(&listener, err.into(), &[]),
-        },
-        Err(err) => {
-            let findings = match &listener.secret {
-                Some(secret) if listener.scheme.signs() => {
-                    diagnose(
-                        listener.scheme,
-                        secret.as_bytes(),
-                        &parts.headers,
-                        &bytes,
-                        SystemTime::now(),
-                    )
-                    .findings
-                }
-                _ => Vec::new(),
-            };
-            reject(&listener, err.into(), &findings)
-        }
-    }
-}
-
-fn reject(
-    listener: &Listener,
-    rejection: Rejection,
-    findings: &[webhook_core::diagnose::Finding],
-) -> Response {
-    render::print(
-        listener.scheme,
-        &Outcome::Rejected {
-            rejection: &rejection,
-            findings,
-        },
-        listener.json,
-    );
-    WebhookRejection(rejection).into_response()
 }

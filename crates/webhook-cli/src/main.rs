@@ -18,6 +18,9 @@ mod capture;
 mod cli;
 mod error;
 mod listen;
+mod receiver;
+mod samples;
+mod send;
 mod render;
 mod sign;
 mod verify;
@@ -28,9 +31,8 @@ fn main() -> ExitCode {
         cli::Command::Sign(args) => sign::run(args),
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::Listen(args) => listen::run(args),
-        cli::Command::Demo(_) | cli::Command::Send(_) => Err(error::CliError::Usage(
-            "this subcommand needs the reference sender".into(),
-        )),
+        cli::Command::Send(args) => send::run(args),
+        cli::Command::Demo(_) => Err(error::CliError::Usage("the demo is not built yet".into())),
     };
     match outcome {
         Ok(code) => code,

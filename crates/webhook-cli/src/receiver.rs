@@ -1,0 +1,120 @@
+//! The receiving side shared by `webhook listen` and `webhook demo`: each request is read
+//! under the verifier's limit, verified, parsed into typed events and printed; a
+//! rejection is answered with the adapter's problem JSON and explained, with the likely
+//! mistake when the secret is known.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::SystemTime,
+};
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    response::{IntoResponse, Response},
+};
+use webhook_axum::WebhookRejection;
+use webhook_core::{Rejection, Scheme, Verifier, diagnose::diagnose};
+use zeroize::Zeroizing;
+
+use crate::render::{self, Outcome};
+
+/// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
+pub(crate) struct Endpoint {
+    pub(crate) path: Option<&'static str>,
+    pub(crate) scheme: Scheme,
+    pub(crate) verifier: Verifier,
+    /// The secret's text, kept only to diagnose rejections; never printed.
+    pub(crate) secret: Option<Zeroizing<String>>,
+}
+
+/// What the receiver has seen so far.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) events: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+}
+
+impl Tally {
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::SeqCst)
+    }
+}
+
+pub(crate) struct Receiver {
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) json: bool,
+    pub(crate) tally: Tally,
+}
+
+impl Receiver {
+    pub(crate) fn router(self: Arc<Self>) -> Router {
+        Router::new().fallback(receive).with_state(self)
+    }
+
+    fn endpoint(&self, path: &str) -> Option<&Endpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.path == Some(path))
+            .or_else(|| self.endpoints.iter().find(|e| e.path.is_none()))
+    }
+}
+
+async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(endpoint) = receiver.endpoint(parts.uri.path()) else {
+        return (http::StatusCode::NOT_FOUND, "no webhook endpoint at this path").into_response();
+    };
+    let scheme = endpoint.scheme;
+    receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
+    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => return reject(&receiver, scheme, rejection.0, &[]),
+    };
+    match endpoint.verifier.verify(&parts, bytes.clone()) {
+        Ok(verified) => match render::summarize(&verified) {
+            Ok(events) => {
+                receiver
+                    .tally
+                    .events
+                    .fetch_add(events.len() as u64, Ordering::SeqCst);
+                render::print(scheme, &Outcome::Accepted(&events), receiver.json);
+                "ok".into_response()
+            }
+            Err(err) => reject(&receiver, scheme, err.into(), &[]),
+        },
+        Err(err) => {
+            let findings = match &endpoint.secret {
+                Some(secret) if scheme.signs() => {
+                    diagnose(scheme, secret.as_bytes(), &parts.headers, &bytes, SystemTime::now())
+                        .findings
+                }
+                _ => Vec::new(),
+            };
+            reject(&receiver, scheme, err.into(), &findings)
+        }
+    }
+}
+
+fn reject(
+    receiver: &Receiver,
+    scheme: Scheme,
+    rejection: Rejection,
+    findings: &[webhook_core::diagnose::Finding],
+) -> Response {
+    receiver.tally.rejected.fetch_add(1, Ordering::SeqCst);
+    render::print(
+        scheme,
+        &Outcome::Rejected {
+            rejection: &rejection,
+            findings,
+        },
+        receiver.json,
+    );
+    WebhookRejection(rejection).into_response()
+}
