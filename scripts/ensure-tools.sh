@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, when it is missing.
+# Idempotent, and silent when everything is already there.
 set -euo pipefail
-# Nothing yet beyond cargo, rustfmt and clippy.
+
 for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain (rustup)" >&2; exit 1; }
 done
+
+# The Redis idempotency store's tests and bench start a real redis-server on loopback.
+if ! command -v redis-server >/dev/null; then
+  echo "== installing redis-server (for webhook-redis tests)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq >/dev/null
+  "${sudo[@]}" apt-get install -y -qq redis-server >/dev/null
+  # The package may start a system service; the tests run their own servers.
+  command -v redis-server >/dev/null || { echo "redis-server did not install" >&2; exit 1; }
+fi
