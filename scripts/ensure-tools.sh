@@ -12,8 +12,12 @@ if ! command -v redis-server >/dev/null; then
   echo "== installing redis-server (for webhook-redis tests)"
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq >/dev/null
-  "${sudo[@]}" apt-get install -y -qq redis-server >/dev/null
+  # apt's chatter is shown only if it fails.
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq redis-server 2>&1); then
+    echo "$log" >&2
+    echo "could not install redis-server with apt-get" >&2
+    exit 1
+  fi
   # The package may start a system service; the tests run their own servers.
   command -v redis-server >/dev/null || { echo "redis-server did not install" >&2; exit 1; }
 fi

@@ -34,6 +34,9 @@ pub const MAX_EVENT_ID_LEN: usize = 256;
 /// The longest namespace name accepted, in bytes.
 pub const MAX_NAMESPACE_LEN: usize = 64;
 
+/// The longest encoded key: namespace, two separators, a two-letter tag, the longest id.
+const MAX_KEY_LEN: usize = MAX_NAMESPACE_LEN + 4 + MAX_EVENT_ID_LEN;
+
 /// A key could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -123,33 +126,33 @@ impl Namespace {
                 max: MAX_EVENT_ID_LEN,
             });
         }
-        Ok(self.encode(b"id", |out| out.extend_from_slice(id), id.len()))
+        Ok(self.encode(b"id", id))
     }
 
     /// A key from a 32-byte content fingerprint (how Stalwart events are deduplicated).
     pub fn fingerprint(&self, fingerprint: &[u8; 32]) -> DedupKey {
-        self.encode(
-            b"fp",
-            |out| {
-                const DIGITS: &[u8; 16] = b"0123456789abcdef";
-                for byte in fingerprint {
-                    out.push(DIGITS[usize::from(byte >> 4)]);
-                    out.push(DIGITS[usize::from(byte & 0xf)]);
-                }
-            },
-            64,
-        )
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 64];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(fingerprint) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        self.encode(b"fp", &hex)
     }
 
-    fn encode(&self, tag: &[u8; 2], payload: impl FnOnce(&mut Vec<u8>), len: usize) -> DedupKey {
-        let mut bytes = Vec::with_capacity(self.name.len() + 4 + len);
-        bytes.extend_from_slice(self.name.as_bytes());
-        bytes.push(b':');
-        bytes.extend_from_slice(tag);
-        bytes.push(b':');
-        payload(&mut bytes);
+    /// `<namespace>:<tag>:<payload>`, assembled on the stack so that the key costs one
+    /// allocation (the shared bytes).
+    fn encode(&self, tag: &[u8; 2], payload: &[u8]) -> DedupKey {
+        let mut buffer = [0u8; MAX_KEY_LEN];
+        let parts: [&[u8]; 5] = [self.name.as_bytes(), b":", tag, b":", payload];
+        let mut len = 0;
+        for part in parts {
+            buffer[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
+        let bytes = &buffer[..len];
         DedupKey {
-            hash: key_hasher().hash_one(&bytes[..]),
+            hash: key_hasher().hash_one(bytes),
             bytes: Arc::from(bytes),
         }
     }
