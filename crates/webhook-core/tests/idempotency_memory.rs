@@ -165,6 +165,48 @@ fn eviction_takes_expired_then_oldest_completed() {
     assert_eq!(store.len(), 64);
 }
 
+/// More distinct durations than a shard orders exactly: expired entries are still
+/// never answered as present, and their keys can be claimed again.
+#[test]
+fn many_distinct_durations_stay_correct() {
+    let (store, clock) = manual_store(64);
+    // 20 ttls from 20 s down to 1 s: later entries expire first.
+    for n in 0..20u64 {
+        process(
+            &store,
+            &id(&format!("ttl-{n}")),
+            Duration::from_secs(20 - n),
+        );
+    }
+    // 20 leases from 20 s down to 1 s, never completed (crashed holders).
+    for n in 0..20u64 {
+        let key = id(&format!("lease-{n}"));
+        assert!(matches!(
+            block_on(store.claim(&key, Duration::from_secs(20 - n))),
+            Ok(Claim::Fresh(_))
+        ));
+    }
+    clock.advance(Duration::from_millis(10_500));
+    for n in 0..20u64 {
+        let expired = 20 - n <= 10;
+        for prefix in ["ttl", "lease"] {
+            let key = id(&format!("{prefix}-{n}"));
+            assert_eq!(store.peek(&key).is_none(), expired, "{key}");
+            let claim = claim(&store, &key);
+            if expired {
+                assert!(matches!(claim, Ok(Claim::Fresh(_))), "{key}: {claim:?}");
+            } else {
+                assert!(!matches!(claim, Ok(Claim::Fresh(_))), "{key}: {claim:?}");
+            }
+        }
+    }
+    clock.advance(Duration::from_secs(60));
+    for n in 0..100 {
+        process(&store, &id(&format!("after-{n}")), TTL);
+    }
+    assert!(store.len() <= 64);
+}
+
 /// A store full of claims in progress refuses new claims (never evicts one); callers
 /// answer 503 (fail closed) and the sender retries.
 #[test]
