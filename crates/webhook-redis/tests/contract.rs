@@ -36,7 +36,7 @@ impl Harness for RedisHarness {
     fn short_lease(&self) -> Duration {
         // Redis expires keys to the millisecond; long enough to be set and read back
         // before it runs out on a busy machine.
-        Duration::from_millis(200)
+        Duration::from_millis(300)
     }
 
     fn pass(&self, duration: Duration) -> impl Future<Output = ()> + Send {

@@ -8,15 +8,7 @@
 //! namespace cannot contain `:` and the two kinds have different tags, so the encoding
 //! is injective and a Redis user can read the keys.
 //!
-//! Which key a sender needs:
-//!
-//! | sender | key |
-//! |---|---|
-//! | Standard Webhooks | the `webhook-id` header ([`Verification::message_id`](crate::Verification::message_id)), stable across retries |
-//! | email-API | the body's `id` |
-//! | Mailtrap | each event's `event_id` |
-//! | WildDuck | the body's `id` (`<ObjectId>:<n>`) |
-//! | Stalwart | a content fingerprint of each event: a retried event gets a **new** `id` |
+//! The per-sender choice of key is on [`DedupKey`].
 
 use std::{
     borrow::Cow,
@@ -167,7 +159,18 @@ impl From<Scheme> for Namespace {
 /// Identifies one event for deduplication: equal keys mean "the same event".
 ///
 /// Cheap to clone (shared bytes). Built from a sender's event id or from a content
-/// fingerprint, always inside a [`Namespace`]:
+/// fingerprint, always inside a [`Namespace`], and encoded as
+/// `<namespace>:id:<event id>` or `<namespace>:fp:<64 hex digits>`: equal ids from
+/// different senders, or an id that looks like a fingerprint, never collide, and the
+/// keys read well in Redis. Which key a sender needs:
+///
+/// | sender | key |
+/// |---|---|
+/// | Standard Webhooks | the `webhook-id` header ([`Verification::message_id`](crate::Verification::message_id)), stable across retries |
+/// | email-API | the body's `id` |
+/// | Mailtrap | each event's `event_id` |
+/// | WildDuck | the body's `id` (`<ObjectId>:<n>`) |
+/// | Stalwart | a content fingerprint of each event: a retried event gets a **new** `id` |
 ///
 /// ```
 /// use webhook_core::{Scheme, idempotency::DedupKey};

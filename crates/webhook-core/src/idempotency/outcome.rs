@@ -1,17 +1,6 @@
 //! What happened to one delivery of an event, and what to answer the sender.
 //!
-//! | outcome | handler ran | answer |
-//! |---|---|---|
-//! | [`Outcome::Processed`] | yes, succeeded | 200 |
-//! | [`Outcome::Duplicate`] | no: already processed | 200 |
-//! | [`Outcome::InProgress`] | no: another delivery holds it | 409 + Retry-After (the holder's remaining lease) |
-//! | [`Outcome::Unavailable`] | no: the store could not answer (fail closed) | 503 + Retry-After |
-//! | [`Outcome::Failed`] | yes, returned an error; the claim was released | 500 (or the caller's own choice) |
-//!
-//! 409 for "in progress" follows the IETF Idempotency-Key draft ("a request is
-//! outstanding for this key"); 503 tells the sender the receiver cannot take events
-//! right now. Every sender retries any non-2xx answer, and Mailtrap counts only 200 as
-//! success, so successes are always 200, never 202 or 204.
+//! The table of answers is on [`Outcome`].
 
 use std::time::Duration;
 
@@ -19,7 +8,21 @@ use http::StatusCode;
 
 use super::StoreError;
 
-/// What happened to one delivery of an event.
+/// What happened to one delivery of an event, and the answer it calls for
+/// ([`Outcome::answer`]):
+///
+/// | outcome | handler ran | answer |
+/// |---|---|---|
+/// | [`Outcome::Processed`] | yes, succeeded | 200 |
+/// | [`Outcome::Duplicate`] | no: already processed | 200 |
+/// | [`Outcome::InProgress`] | no: another delivery holds it | 409 + Retry-After (the holder's remaining lease) |
+/// | [`Outcome::Unavailable`] | no: the store could not answer (fail closed) | 503 + Retry-After |
+/// | [`Outcome::Failed`] | yes, returned an error; the claim was released | 500 (or the caller's own choice) |
+///
+/// 409 for "in progress" follows the IETF Idempotency-Key draft ("a request is
+/// outstanding for this key"); 503 tells the sender the receiver cannot take events
+/// right now. Every sender retries any non-2xx answer, and Mailtrap counts only 200 as
+/// success, so successes are always 200, never 202 or 204.
 #[must_use = "the outcome says what to answer the sender"]
 #[derive(Debug)]
 pub enum Outcome<T, E> {
