@@ -116,6 +116,12 @@ impl Answer {
         })
     }
 
+    /// The `Retry-After` header value (whole seconds), for frameworks on `http` 1.x;
+    /// others use [`retry_after_secs`](Self::retry_after_secs).
+    pub fn retry_after_header(&self) -> Option<http::HeaderValue> {
+        self.retry_after_secs().map(http::HeaderValue::from)
+    }
+
     /// Whether the sender will take the event as delivered (a 2xx answer).
     pub fn is_success(&self) -> bool {
         self.status.is_success()
@@ -171,6 +177,10 @@ mod tests {
         };
         assert_eq!(busy.answer().status(), StatusCode::CONFLICT);
         assert_eq!(busy.answer().retry_after_secs(), Some(3));
+        assert_eq!(
+            busy.answer().retry_after_header(),
+            Some(http::HeaderValue::from_static("3"))
+        );
         let down = O::Unavailable {
             error: StoreError::unavailable("refused"),
             retry_after: Duration::from_millis(10),
