@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, when it is missing.
+# Idempotent, and silent when everything is already there.
 set -euo pipefail
-# Nothing yet beyond cargo, rustfmt and clippy.
+
 for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain (rustup)" >&2; exit 1; }
 done
 # webhook-sender's TLS (reqwest + rustls + aws-lc-rs) compiles aws-lc-sys from C: a C
 # compiler is needed (cmake is not).
 command -v cc >/dev/null || { echo "missing cc: install a C compiler (e.g. apt-get install gcc)" >&2; exit 1; }
+
+# The Redis idempotency store's tests and bench start a real redis-server on loopback.
+if ! command -v redis-server >/dev/null; then
+  echo "== installing redis-server (for webhook-redis tests)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  # apt's chatter is shown only if it fails.
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq redis-server 2>&1); then
+    echo "$log" >&2
+    echo "could not install redis-server with apt-get" >&2
+    exit 1
+  fi
+  # The package may start a system service; the tests run their own servers.
+  command -v redis-server >/dev/null || { echo "redis-server did not install" >&2; exit 1; }
+fi

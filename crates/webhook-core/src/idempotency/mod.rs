@@ -1,1 +1,113 @@
-//! Placeholder: idempotency primitives.
+//! Idempotent handlers: each event's effects happen once, and no event is lost.
+//!
+//! # The model
+//!
+//! Every sender delivers **at least once**. It retries when the receiver answers
+//! non-2xx, answers too slowly, or the connection breaks — including when the receiver
+//! did process the event and only the answer got lost. So the same event arrives
+//! several times, sometimes concurrently:
+//!
+//! - Standard Webhooks keeps the `webhook-id` header across retries; the email-API
+//!   sender keeps `id`, Mailtrap `event_id`, WildDuck `id`: those are the keys.
+//! - Stalwart re-sends a failed batch with a **new** `id` for every event, so its events
+//!   are keyed by a fingerprint of their content ([`DedupKey::fingerprint`]).
+//!
+//! # Why claim / complete / release, and not "seen"
+//!
+//! The obvious scheme — "if the id was seen, skip; else mark it seen and run the
+//! handler" — **loses events**: when the handler fails (or the process dies) after the
+//! mark, every retry is skipped as already seen, and the event is never processed.
+//! Marking *after* the handler instead runs concurrent deliveries twice. So a delivery:
+//!
+//! 1. **claims** the key for a *lease* ([`IdempotencyStore::claim`]): only one
+//!    concurrent delivery gets [`Claim::Fresh`]; the others see
+//!    [`Claim::InProgress`] and answer 409 so the sender retries later;
+//! 2. runs the handler;
+//! 3. on success **completes** the key for a *ttl* ([`IdempotencyStore::complete`]):
+//!    later deliveries see [`Claim::Done`] and answer 200 without running; on failure
+//!    **releases** it ([`IdempotencyStore::release`]) so the sender's retry runs the
+//!    handler again.
+//!
+//! If the process crashes between 1 and 3, the lease runs out and the next delivery is
+//! fresh. If the handler panics or the request future is dropped, a drop guard
+//! releases the claim ([`IdempotencyStore::release_on_drop`]). The result is
+//! *effectively once*: a handler's effects are applied once per event, provided the
+//! handler finishes within its lease (a slower one can be claimed again and run
+//! twice; [`Completion::LeaseLost`] reports it) and its effects are not themselves
+//! half-applied when it fails.
+//!
+//! [`run_once`] (one event) and [`run_batch`] (a request with many events) do all of
+//! this and return an [`Outcome`] whose [`answer`](Outcome::answer) is the status to
+//! send. [`Deduplicator`] bundles a store and its [`Policy`] for framework adapters.
+//!
+//! # Lease, ttl and outages
+//!
+//! [`Policy::for_scheme`] picks a lease and a ttl per sender (the ttl covers the
+//! sender's whole retry horizon: 10 min for Stalwart, 1 h for the email-API sender and
+//! WildDuck, 25 h for Mailtrap, 72 h for Standard Webhooks; see [`Policy`] for
+//! the reasoning) and fails closed: when the store cannot answer, the handler does not
+//! run and the sender is asked to retry (503). [`FailurePolicy::FailOpen`] runs the
+//! handler anyway and accepts duplicates during the outage. A `complete` that fails
+//! after the handler succeeded never marks anything done; the outcome is still
+//! [`Outcome::Processed`] (answer 200: the event *was* processed) with
+//! [`Completion::NotRecorded`].
+//!
+//! # Stores
+//!
+//! - [`MemoryStore`]: embedded, sharded, ttl-expiring and bounded; one process only.
+//! - `webhook_redis::RedisStore` (the `webhook-redis` crate): shared by replicas.
+//!
+//! Both are checked by the same contract suite (the `test-support` feature's
+//! `contract` module), which other store implementations can run too.
+//!
+//! # Example
+//!
+//! A receiver for one Mailtrap event. Any executor works: the memory store never
+//! blocks and nothing here spawns.
+//!
+//! ```
+//! use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, Outcome}};
+//!
+//! let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Mailtrap);
+//! let key = DedupKey::event_id(Scheme::Mailtrap, "bede7236-2284-43d6-a953-1fdcafd0fdbc")?;
+//!
+//! let outcome = futures::executor::block_on(dedup.run_once(&key, || async {
+//!     // Record the bounce; an Err here is retried by the sender.
+//!     Ok::<_, std::io::Error>(())
+//! }));
+//! match &outcome {
+//!     Outcome::Processed { .. } | Outcome::Duplicate => {} // 200
+//!     Outcome::InProgress { .. } => {}                     // 409 + Retry-After
+//!     Outcome::Unavailable { .. } => {}                    // 503 + Retry-After
+//!     Outcome::Failed(_) => {}                             // 500
+//! }
+//! assert_eq!(outcome.answer().status(), 200);
+//! # Ok::<(), webhook_core::idempotency::KeyError>(())
+//! ```
+
+mod batch;
+mod clock;
+#[cfg(feature = "test-support")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
+pub mod contract;
+mod deduplicator;
+mod error;
+mod key;
+mod memory;
+mod outcome;
+mod policy;
+mod run;
+mod store;
+
+pub use batch::{BatchReport, run_batch};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use deduplicator::Deduplicator;
+pub use error::StoreError;
+pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
+pub use memory::{
+    DEFAULT_CAPACITY, EntryState, MemoryConfigError, MemoryStats, MemoryStore, MemoryStoreBuilder,
+};
+pub use outcome::{Answer, Completion, Outcome};
+pub use policy::{FailurePolicy, Policy};
+pub use run::run_once;
+pub use store::{Claim, ClaimToken, IdempotencyStore};

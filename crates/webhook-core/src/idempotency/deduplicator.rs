@@ -1,0 +1,78 @@
+//! [`Deduplicator`]: a store and its policy in one value, what a web framework adapter
+//! keeps in its shared state.
+
+use std::future::Future;
+
+use super::{BatchReport, DedupKey, IdempotencyStore, Outcome, Policy, run_batch, run_once};
+
+/// A store plus the [`Policy`] for one sender: call [`run_once`](Self::run_once) per
+/// event or [`run_batch`](Self::run_batch) per request. Clone it into each handler
+/// (cheap when the store is, like [`MemoryStore`](super::MemoryStore) or an `Arc`).
+///
+/// ```
+/// use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, Outcome}};
+///
+/// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::StandardWebhooks);
+/// let key = DedupKey::event_id(Scheme::StandardWebhooks, "msg_2Lh9KrjYl1sU3dDcbFAvvDq4Rxq")?;
+///
+/// let outcome = futures::executor::block_on(dedup.run_once(&key, || async {
+///     Ok::<_, std::io::Error>(())
+/// }));
+/// let answer = outcome.answer();
+/// assert_eq!(answer.status(), 200);
+/// assert_eq!(answer.retry_after_secs(), None);
+/// # Ok::<(), webhook_core::idempotency::KeyError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Deduplicator<S> {
+    store: S,
+    policy: Policy,
+}
+
+impl<S: IdempotencyStore> Deduplicator<S> {
+    /// A deduplicator with an explicit policy.
+    pub fn new(store: S, policy: Policy) -> Self {
+        Self { store, policy }
+    }
+
+    /// A deduplicator with the sender's default policy ([`Policy::for_scheme`]).
+    pub fn for_scheme(store: S, scheme: crate::Scheme) -> Self {
+        Self::new(store, Policy::for_scheme(scheme))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// [`run_once`] with this store and policy.
+    pub fn run_once<F, Fut, T, E>(
+        &self,
+        key: &DedupKey,
+        handler: F,
+    ) -> impl Future<Output = Outcome<T, E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        run_once(&self.store, key, &self.policy, handler)
+    }
+
+    /// [`run_batch`] with this store and policy.
+    pub fn run_batch<I, F, Fut, T, E>(
+        &self,
+        items: impl IntoIterator<Item = (DedupKey, I)>,
+        handler: F,
+    ) -> impl Future<Output = BatchReport<T, E>>
+    where
+        F: FnMut(I) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        run_batch(&self.store, &self.policy, items, handler)
+    }
+}
