@@ -30,6 +30,9 @@
 //! - [`VerifyWebhook`]: the same verification as middleware for a scope or resource;
 //!   the verified bytes are put back as the payload and the
 //!   [`Verified<Bytes>`](webhook_core::Verified) goes into the request extensions.
+//! - [`Idempotency`]: opt-in exactly-once handling behind [`VerifyWebhook`]: a
+//!   redelivered event is answered 200 without calling the handler again, a concurrent
+//!   duplicate gets 409.
 //! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
 //!
@@ -40,11 +43,13 @@
 mod body;
 mod config;
 mod extract;
+mod idempotency;
 mod middleware;
 mod rejection;
 mod request;
 
 pub use config::WebhookConfig;
 pub use extract::Webhook;
+pub use idempotency::{Idempotency, IdempotencyMiddleware};
 pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
 pub use rejection::WebhookRejection;

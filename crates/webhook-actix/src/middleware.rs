@@ -97,9 +97,7 @@ where
             let payload = request.take_payload();
             match verify_payload(&verifier, request.request(), payload).await {
                 Ok(verified) => {
-                    let (_, mut replay) = actix_http::h1::Payload::create(true);
-                    replay.unread_data(verified.body().clone());
-                    request.set_payload(replay.into());
+                    replace_payload(&mut request, verified.body().clone());
                     request.extensions_mut().insert(verified);
                     service
                         .call(request)
@@ -113,4 +111,11 @@ where
             }
         })
     }
+}
+
+/// Puts `body` back as the request's payload, for the extractors behind the middleware.
+pub(crate) fn replace_payload(request: &mut ServiceRequest, body: bytes::Bytes) {
+    let (_, mut replay) = actix_http::h1::Payload::create(true);
+    replay.unread_data(body);
+    request.set_payload(replay.into());
 }

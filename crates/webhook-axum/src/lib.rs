@@ -29,6 +29,8 @@
 //! - [`VerifyWebhookLayer`]: the same verification as a tower layer, to guard a whole
 //!   router or any tower service; the verified body travels on as a request extension
 //!   ([`VerifiedWebhook<T>`] reads it).
+//! - [`IdempotencyLayer`]: opt-in exactly-once handling: a redelivered event is
+//!   answered 200 without calling the handler again, a concurrent duplicate gets 409.
 //! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
 //!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
 //!   secret or a MAC, logged with `tracing` at warn level.
@@ -38,10 +40,12 @@
 
 mod body;
 mod extract;
+pub mod idempotency;
 pub mod layer;
 mod rejection;
 
 pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
+pub use idempotency::{IdempotencyLayer, Idempotent};
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
 pub use rejection::WebhookRejection;

@@ -19,9 +19,9 @@ mod cli;
 mod error;
 mod listen;
 mod receiver;
+mod render;
 mod samples;
 mod send;
-mod render;
 mod sign;
 mod verify;
 

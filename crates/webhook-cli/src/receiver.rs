@@ -68,7 +68,11 @@ impl Receiver {
 async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(endpoint) = receiver.endpoint(parts.uri.path()) else {
-        return (http::StatusCode::NOT_FOUND, "no webhook endpoint at this path").into_response();
+        return (
+            http::StatusCode::NOT_FOUND,
+            "no webhook endpoint at this path",
+        )
+            .into_response();
     };
     let scheme = endpoint.scheme;
     receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
@@ -91,8 +95,14 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
         Err(err) => {
             let findings = match &endpoint.secret {
                 Some(secret) if scheme.signs() => {
-                    diagnose(scheme, secret.as_bytes(), &parts.headers, &bytes, SystemTime::now())
-                        .findings
+                    diagnose(
+                        scheme,
+                        secret.as_bytes(),
+                        &parts.headers,
+                        &bytes,
+                        SystemTime::now(),
+                    )
+                    .findings
                 }
                 _ => Vec::new(),
             };

@@ -37,7 +37,10 @@ pub(crate) fn stalwart(event_type: &str, n: u64) -> StalwartEvent {
     let ip = |i: u64| Value::from(format!("203.0.113.{}", 1 + i % 254));
     match family {
         "auth" | "security" => {
-            data.push(Key::AccountName, Value::from(format!("user{n}@example.org")));
+            data.push(
+                Key::AccountName,
+                Value::from(format!("user{n}@example.org")),
+            );
             data.push(Key::AccountId, Value::UInt(2 + n));
             data.push(Key::RemoteIp, ip(n));
             data.push(Key::SpanId, Value::UInt(span));
@@ -49,7 +52,10 @@ pub(crate) fn stalwart(event_type: &str, n: u64) -> StalwartEvent {
             data.push(Key::To, Value::from(format!("rcpt{n}@example.net")));
             data.push(Key::Code, Value::UInt(250));
             data.push(Key::Details, Value::from("2.0.0 Ok: queued"));
-            data.push(Key::Elapsed, Value::duration(std::time::Duration::from_millis(120 + n % 900)));
+            data.push(
+                Key::Elapsed,
+                Value::duration(std::time::Duration::from_millis(120 + n % 900)),
+            );
             data.push(Key::QueueId, Value::UInt(312_845_507_540_729_856 + n));
             data.push(Key::From, Value::from("bill@example.org"));
             data.push(Key::SpanId, Value::UInt(span));

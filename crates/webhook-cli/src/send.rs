@@ -57,13 +57,14 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
 fn endpoint(scheme: Scheme, args: &SendArgs) -> Result<Endpoint, CliError> {
     let endpoint = Endpoint::new(scheme, &args.url)?;
     let source = args.secret.source();
-    let missing = || {
-        CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
-    };
+    let missing =
+        || CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into());
     Ok(match scheme {
         // WildDuck signs nothing: credentials travel in the URL (`user:pass@`).
         Scheme::WildDuck => endpoint,
-        Scheme::StandardWebhooks => endpoint.secret(source.load_standard_webhooks()?.ok_or_else(missing)?)?,
+        Scheme::StandardWebhooks => {
+            endpoint.secret(source.load_standard_webhooks()?.ok_or_else(missing)?)?
+        }
         _ => endpoint.secret(source.load()?.ok_or_else(missing)?)?,
     })
 }
@@ -72,7 +73,11 @@ fn endpoint(scheme: Scheme, args: &SendArgs) -> Result<Endpoint, CliError> {
 fn sample_message(scheme: Scheme, event: &str, n: u64) -> Message {
     let body = match scheme {
         Scheme::EmailApi => serde_json::to_vec(&samples::email_api(event, n)),
-        Scheme::Mailtrap => serde_json::to_vec(&samples::mailtrap_batch(vec![samples::mailtrap_event(event, n)])),
+        Scheme::Mailtrap => {
+            serde_json::to_vec(&samples::mailtrap_batch(vec![samples::mailtrap_event(
+                event, n,
+            )]))
+        }
         Scheme::WildDuck => serde_json::to_vec(&samples::wildduck(event, n)),
         _ => serde_json::to_vec(&samples::standard(event, n)),
     };
@@ -108,11 +113,16 @@ async fn drive<F: Format>(
         .build()?;
     match rate {
         Some(rate) => {
-            sender.send_paced(items, rate).await.map_err(|err| CliError::Usage(err.to_string()))?;
+            sender
+                .send_paced(items, rate)
+                .await
+                .map_err(|err| CliError::Usage(err.to_string()))?;
         }
         None => {
             for item in items {
-                sender.send(item).map_err(|err| CliError::Usage(err.to_string()))?;
+                sender
+                    .send(item)
+                    .map_err(|err| CliError::Usage(err.to_string()))?;
             }
         }
     }
@@ -127,7 +137,11 @@ async fn drive<F: Format>(
 }
 
 fn print_log(records: &[Record], stats: &Stats) {
-    let shown = if records.len() <= LOG_LINES { records.len() } else { LOG_LINES / 2 };
+    let shown = if records.len() <= LOG_LINES {
+        records.len()
+    } else {
+        LOG_LINES / 2
+    };
     for record in records.iter().take(shown) {
         let attempts: Vec<String> = record
             .attempts

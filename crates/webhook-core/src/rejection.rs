@@ -28,6 +28,25 @@ pub enum Rejection {
         /// What the server's body stream reported.
         detail: String,
     },
+    /// Another delivery of one of the events is being processed right now: the sender
+    /// should retry later (409, with `Retry-After`). Nothing of this request was kept.
+    #[error("another delivery of this event is being processed: retry after {retry_after_secs} s")]
+    InProgress {
+        /// Seconds until the other delivery's claim runs out (`Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// The idempotency store cannot answer and the receiver fails closed: the sender
+    /// should retry later (503, with `Retry-After`).
+    #[error(
+        "the receiver cannot check for duplicates right now ({detail}): retry after \
+         {retry_after_secs} s"
+    )]
+    StoreUnavailable {
+        /// Suggested wait in seconds (`Retry-After`).
+        retry_after_secs: u64,
+        /// What the store reported (never a URL or a credential).
+        detail: String,
+    },
     /// The receiver is wired wrongly (a 500: the operator's mistake, not the sender's).
     #[error("the webhook receiver is misconfigured: {reason}")]
     Misconfigured {
@@ -43,6 +62,8 @@ impl Rejection {
             Self::Verify(err) => err.status(),
             Self::Parse(err) => err.status(),
             Self::BodyRead { .. } => StatusCode::BAD_REQUEST,
+            Self::InProgress { .. } => StatusCode::CONFLICT,
+            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Misconfigured { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,16 +74,26 @@ impl Rejection {
             Self::Verify(err) => err.code(),
             Self::Parse(err) => err.code(),
             Self::BodyRead { .. } => "body_read_error",
+            Self::InProgress { .. } => "in_progress",
+            Self::StoreUnavailable { .. } => "store_unavailable",
             Self::Misconfigured { .. } => "receiver_misconfigured",
         }
     }
 
-    /// The headers of the answer besides the status: the problem's `Content-Type` and,
-    /// for credential failures, the `WWW-Authenticate` challenge.
+    /// The headers of the answer besides the status: the problem's `Content-Type`, the
+    /// `WWW-Authenticate` challenge for credential failures, and `Retry-After` when the
+    /// sender should come back later.
     pub fn headers(&self) -> Vec<(&'static str, Cow<'static, str>)> {
         let mut headers = vec![("content-type", Cow::Borrowed(Problem::CONTENT_TYPE))];
         if let Some(challenge) = self.challenge() {
             headers.push(("www-authenticate", Cow::Borrowed(challenge)));
+        }
+        if let Self::InProgress { retry_after_secs }
+        | Self::StoreUnavailable {
+            retry_after_secs, ..
+        } = self
+        {
+            headers.push(("retry-after", Cow::Owned(retry_after_secs.to_string())));
         }
         headers
     }

@@ -43,6 +43,15 @@ impl<B> Verified<B> {
         (self.body, self.verification)
     }
 
+    /// Changes the body's representation (e.g. `Vec<u8>` into `bytes::Bytes`), keeping
+    /// the proof. Only a `From` conversion is allowed, which keeps the content.
+    pub fn convert<T: From<B>>(self) -> Verified<T> {
+        Verified {
+            body: T::from(self.body),
+            verification: self.verification,
+        }
+    }
+
     /// Borrows the body as bytes, keeping the proof (for parsers that borrow).
     pub fn as_bytes(&self) -> Verified<&[u8]>
     where

@@ -6,9 +6,6 @@
 //! operation) and a store without scripts, `SET NX PX` then `SET PX` (two plain
 //! commands, no token check). Run with `cargo bench -p webhook-redis --bench redis`.
 
-#[path = "../tests/support/server.rs"]
-mod server;
-
 use std::{
     hint::black_box,
     sync::atomic::{AtomicU64, Ordering},
@@ -17,11 +14,11 @@ use std::{
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redis::aio::MultiplexedConnection;
-use server::RedisServer;
 use webhook_core::{
     Scheme,
     idempotency::{Claim, DedupKey, IdempotencyStore, Policy, run_once},
 };
+use webhook_redis::testing::RedisServer;
 use webhook_redis::{RedisConfig, RedisStore};
 
 const LEASE: Duration = Duration::from_secs(30);

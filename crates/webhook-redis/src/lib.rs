@@ -76,3 +76,6 @@ mod store;
 
 pub use config::{ConnectError, DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT, RedisConfig};
 pub use store::RedisStore;
+
+#[cfg(feature = "test-support")]
+pub mod testing;

@@ -2,13 +2,10 @@
 //! the memory store's, against a real `redis-server` on loopback, with tokio tasks
 //! racing on a multi-threaded runtime.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::{future::Future, time::Duration};
 
-use server::RedisServer;
 use webhook_core::idempotency::contract::{Harness, Task};
+use webhook_redis::testing::RedisServer;
 use webhook_redis::{RedisConfig, RedisStore};
 
 struct RedisHarness {

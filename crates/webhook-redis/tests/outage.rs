@@ -2,16 +2,12 @@
 //! data: failures are typed, bounded in time, and the failure policy decides whether
 //! the handler runs. Against a real `redis-server` on loopback.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::{
     net::TcpListener,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
-use server::RedisServer;
 use webhook_core::{
     Scheme,
     idempotency::{
@@ -19,6 +15,7 @@ use webhook_core::{
         run_batch, run_once,
     },
 };
+use webhook_redis::testing::RedisServer;
 use webhook_redis::{ConnectError, RedisConfig, RedisStore};
 
 /// Generous: the bound proves "does not hang", not a latency.

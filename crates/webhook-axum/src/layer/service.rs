@@ -76,7 +76,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        ResponseFuture(Box::pin(async move {
+        ResponseFuture::new(async move {
             let (mut parts, body) = request.into_parts();
             match verify_request(&verifier, &parts, body).await {
                 Ok(verified) => {
@@ -87,13 +87,20 @@ where
                 }
                 Err(rejection) => Ok(WebhookRejection::from(rejection).into_response()),
             }
-        }))
+        })
     }
 }
 
-/// The response future of [`VerifyWebhook`]. Boxed: reading the body is an `async`
-/// state machine, and one allocation per request is noise beside an HMAC.
+/// The response future of [`VerifyWebhook`] and [`Idempotent`](crate::Idempotent).
+/// Boxed: reading the body is an `async` state machine, and one allocation per request
+/// is noise beside an HMAC.
 pub struct ResponseFuture<E>(Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>);
+
+impl<E> ResponseFuture<E> {
+    pub(crate) fn new(future: impl Future<Output = Result<Response, E>> + Send + 'static) -> Self {
+        Self(Box::pin(future))
+    }
+}
 
 impl<E> Future for ResponseFuture<E> {
     type Output = Result<Response, E>;

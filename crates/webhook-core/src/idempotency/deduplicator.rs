@@ -3,7 +3,10 @@
 
 use std::future::Future;
 
-use super::{BatchReport, DedupKey, IdempotencyStore, Outcome, Policy, run_batch, run_once};
+use super::{
+    BatchReport, DedupKey, IdempotencyStore, Namespace, Outcome, Policy, StalwartKey, run_batch,
+    run_once,
+};
 
 /// A store plus the [`Policy`] for one sender: call [`run_once`](Self::run_once) per
 /// event or [`run_batch`](Self::run_batch) per request. Clone it into each handler
@@ -27,12 +30,44 @@ use super::{BatchReport, DedupKey, IdempotencyStore, Outcome, Policy, run_batch,
 pub struct Deduplicator<S> {
     store: S,
     policy: Policy,
+    namespace: Option<Namespace>,
+    stalwart_key: StalwartKey,
 }
 
 impl<S: IdempotencyStore> Deduplicator<S> {
     /// A deduplicator with an explicit policy.
     pub fn new(store: S, policy: Policy) -> Self {
-        Self { store, policy }
+        Self {
+            store,
+            policy,
+            namespace: None,
+            stalwart_key: StalwartKey::default(),
+        }
+    }
+
+    /// Keys events in `namespace` instead of the scheme's own, for a receiver that takes
+    /// webhooks from several instances of one sender (two Stalwart clusters, two Mailtrap
+    /// accounts) whose ids could collide.
+    pub fn with_namespace(mut self, namespace: Namespace) -> Self {
+        self.namespace = Some(namespace);
+        self
+    }
+
+    /// How [`decide`](Self::decide) keys Stalwart events (default: the content
+    /// fingerprint).
+    pub fn with_stalwart_key(mut self, key: StalwartKey) -> Self {
+        self.stalwart_key = key;
+        self
+    }
+
+    pub(crate) fn namespace_for(&self, scheme: crate::Scheme) -> Namespace {
+        self.namespace
+            .clone()
+            .unwrap_or_else(|| Namespace::of(scheme))
+    }
+
+    pub(crate) fn stalwart_key(&self) -> StalwartKey {
+        self.stalwart_key
     }
 
     /// A deduplicator with the sender's default policy ([`Policy::for_scheme`]).

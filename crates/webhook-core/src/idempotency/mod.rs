@@ -92,6 +92,8 @@ mod clock;
 pub mod contract;
 mod deduplicator;
 mod error;
+mod events;
+mod gate;
 mod key;
 mod memory;
 mod outcome;
@@ -103,6 +105,8 @@ pub use batch::{BatchReport, run_batch};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deduplicator::Deduplicator;
 pub use error::StoreError;
+pub use events::{StalwartKey, event_keys, retain_events};
+pub use gate::{DUPLICATE_BODY, Decision, Gate};
 pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
 pub use memory::{
     DEFAULT_CAPACITY, EntryState, MemoryConfigError, MemoryStats, MemoryStore, MemoryStoreBuilder,

@@ -1,5 +1,6 @@
-//! A real `redis-server` for tests and benches: started on a free loopback port in a
-//! temporary directory, with persistence off, and killed when dropped.
+//! A real `redis-server` for tests and benches (feature `test-support`): started on a
+//! free loopback port in a temporary directory, with persistence off, and killed when
+//! dropped. hookwise's own tests use it; so can a receiver's integration tests.
 //!
 //! A missing or failing `redis-server` is a test failure with a clear message, never a
 //! skip: `scripts/ensure-tools.sh` installs it.
@@ -18,7 +19,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: usize = 5;
 
 /// A running `redis-server`, killed on drop.
-pub(crate) struct RedisServer {
+pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
@@ -26,14 +27,13 @@ pub(crate) struct RedisServer {
 
 impl RedisServer {
     /// Starts a server, or panics saying why.
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         Self::launch(None)
     }
 
     /// Starts a new, empty server on the port of this one (which must be killed): what
     /// a client sees when Redis restarts.
-    #[allow(dead_code)]
-    pub(crate) fn restart(&mut self) {
+    pub fn restart(&mut self) {
         self.kill();
         let mut again = Self::launch(Some(self.port));
         self.child = again.child.take();
@@ -91,13 +91,13 @@ impl RedisServer {
     }
 
     /// The server's URL.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
     /// Kills the server now (to test an outage).
     #[allow(dead_code)] // not every test binary kills its server
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -105,8 +105,7 @@ impl RedisServer {
     }
 
     /// The server's working directory.
-    #[allow(dead_code)]
-    pub(crate) fn dir(&self) -> PathBuf {
+    pub fn dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
 }

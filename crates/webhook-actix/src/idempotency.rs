@@ -1,0 +1,144 @@
+//! Exactly-once handler effects: the [`Idempotency`] middleware answers a redelivered
+//! event without calling the handler again.
+//!
+//! It runs inside [`VerifyWebhook`](crate::VerifyWebhook) (it reads the verified body
+//! from the request extensions) and follows
+//! [`webhook_core::idempotency::Deduplicator::decide`]: a duplicate of processed events
+//! gets 200 `{"status":"duplicate"}` without the handler; an event being processed by
+//! another delivery gets 409 with `Retry-After`; an unreachable store gets 503 (fail
+//! closed) or runs the handler unguarded (fail open); otherwise the handler runs on the
+//! new events only, and its answer settles the claims (2xx completes, anything else
+//! releases them for the sender's retry).
+
+use std::{
+    future::{Ready, ready},
+    rc::Rc,
+};
+
+use actix_web::{
+    Error, HttpMessage as _, HttpResponse, ResponseError as _,
+    body::{EitherBody, MessageBody},
+    dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
+};
+use bytes::Bytes;
+use futures_util::future::LocalBoxFuture;
+use webhook_core::{
+    Rejection, Verified,
+    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore},
+};
+
+use crate::{WebhookRejection, middleware::replace_payload};
+
+const ORDER: Rejection = Rejection::Misconfigured {
+    reason: "the Idempotency middleware reads the request verified by VerifyWebhook, which \
+             did not run before it: wrap `Idempotency` first and `VerifyWebhook` after it \
+             (the last `wrap` runs first)",
+};
+
+/// Middleware factory: `.wrap(Idempotency::new(dedup)).wrap(VerifyWebhook::new(verifier))`
+/// (actix runs the last `wrap` first, so verification comes before deduplication).
+///
+/// ```
+/// use actix_web::{App, HttpResponse, web};
+/// use webhook_actix::{Idempotency, VerifyWebhook, Webhook};
+/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_core::idempotency::{Deduplicator, MemoryStore};
+///
+/// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
+///     HttpResponse::Ok().finish() // runs once per event, however often Stalwart retries
+/// }
+///
+/// let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
+/// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart);
+/// let app = App::new().service(
+///     web::resource("/hooks/stalwart")
+///         .wrap(Idempotency::new(dedup))
+///         .wrap(VerifyWebhook::new(verifier))
+///         .route(web::post().to(hook)),
+/// );
+/// # Ok::<(), webhook_core::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Idempotency<S> {
+    dedup: Deduplicator<S>,
+}
+
+impl<S> Idempotency<S> {
+    /// Deduplicates with `dedup` (its store and policy).
+    pub fn new(dedup: Deduplicator<S>) -> Self {
+        Self { dedup }
+    }
+}
+
+impl<Svc, S, B> Transform<Svc, ServiceRequest> for Idempotency<S>
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: IdempotencyStore + Clone + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = IdempotencyMiddleware<Svc, S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: Svc) -> Self::Future {
+        ready(Ok(IdempotencyMiddleware {
+            service: Rc::new(service),
+            dedup: self.dedup.clone(),
+        }))
+    }
+}
+
+/// The middleware service built by [`Idempotency`].
+#[derive(Debug)]
+pub struct IdempotencyMiddleware<Svc, S> {
+    service: Rc<Svc>,
+    dedup: Deduplicator<S>,
+}
+
+impl<Svc, S, B> Service<ServiceRequest> for IdempotencyMiddleware<Svc, S>
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: IdempotencyStore + Clone + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, mut request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let dedup = self.dedup.clone();
+        Box::pin(async move {
+            let answer = |request: ServiceRequest, response: HttpResponse| {
+                Ok(request.into_response(response).map_into_right_body())
+            };
+            let Some(verified) = request.extensions_mut().remove::<Verified<Bytes>>() else {
+                return answer(request, WebhookRejection(ORDER).error_response());
+            };
+            let (reduced, gate) = match dedup.decide(&verified).await {
+                Err(rejection) => {
+                    return answer(request, WebhookRejection(rejection).error_response());
+                }
+                Ok(Decision::Duplicate) => {
+                    let duplicate = HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(DUPLICATE_BODY);
+                    return answer(request, duplicate);
+                }
+                Ok(Decision::Run { reduced, gate }) => (reduced, gate),
+            };
+            let verified = reduced.map_or(verified, Verified::convert);
+            replace_payload(&mut request, verified.body().clone());
+            request.extensions_mut().insert(verified);
+            let response = service.call(request).await?;
+            if let Some(gate) = gate {
+                let _ = gate.settle(response.status().is_success()).await;
+            }
+            Ok(response.map_into_left_body())
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! Exactly-once handler effects: [`IdempotencyLayer`] answers a redelivered event
+//! without calling the handler again.
+//!
+//! Every seed sender delivers at least once. The layer sits inside
+//! [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) (it reads the verified body from the
+//! request extensions) and asks [`webhook_core::idempotency::Deduplicator::decide`]:
+//!
+//! - every event already processed → 200 `{"status":"duplicate"}`, handler not called;
+//! - an event being processed by another delivery → 409 with `Retry-After`, never a
+//!   second concurrent run;
+//! - the store unreachable → 503 with `Retry-After` (fail closed, the default), or the
+//!   handler runs unguarded (fail open);
+//! - otherwise the handler runs on the new events only (a retried Stalwart batch reaches
+//!   it without the events it already handled), and its answer settles the claims: a
+//!   2xx completes them, anything else (or a panic, or a dropped request) releases them
+//!   so the sender's retry is processed.
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use webhook_axum::{IdempotencyLayer, VerifiedWebhook, VerifyWebhookLayer};
+//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+//! use webhook_core::idempotency::{Deduplicator, MemoryStore};
+//!
+//! async fn hook(VerifiedWebhook(events): VerifiedWebhook<StalwartEvents>) {
+//!     // Runs once per event, however often Stalwart retries.
+//! }
+//!
+//! let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
+//! let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart);
+//! let app: Router = Router::new()
+//!     .route("/hooks/stalwart", post(hook))
+//!     // Layers wrap outward: verification runs first, then deduplication.
+//!     .layer(IdempotencyLayer::new(dedup))
+//!     .layer(VerifyWebhookLayer::new(verifier));
+//! # Ok::<(), webhook_core::BuildError>(())
+//! ```
+
+#[allow(clippy::module_inception)]
+mod layer;
+mod service;
+
+pub use layer::IdempotencyLayer;
+pub use service::Idempotent;

@@ -1,0 +1,106 @@
+//! The service: decide, then call the inner service and settle, or answer.
+
+use std::task::{Context, Poll};
+
+use axum::{
+    body::Body,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode, header::CONTENT_TYPE};
+use tower_service::Service;
+use webhook_core::{
+    Rejection, Verified,
+    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore},
+};
+
+use crate::{WebhookRejection, layer::ResponseFuture};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const LAYER_ORDER: Rejection = Rejection::Misconfigured {
+    reason: "IdempotencyLayer reads the request verified by VerifyWebhookLayer, which did \
+             not run before it: add `.layer(IdempotencyLayer::new(…))` first and \
+             `.layer(VerifyWebhookLayer::new(…))` after it, so that verification wraps it",
+};
+
+/// Deduplicates verified requests before calling the inner service.
+#[derive(Debug, Clone)]
+pub struct Idempotent<I, S> {
+    inner: I,
+    dedup: Deduplicator<S>,
+}
+
+impl<I, S> Idempotent<I, S> {
+    /// Wraps `inner`.
+    pub fn new(inner: I, dedup: Deduplicator<S>) -> Self {
+        Self { inner, dedup }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &I {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut I {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> I {
+        self.inner
+    }
+}
+
+impl<I, S, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotent<I, S>
+where
+    I: Service<Request<Body>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    I::Future: Send,
+    S: IdempotencyStore + Clone + 'static,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = I::Error;
+    type Future = ResponseFuture<I::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let dedup = self.dedup.clone();
+        ResponseFuture::new(async move {
+            let (mut parts, _body) = request.into_parts();
+            let Some(verified) = parts.extensions.remove::<Verified<Bytes>>() else {
+                return Ok(WebhookRejection(LAYER_ORDER).into_response());
+            };
+            let (reduced, gate) = match dedup.decide(&verified).await {
+                Err(rejection) => return Ok(WebhookRejection(rejection).into_response()),
+                Ok(Decision::Duplicate) => return Ok(duplicate()),
+                Ok(Decision::Run { reduced, gate }) => (reduced, gate),
+            };
+            let verified = reduced.map_or(verified, Verified::convert);
+            let body = Body::from(verified.body().clone());
+            parts.extensions.insert(verified);
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            if let Some(gate) = gate {
+                let _ = gate.settle(response.status().is_success()).await;
+            }
+            Ok(response.map(Body::new))
+        })
+    }
+}
+
+fn duplicate() -> Response {
+    let mut response = (StatusCode::OK, DUPLICATE_BODY).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
