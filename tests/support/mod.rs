@@ -178,7 +178,7 @@ pub async fn axum_server() -> Server {
             Route::Mailtrap.path(),
             Route::Mailtrap,
             &counts,
-            |e| e.len() > 0,
+            |e| !e.is_empty(),
         ))
         .merge(route::<StandardWebhook, _>(
             Route::Standard.path(),

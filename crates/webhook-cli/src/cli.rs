@@ -132,6 +132,10 @@ pub(crate) struct ListenArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Handle every delivery, even of events already seen (by default a redelivered
+    /// event is answered 200 and shown as a skipped duplicate).
+    #[arg(long)]
+    pub(crate) no_dedup: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +164,10 @@ pub(crate) struct SendArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub(crate) timeout: f64,
+    /// Stop retrying after this many seconds and report what was not delivered (the
+    /// sender's own schedule may retry for minutes or hours).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub(crate) wait: f64,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,10 @@
 
 use std::{process::ExitCode, sync::Arc};
 
-use webhook_core::{Credentials, Scheme, Secret, UrlToken, Verifier};
+use webhook_core::{
+    Credentials, Scheme, Secret, UrlToken, Verifier,
+    idempotency::{Deduplicator, MemoryStore},
+};
 
 use crate::{
     cli::ListenArgs,
@@ -22,6 +25,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
             scheme,
             verifier,
             secret,
+            dedup: (!args.no_dedup).then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
         }],
         json: args.json,
         tally: Tally::default(),

@@ -16,6 +16,7 @@ use clap::Parser as _;
 
 mod capture;
 mod cli;
+mod demo;
 mod error;
 mod listen;
 mod receiver;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::Listen(args) => listen::run(args),
         cli::Command::Send(args) => send::run(args),
-        cli::Command::Demo(_) => Err(error::CliError::Usage("the demo is not built yet".into())),
+        cli::Command::Demo(args) => demo::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -16,8 +16,13 @@ use axum::{
     extract::{Request, State},
     response::{IntoResponse, Response},
 };
+use bytes::Bytes;
 use webhook_axum::WebhookRejection;
-use webhook_core::{Rejection, Scheme, Verifier, diagnose::diagnose};
+use webhook_core::{
+    Rejection, Scheme, Verified, Verifier,
+    diagnose::diagnose,
+    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, MemoryStore},
+};
 use zeroize::Zeroizing;
 
 use crate::render::{self, Outcome};
@@ -29,6 +34,8 @@ pub(crate) struct Endpoint {
     pub(crate) verifier: Verifier,
     /// The secret's text, kept only to diagnose rejections; never printed.
     pub(crate) secret: Option<Zeroizing<String>>,
+    /// Skips events already processed (`None`: every delivery is handled).
+    pub(crate) dedup: Option<Deduplicator<MemoryStore>>,
 }
 
 /// What the receiver has seen so far.
@@ -43,6 +50,10 @@ pub(crate) struct Tally {
 impl Tally {
     pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::SeqCst)
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::SeqCst);
     }
 }
 
@@ -81,17 +92,7 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
         Err(rejection) => return reject(&receiver, scheme, rejection.0, &[]),
     };
     match endpoint.verifier.verify(&parts, bytes.clone()) {
-        Ok(verified) => match render::summarize(&verified) {
-            Ok(events) => {
-                receiver
-                    .tally
-                    .events
-                    .fetch_add(events.len() as u64, Ordering::SeqCst);
-                render::print(scheme, &Outcome::Accepted(&events), receiver.json);
-                "ok".into_response()
-            }
-            Err(err) => reject(&receiver, scheme, err.into(), &[]),
-        },
+        Ok(verified) => accept(&receiver, endpoint, verified).await,
         Err(err) => {
             let findings = match &endpoint.secret {
                 Some(secret) if scheme.signs() => {
@@ -108,6 +109,52 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
             };
             reject(&receiver, scheme, err.into(), &findings)
         }
+    }
+}
+
+/// A verified request: skip what was already processed, print the rest.
+async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Bytes>) -> Response {
+    let scheme = endpoint.scheme;
+    let Some(dedup) = &endpoint.dedup else {
+        return print_events(receiver, scheme, &verified);
+    };
+    match dedup.decide(&verified).await {
+        Err(rejection) => reject(receiver, scheme, rejection, &[]),
+        Ok(Decision::Duplicate) => {
+            if let Ok(events) = render::summarize(&verified) {
+                Tally::add(&receiver.tally.duplicates, events.len());
+                render::print(scheme, &Outcome::Duplicate(&events), receiver.json);
+            }
+            (
+                [(http::header::CONTENT_TYPE, "application/json")],
+                DUPLICATE_BODY,
+            )
+                .into_response()
+        }
+        Ok(Decision::Run { reduced, gate }) => {
+            let fresh = reduced.map_or_else(|| verified.clone(), Verified::convert);
+            let skipped = match (render::summarize(&verified), render::summarize(&fresh)) {
+                (Ok(all), Ok(new)) => all.len().saturating_sub(new.len()),
+                _ => 0,
+            };
+            Tally::add(&receiver.tally.duplicates, skipped);
+            let response = print_events(receiver, scheme, &fresh);
+            if let Some(gate) = gate {
+                let _ = gate.settle(response.status().is_success()).await;
+            }
+            response
+        }
+    }
+}
+
+fn print_events(receiver: &Receiver, scheme: Scheme, verified: &Verified<Bytes>) -> Response {
+    match render::summarize(verified) {
+        Ok(events) => {
+            Tally::add(&receiver.tally.events, events.len());
+            render::print(scheme, &Outcome::Accepted(&events), receiver.json);
+            "ok".into_response()
+        }
+        Err(err) => reject(receiver, scheme, err.into(), &[]),
     }
 }
 

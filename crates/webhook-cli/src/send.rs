@@ -27,6 +27,7 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()?;
     let count = args.count;
+    let wait = Duration::from_secs_f64(args.wait.max(0.0));
     let event = args
         .event
         .clone()
@@ -36,15 +37,15 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
             let body = read_file(path)?;
             let sender = Sender::messages(endpoint).policy(policy);
             let items = (0..count).map(move |_| Message::json(body.clone()));
-            drive(sender, items, count, args.rate).await
+            drive(sender, items, count, args.rate, wait).await
         } else if scheme == Scheme::Stalwart {
             let sender = Sender::stalwart(endpoint).policy(policy);
             let items = (0..count).map(move |n| samples::stalwart(&event, n));
-            drive(sender, items, count, args.rate).await
+            drive(sender, items, count, args.rate, wait).await
         } else {
             let sender = Sender::messages(endpoint).policy(policy);
             let items = (0..count).map(move |n| sample_message(scheme, &event, n));
-            drive(sender, items, count, args.rate).await
+            drive(sender, items, count, args.rate, wait).await
         }
     })?;
     Ok(if stats.delivered == stats.submitted {
@@ -90,6 +91,7 @@ async fn drive<F: Format>(
     items: impl Iterator<Item = F::Item>,
     count: u64,
     rate: Option<f64>,
+    wait: Duration,
 ) -> Result<Stats, CliError> {
     let progress = (count > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(count);
@@ -126,9 +128,10 @@ async fn drive<F: Format>(
             }
         }
     }
-    sender.flush().await;
-    let records = sender.log().records();
-    let stats = sender.close().await;
+    let log = sender.log().clone();
+    // Items still pending at the deadline are abandoned and reported as such.
+    let stats = sender.close_within(wait).await;
+    let records = log.records();
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -155,6 +158,18 @@ fn print_log(records: &[Record], stats: &Stats) {
                 format!("#{} {result} {} ms", a.number, a.latency.as_millis())
             })
             .collect();
+        // A long retry run shows its first and last attempts.
+        let attempts = if attempts.len() > 6 {
+            let skipped = attempts.len() - 4;
+            [
+                &attempts[..2],
+                &[format!("… {skipped} more …")],
+                &attempts[attempts.len() - 2..],
+            ]
+            .concat()
+        } else {
+            attempts
+        };
         println!(
             "{:<9} {:<28} {}",
             status_word(record.status),

@@ -48,11 +48,7 @@ fn run(
     verified: &Verified<Vec<u8>>,
     success: bool,
 ) -> Decision<MemoryStore> {
-    block_on(async {
-        let decision = dedup.decide(verified).await.unwrap();
-        decision
-    })
-    .settled(success)
+    block_on(dedup.decide(verified)).unwrap().settled(success)
 }
 
 /// Settles a `Run` decision's gate and hands back the decision's shape.
