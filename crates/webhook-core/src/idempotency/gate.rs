@@ -9,14 +9,6 @@
 //! failed, released when it is dropped unsettled (a panicking or cancelled handler), so
 //! that the sender's retry is processed instead of lost.
 //!
-//! | what the claims find | decision | answer |
-//! |---|---|---|
-//! | some events new, none in progress elsewhere | [`Decision::Run`] on the new events | the handler's |
-//! | every event already processed | [`Decision::Duplicate`] | 200, handler not called |
-//! | an event in progress in another delivery | [`Rejection::InProgress`] (nothing kept) | 409 + `Retry-After` |
-//! | the store cannot answer, fail closed | [`Rejection::StoreUnavailable`] | 503 + `Retry-After` |
-//! | the store cannot answer, fail open | [`Decision::Run`] without a gate | the handler's |
-//!
 //! A batch with an event in progress elsewhere is refused whole: running its other
 //! events now and answering 409 would make the sender retry them all anyway, and
 //! refusing keeps "never two concurrent runs of one event" trivially true.
@@ -127,7 +119,17 @@ impl<S: IdempotencyStore> Drop for Gate<S> {
 
 impl<S: IdempotencyStore + Clone> Deduplicator<S> {
     /// Claims every event of a verified request and decides whether, and on which
-    /// events, the handler runs. See the [module docs](self) for the table.
+    /// events, the handler runs:
+    ///
+    /// | what the claims find | decision | answer |
+    /// |---|---|---|
+    /// | some events new, none in progress elsewhere | [`Decision::Run`] on the new events | the handler's |
+    /// | every event already processed | [`Decision::Duplicate`] | 200, handler not called |
+    /// | an event in progress in another delivery | [`Rejection::InProgress`] (nothing kept) | 409 + `Retry-After` |
+    /// | the store cannot answer, fail closed | [`Rejection::StoreUnavailable`] | 503 + `Retry-After` |
+    /// | the store cannot answer, fail open | [`Decision::Run`] without a gate | the handler's |
+    ///
+    /// A batch with an event in progress elsewhere is refused whole.
     ///
     /// ```
     /// use webhook_core::{Scheme, Secret, Verifier, scheme::email_api};
@@ -147,9 +149,8 @@ impl<S: IdempotencyStore + Clone> Deduplicator<S> {
     ///     // The sender's retry of the same event:
     ///     assert!(matches!(dedup.decide(&verified).await?, Decision::Duplicate));
     ///     Ok::<(), Box<dyn std::error::Error>>(())
-    /// })
-    /// # }
-    /// # fn main() {}
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn decide<B: AsRef<[u8]>>(
         &self,
