@@ -6,26 +6,30 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use webhook_core::{Rejection, Verified, Verifier, VerifyError};
 
-use crate::request::ActixRequest;
+use crate::{WebhookRejection, request::ActixRequest};
 
 pub(crate) async fn verify_payload(
     verifier: &Verifier,
     request: &HttpRequest,
     mut payload: Payload,
-) -> Result<Verified<Bytes>, Rejection> {
-    verifier.check_declared_length(declared_length(request))?;
+) -> Result<Verified<Bytes>, WebhookRejection> {
+    if let Err(too_large) = verifier.check_declared_length(declared_length(request)) {
+        return Err(WebhookRejection::with_unread(too_large, payload));
+    }
     let limit = verifier.max_body_bytes();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| Rejection::BodyRead {
-            detail: err.to_string(),
+        let chunk = chunk.map_err(|err| {
+            WebhookRejection::from(Rejection::BodyRead {
+                detail: err.to_string(),
+            })
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(VerifyError::BodyTooLarge {
+            let too_large = VerifyError::BodyTooLarge {
                 limit,
                 declared: None,
-            }
-            .into());
+            };
+            return Err(WebhookRejection::with_unread(too_large, payload));
         }
         body.extend_from_slice(&chunk);
     }

@@ -117,11 +117,11 @@ where
                 Ok(request.into_response(response).map_into_right_body())
             };
             let Some(verified) = request.extensions_mut().remove::<Verified<Bytes>>() else {
-                return answer(request, WebhookRejection(ORDER).error_response());
+                return answer(request, WebhookRejection::from(ORDER).error_response());
             };
             let (reduced, gate) = match dedup.decide(&verified).await {
                 Err(rejection) => {
-                    return answer(request, WebhookRejection(rejection).error_response());
+                    return answer(request, WebhookRejection::from(rejection).error_response());
                 }
                 Ok(Decision::Duplicate) => {
                     let duplicate = HttpResponse::Ok()

@@ -20,7 +20,7 @@ use actix_web::{
 use futures_util::future::LocalBoxFuture;
 use webhook_core::Verifier;
 
-use crate::{WebhookRejection, body::verify_payload};
+use crate::body::verify_payload;
 
 /// Middleware factory: wrap a scope or resource with `.wrap(VerifyWebhook::new(verifier))`.
 ///
@@ -105,7 +105,7 @@ where
                         .map(ServiceResponse::map_into_left_body)
                 }
                 Err(rejection) => {
-                    let response = WebhookRejection(rejection).error_response();
+                    let response = rejection.error_response();
                     Ok(request.into_response(response).map_into_right_body())
                 }
             }
