@@ -34,6 +34,15 @@ pub trait Format: Send + Sync + 'static {
         let _ = (item, now, scheme);
     }
 
+    /// Whether the endpoint wants this item (its event filter or subscription), asked
+    /// once at submit, after [`prepare`](Format::prepare). An item refused here is never
+    /// sent: it ends at once in [`Outcome::Filtered`](crate::Outcome::Filtered), counted
+    /// in [`Stats::filtered`](crate::Stats::filtered). The default accepts everything.
+    fn accepts(&self, item: &Self::Item) -> bool {
+        let _ = item;
+        true
+    }
+
     /// When the item was created, for discard-after. `None`: never stale.
     fn created_at(&self, item: &Self::Item) -> Option<SystemTime>;
 

@@ -121,6 +121,7 @@ pub use outcome::{Outcome, Outcomes};
 pub use policy::{Jitter, Policy, Retry, STALWART_LOSSY_CAP, Schedule, Success};
 pub use sender::{SendHandle, Sender, SenderBuilder};
 pub use stalwart::{
-    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, render_batch,
+    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, WEBHOOK_ERROR_EVENT,
+    render_batch,
 };
 pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
