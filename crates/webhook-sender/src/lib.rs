@@ -97,11 +97,13 @@
 
 mod body;
 mod clock;
+mod email_api;
 mod endpoint;
 mod engine;
 mod error;
 mod format;
 mod log;
+mod mailtrap;
 mod message;
 mod outcome;
 mod policy;
@@ -112,10 +114,15 @@ mod transport;
 
 pub use body::{APPLICATION_JSON, Body};
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use email_api::{EmailApiFormat, EmailApiItem, new_event_id};
 pub use endpoint::{Endpoint, HeaderNames};
 pub use error::{ConfigError, RenderError, SendError};
 pub use format::{Format, Rendered};
 pub use log::{Attempt, DEFAULT_LOG_RETENTION, DeliveryLog, Record, Stats, Status, Ticket};
+pub use mailtrap::{
+    APPLICATION_FORM, APPLICATION_JSONL, MAILTRAP_KEY_ORDER, MAILTRAP_MAX_BATCH, MailtrapEncoding,
+    MailtrapFormat, MailtrapItem, new_event_uuid,
+};
 pub use message::{Message, MessageFormat, new_message_id};
 pub use outcome::{Outcome, Outcomes};
 pub use policy::{Jitter, Policy, Retry, STALWART_LOSSY_CAP, Schedule, Success};
