@@ -28,9 +28,11 @@
 //! string. The `tests/email_api_json.rs` property test checks this against an
 //! independent implementation of `JSON.stringify`.
 //!
-//! Keys of `data` beyond the model's fields ([`EmailData::unknown`]) are written as
-//! webhook-core writes keys added to a fresh object: before the documented ones. They
-//! must not repeat a documented key (the body would have that key twice).
+//! In an item built with [`EmailApiItem::new`], `data` has its documented keys first,
+//! in [`EMAIL_DATA_KEY_ORDER`], then any others (`EmailData::unknown`) in the order
+//! they were added. Such a key must not repeat a documented one (the body would carry
+//! that key twice). An event given whole ([`EmailApiItem::from_event`]) is sent as it
+//! is.
 
 use std::time::SystemTime;
 
@@ -40,7 +42,21 @@ use webhook_core::{
     events::email_api::{EmailApiEvent, EmailApiEventType, EmailData},
 };
 
-use crate::{Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder};
+use crate::{
+    Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder, key_order,
+};
+
+/// The order of `data`'s documented keys in an item built with [`EmailApiItem::new`].
+pub const EMAIL_DATA_KEY_ORDER: &[&str] = &[
+    "email_id",
+    "from",
+    "to",
+    "subject",
+    "delivered_at",
+    "bounce_type",
+    "bounce_code",
+    "bounce_message",
+];
 
 /// One email-API event waiting to be sent.
 ///
@@ -62,6 +78,7 @@ pub struct EmailApiItem {
     event: EmailApiEvent<'static>,
     stamp_id: bool,
     stamp_created_at: bool,
+    reorder: bool,
 }
 
 impl EmailApiItem {
@@ -78,6 +95,7 @@ impl EmailApiItem {
             ),
             stamp_id: true,
             stamp_created_at: true,
+            reorder: true,
         }
     }
 
@@ -87,6 +105,7 @@ impl EmailApiItem {
             event,
             stamp_id: false,
             stamp_created_at: false,
+            reorder: false,
         }
     }
 
@@ -132,6 +151,13 @@ impl EmailApiItem {
         if self.stamp_created_at {
             self.event.created_at = whole_seconds(now);
             self.stamp_created_at = false;
+        }
+        // webhook-core writes keys added to a built object first: put them last.
+        if std::mem::take(&mut self.reorder)
+            && !self.event.data.unknown.is_empty()
+            && let Ok(data) = key_order::reorder(&self.event.data, EMAIL_DATA_KEY_ORDER)
+        {
+            self.event.data = data;
         }
     }
 }
@@ -294,6 +320,26 @@ mod tests {
         assert_eq!(
             EmailApiFormat.created_at(&item),
             Some(SystemTime::from(at))
+        );
+    }
+
+    #[test]
+    fn extra_data_keys_follow_the_documented_ones() {
+        use webhook_core::events::RawJson;
+        let mut item = EmailApiItem::new(EmailApiEventType::Bounced, data())
+            .id("evt_1")
+            .created_at(DateTime::from_timestamp(0, 0).unwrap());
+        let data = item.data_mut();
+        data.unknown
+            .insert("tags", RawJson::from_value(&["a", "b"]).unwrap());
+        data.bounce_code = Some(webhook_core::events::email_api::BounceCode::Text(
+            "550".into(),
+        ));
+        EmailApiFormat.prepare(&mut item, SystemTime::now(), Scheme::EmailApi);
+        let body = EmailApiFormat.render(&[&item]).unwrap().body;
+        assert_eq!(
+            std::str::from_utf8(body.bytes()).unwrap(),
+            r#"{"id":"evt_1","type":"bounced","created_at":"1970-01-01T00:00:00Z","data":{"email_id":"msg_1","from":"a@example.com","to":"b@example.com","bounce_code":"550","tags":["a","b"]}}"#
         );
     }
 

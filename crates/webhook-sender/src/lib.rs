@@ -102,6 +102,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod format;
+mod key_order;
 mod log;
 mod mailtrap;
 mod message;
@@ -114,7 +115,7 @@ mod transport;
 
 pub use body::{APPLICATION_JSON, Body};
 pub use clock::{Clock, SystemClock, TokioClock};
-pub use email_api::{EmailApiFormat, EmailApiItem, new_event_id};
+pub use email_api::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, new_event_id};
 pub use endpoint::{Endpoint, HeaderNames};
 pub use error::{ConfigError, RenderError, SendError};
 pub use format::{Format, Rendered};

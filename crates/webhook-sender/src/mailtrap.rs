@@ -36,16 +36,10 @@
 //! (Mailtrap sends those as JSON only): rendering one fails with
 //! [`RenderError::NotEncodable`] and the sender gives it up.
 
-use std::{fmt, time::SystemTime};
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use http::HeaderValue;
-use serde::{
-    Deserialize, Deserializer, Serialize, Serializer,
-    de::{MapAccess, Visitor},
-    ser::SerializeMap,
-};
-use serde_json::value::RawValue;
 use webhook_core::{
     Scheme,
     events::mailtrap::{EventKind, MailtrapEvent, MailtrapEvents, SendingEvent},
@@ -54,6 +48,7 @@ use webhook_core::{
 use crate::{
     Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder,
     email_api::whole_seconds,
+    key_order::{self, Entries},
 };
 
 /// Most events Mailtrap puts in one request.
@@ -225,7 +220,7 @@ impl MailtrapItem {
         self.stamp_event_id = false;
         self.stamp_timestamp = false;
         if std::mem::take(&mut self.reorder)
-            && let Ok(event) = in_mailtrap_order(&self.event)
+            && let Ok(event) = key_order::reorder(&self.event, MAILTRAP_KEY_ORDER)
         {
             self.event = event;
         }
@@ -389,65 +384,6 @@ fn batch(items: &[&MailtrapItem]) -> MailtrapEvents<'static> {
     MailtrapEvents::new(items.iter().map(|item| item.event.clone()).collect())
 }
 
-/// A JSON object's top-level entries in body order, values raw.
-struct Entries(Vec<(String, Box<RawValue>)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-
-        impl<'de> Visitor<'de> for V {
-            type Value = Entries;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-
-        deserializer.deserialize_map(V)
-    }
-}
-
-impl Serialize for Entries {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-fn entries(event: &MailtrapEvent<'_>) -> Result<Entries, serde_json::Error> {
-    serde_json::from_slice(&serde_json::to_vec(event)?)
-}
-
-/// The event with its keys in [`MAILTRAP_KEY_ORDER`]: webhook-core writes a built
-/// event's keys in its declaration order and a parsed one's in the order parsed, so
-/// the event is parsed back from its reordered JSON.
-fn in_mailtrap_order(
-    event: &MailtrapEvent<'static>,
-) -> Result<MailtrapEvent<'static>, serde_json::Error> {
-    let Entries(mut entries) = entries(event)?;
-    let rank = |key: &str| {
-        MAILTRAP_KEY_ORDER
-            .iter()
-            .position(|known| *known == key)
-            .unwrap_or(MAILTRAP_KEY_ORDER.len())
-    };
-    // Stable: unlisted keys keep their order, after the listed ones.
-    entries.sort_by_key(|(key, _)| rank(key));
-    serde_json::from_slice(&serde_json::to_vec(&Entries(entries))?)
-}
-
 /// One sending event as form data, keys in the event's order.
 fn form_encode(event: &MailtrapEvent<'_>) -> Result<String, RenderError> {
     if !matches!(event, MailtrapEvent::Sending(_)) {
@@ -459,7 +395,7 @@ fn form_encode(event: &MailtrapEvent<'_>) -> Result<String, RenderError> {
         });
     }
     let Entries(entries) =
-        entries(event).map_err(|err| RenderError::Serialize(err.to_string()))?;
+        Entries::of(event).map_err(|err| RenderError::Serialize(err.to_string()))?;
     let mut form = form_urlencoded::Serializer::new(String::new());
     for (key, raw) in &entries {
         let text = raw.get();
