@@ -112,6 +112,7 @@ mod sender;
 mod stalwart;
 pub mod testing;
 mod transport;
+mod wildduck;
 
 pub use body::{APPLICATION_JSON, Body};
 pub use clock::{Clock, SystemClock, TokioClock};
@@ -133,3 +134,4 @@ pub use stalwart::{
     render_batch,
 };
 pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
+pub use wildduck::{WILDDUCK_KEY_ORDER, WildDuckFormat, WildDuckItem, new_object_id};
