@@ -279,7 +279,7 @@ pub const WEBHOOK_ERROR_EVENT: &str = "telemetry.webhook-error";
 ///
 /// let quiet = StalwartFormat::default()
 ///     .with_filter(EventFilter::parse(Policy::Exclude, ["*-error"])?);
-/// assert!(!quiet.accepts(&StalwartEvent::new("imap.error", Data::empty())));
+/// assert!(!quiet.accepts(&StalwartEvent::new("store.sqlite-error", Data::empty())));
 /// assert!(quiet.accepts(&StalwartEvent::new("auth.success", Data::empty())));
 /// # Ok::<(), webhook_core::filter::PatternError>(())
 /// ```
