@@ -87,12 +87,7 @@ impl EmailApiItem {
     /// name is `EmailApiEventType::from_name("custom")`.
     pub fn new(event_type: EmailApiEventType<'static>, data: EmailData<'static>) -> Self {
         Self {
-            event: EmailApiEvent::new(
-                "".into(),
-                event_type,
-                DateTime::<Utc>::UNIX_EPOCH,
-                data,
-            ),
+            event: EmailApiEvent::new("".into(), event_type, DateTime::<Utc>::UNIX_EPOCH, data),
             stamp_id: true,
             stamp_created_at: true,
             reorder: true,
@@ -280,7 +275,11 @@ mod tests {
     use super::*;
 
     fn data() -> EmailData<'static> {
-        EmailData::new("msg_1".into(), "a@example.com".into(), "b@example.com".into())
+        EmailData::new(
+            "msg_1".into(),
+            "a@example.com".into(),
+            "b@example.com".into(),
+        )
     }
 
     #[test]
@@ -297,7 +296,7 @@ mod tests {
         let first = EmailApiFormat.render(&[&item]).unwrap();
         let retry = EmailApiFormat.render(&[&item]).unwrap();
         assert_eq!(first, retry);
-        assert_eq!(first.wire_ids, [id.clone()]);
+        assert_eq!(first.wire_ids, std::slice::from_ref(&id));
         let text = std::str::from_utf8(first.body.bytes()).unwrap();
         assert_eq!(
             text,
@@ -317,10 +316,7 @@ mod tests {
         EmailApiFormat.prepare(&mut item, SystemTime::now(), Scheme::EmailApi);
         assert_eq!(item.event().id, "evt_fixed");
         assert_eq!(item.event().created_at, at);
-        assert_eq!(
-            EmailApiFormat.created_at(&item),
-            Some(SystemTime::from(at))
-        );
+        assert_eq!(EmailApiFormat.created_at(&item), Some(SystemTime::from(at)));
     }
 
     #[test]

@@ -450,10 +450,7 @@ mod tests {
             std::str::from_utf8(rendered.body.bytes()).unwrap(),
             r#"{"events":[{"event":"bounce","timestamp":1728669700,"sending_stream":"transactional","message_id":"1df37d17-0286-4d8b-8edf-bc4ec5be86e6","email":"receiver@example.com","event_id":"bede7236-2284-43d6-a953-1fdcafd0fdbc","response":"[CS01] Message rejected due to local policy","response_code":555,"bounce_category":"spam","sending_domain_name":"examplesender.com"}]}"#
         );
-        assert_eq!(
-            rendered.wire_ids,
-            ["bede7236-2284-43d6-a953-1fdcafd0fdbc"]
-        );
+        assert_eq!(rendered.wire_ids, ["bede7236-2284-43d6-a953-1fdcafd0fdbc"]);
     }
 
     #[test]
@@ -487,9 +484,11 @@ mod tests {
             text.starts_with("event=bounce&timestamp=1728669700&sending_stream=transactional&"),
             "{text}"
         );
-        let back: MailtrapEvents<'static> =
-            parse_unverified(rendered.body.bytes(), ParseContext::new(MediaType::FormUrlEncoded))
-                .unwrap();
+        let back: MailtrapEvents<'static> = parse_unverified(
+            rendered.body.bytes(),
+            ParseContext::new(MediaType::FormUrlEncoded),
+        )
+        .unwrap();
         let MailtrapEvent::Sending(mut got) = back.events[0].clone() else {
             panic!("{back:?}")
         };

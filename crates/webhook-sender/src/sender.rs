@@ -53,7 +53,8 @@ impl<F: Format> Shared<F> {
     }
 }
 
-/// Configures a [`Sender`]. Start from [`Sender::stalwart`], [`Sender::messages`] or
+/// Configures a [`Sender`]. Start from [`Sender::stalwart`], [`Sender::email_api`],
+/// [`Sender::mailtrap`], [`Sender::wildduck`], [`Sender::messages`] or
 /// [`Sender::builder`].
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SenderBuilder<F: Format> {

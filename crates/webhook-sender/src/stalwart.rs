@@ -419,9 +419,8 @@ mod tests {
         let explicit = StalwartFormat::default()
             .with_filter(EventFilter::parse(Policy::Include, [WEBHOOK_ERROR_EVENT]).unwrap());
         assert!(!accepts(&explicit, WEBHOOK_ERROR_EVENT));
-        let exclude = StalwartFormat::default().with_filter(
-            EventFilter::parse(Policy::Exclude, ["smtp.*", "auth.success"]).unwrap(),
-        );
+        let exclude = StalwartFormat::default()
+            .with_filter(EventFilter::parse(Policy::Exclude, ["smtp.*", "auth.success"]).unwrap());
         assert!(!accepts(&exclude, "smtp.connection-start"));
         assert!(!accepts(&exclude, "auth.success"));
         assert!(accepts(&exclude, "auth.failed"));

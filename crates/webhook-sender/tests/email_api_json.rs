@@ -236,8 +236,7 @@ fn js_value() -> impl Strategy<Value = Js> {
 
 fn event_type() -> impl Strategy<Value = EmailApiEventType<'static>> {
     prop_oneof![
-        prop::sample::select(EmailApiEventType::KNOWN)
-            .prop_map(|name| EmailApiEventType::from_name(name)),
+        prop::sample::select(EmailApiEventType::KNOWN).prop_map(EmailApiEventType::from_name),
         text().prop_map(EmailApiEventType::from_name),
     ]
 }
@@ -330,7 +329,10 @@ proptest! {
 fn the_js_model_catches_what_it_must() {
     // Sanity checks of the oracle itself, so the property cannot pass vacuously.
     assert_eq!(js_round_trip(br#"{"a": 1}"#).1, r#"{"a":1}"#);
-    assert_eq!(js_round_trip(br#"{"b":1,"a":2,"b":3}"#).1, r#"{"b":3,"a":2}"#);
+    assert_eq!(
+        js_round_trip(br#"{"b":1,"a":2,"b":3}"#).1,
+        r#"{"b":3,"a":2}"#
+    );
     assert_eq!(js_round_trip(br#""\u00e9\/\u001F""#).1, "\"é/\\u001f\"");
     assert_eq!(js_round_trip(b"\"\\u2028\\b\"").1, "\"\u{2028}\\b\"");
 }

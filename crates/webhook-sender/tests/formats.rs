@@ -247,10 +247,7 @@ fn mailtrap_verifier() -> Verifier {
 }
 
 /// Sends `items` with `encoding` through a fresh receiver; returns what it received.
-async fn mailtrap_send(
-    encoding: MailtrapEncoding,
-    items: &[MailtrapItem],
-) -> (Receiver, Stats) {
+async fn mailtrap_send(encoding: MailtrapEncoding, items: &[MailtrapItem]) -> (Receiver, Stats) {
     let receiver = Receiver::start(mailtrap_verifier()).await;
     let endpoint = Endpoint::new(Scheme::Mailtrap, &receiver.url("/webhooks/mailtrap"))
         .unwrap()
@@ -300,7 +297,9 @@ fn check_mailtrap(
     for request in receiver.received() {
         assert_eq!(request.verified, Ok(()));
         assert_eq!(request.headers["content-type"], encoding.content_type());
-        let signature = request.headers[mailtrap::SIGNATURE_HEADER].to_str().unwrap();
+        let signature = request.headers[mailtrap::SIGNATURE_HEADER]
+            .to_str()
+            .unwrap();
         assert!(is_lower_hex(signature, 64), "{signature}");
         assert_eq!(
             signature,
@@ -409,11 +408,17 @@ fn wildduck_items() -> Vec<(WildDuckItem, bool)> {
     let mut dkim = WildDuckItem::new(WildDuckEventType::DkimCreated, None).time(at);
     dkim.event_mut().domain = Some("example.com".into());
     dkim.event_mut().selector = Some("s1".into());
-    let mut other = WildDuckItem::new(WildDuckEventType::MailboxDeleted, Some("0000000000000000000000aa"));
+    let mut other = WildDuckItem::new(
+        WildDuckEventType::MailboxDeleted,
+        Some("0000000000000000000000aa"),
+    );
     other.event_mut().path = Some("Junk".into());
     vec![
         (created, true),
-        (WildDuckItem::new(WildDuckEventType::UserCreated, Some(USER)), false),
+        (
+            WildDuckItem::new(WildDuckEventType::UserCreated, Some(USER)),
+            false,
+        ),
         (renamed, true),
         // Another user's mailbox: not for this subscription.
         (other, false),
@@ -424,7 +429,10 @@ fn wildduck_items() -> Vec<(WildDuckItem, bool)> {
 
 /// Sends the items to a `mailbox.*` subscription of `USER` and checks that exactly the
 /// matching ones arrive, parsed back as sent, and the others are counted as filtered.
-async fn wildduck_round_trip(verifier: Verifier, url: impl FnOnce(&Receiver) -> String) -> Receiver {
+async fn wildduck_round_trip(
+    verifier: Verifier,
+    url: impl FnOnce(&Receiver) -> String,
+) -> Receiver {
     let receiver = Receiver::start(verifier).await;
     let endpoint = Endpoint::new(Scheme::WildDuck, &url(&receiver))
         .unwrap()
@@ -443,7 +451,12 @@ async fn wildduck_round_trip(verifier: Verifier, url: impl FnOnce(&Receiver) -> 
     let log = sender.log().clone();
     let stats = sender.close().await;
     assert_eq!(
-        (stats.submitted, stats.delivered, stats.filtered, stats.requests),
+        (
+            stats.submitted,
+            stats.delivered,
+            stats.filtered,
+            stats.requests
+        ),
         (5, 2, 3, 2),
         "{stats:?}"
     );
@@ -483,7 +496,11 @@ async fn wildduck_round_trip(verifier: Verifier, url: impl FnOnce(&Receiver) -> 
         }
         assert_eq!(event, expected);
         let text = std::str::from_utf8(&request.body).unwrap();
-        assert!(text.starts_with(r#"{"id":""#) && text.contains(r#"","time":1700000000123,"ev":"mailbox."#), "{text}");
+        assert!(
+            text.starts_with(r#"{"id":""#)
+                && text.contains(r#"","time":1700000000123,"ev":"mailbox."#),
+            "{text}"
+        );
     }
     receiver
 }
@@ -511,7 +528,12 @@ async fn wildduck_round_trip_url_token() {
         .build()
         .unwrap();
     let receiver = wildduck_round_trip(verifier, |r| r.url("/wd?token=t0ken")).await;
-    assert!(receiver.received()[0].headers.get("authorization").is_none());
+    assert!(
+        receiver.received()[0]
+            .headers
+            .get("authorization")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -570,12 +592,16 @@ async fn stalwart_filtered(filter: EventFilter, types: &[&str]) -> (Receiver, St
         .secret(Secret::new("k"))
         .unwrap();
     let format = StalwartFormat::new(IdGenerator::new(IdStyle::Counter)).with_filter(filter);
-    let sender = Sender::builder(endpoint, format, Policy::stalwart().with_throttle(Duration::from_millis(5)))
-        .clock(TokioClock::starting_at(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_755_784_905),
-        ))
-        .build()
-        .unwrap();
+    let sender = Sender::builder(
+        endpoint,
+        format,
+        Policy::stalwart().with_throttle(Duration::from_millis(5)),
+    )
+    .clock(TokioClock::starting_at(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_755_784_905),
+    ))
+    .build()
+    .unwrap();
     let tickets: Vec<_> = types
         .iter()
         .enumerate()
@@ -629,17 +655,23 @@ async fn stalwart_include_filter_delivers_matches_and_counts_the_rest() {
         EventFilter::parse(FilterPolicy::Include, ["auth.*", "telemetry.webhook-error"]).unwrap();
     let (receiver, stats, statuses) = stalwart_filtered(filter, &TYPES).await;
     assert_eq!(received_types(&receiver), ["auth.success", "auth.failed"]);
-    assert_eq!((stats.delivered, stats.filtered, stats.requests), (2, 3, 1), "{stats:?}");
+    assert_eq!(
+        (stats.delivered, stats.filtered, stats.requests),
+        (2, 3, 1),
+        "{stats:?}"
+    );
     use Status::{Delivered as D, Filtered as F};
     assert_eq!(statuses, [D, F, D, F, F]);
 }
 
 #[tokio::test]
 async fn stalwart_exclude_filter_drops_matches_and_counts_them() {
-    let filter =
-        EventFilter::parse(FilterPolicy::Exclude, ["smtp.*", "auth.success"]).unwrap();
+    let filter = EventFilter::parse(FilterPolicy::Exclude, ["smtp.*", "auth.success"]).unwrap();
     let (receiver, stats, statuses) = stalwart_filtered(filter, &TYPES).await;
-    assert_eq!(received_types(&receiver), ["auth.failed", "delivery.delivered"]);
+    assert_eq!(
+        received_types(&receiver),
+        ["auth.failed", "delivery.delivered"]
+    );
     assert_eq!((stats.delivered, stats.filtered), (2, 3), "{stats:?}");
     use Status::{Delivered as D, Filtered as F};
     assert_eq!(statuses, [F, F, D, D, F]);
