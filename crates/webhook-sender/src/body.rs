@@ -1,7 +1,8 @@
 //! [`Body`]: the bytes of one request and their media type.
 //!
 //! Every body format ends here: a Stalwart batch rendered with fresh ids, a raw message
-//! given by the caller, and (next) the typed email-API, Mailtrap and WildDuck builders.
+//! given by the caller, an email-API or WildDuck event, a Mailtrap batch in JSON, JSON
+//! Lines or form data.
 //! The bytes are signed and sent exactly as they are; [`Bytes`] makes the copy per retry
 //! free.
 

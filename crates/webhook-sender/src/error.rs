@@ -113,4 +113,11 @@ pub enum RenderError {
     /// The request could not be assembled.
     #[error("the request could not be assembled: {0}")]
     Request(String),
+    /// The items cannot be written in the format's body encoding (a Mailtrap audit-log
+    /// event as form data).
+    #[error("the items cannot be written in this body encoding: {reason}")]
+    NotEncodable {
+        /// Which item and why.
+        reason: String,
+    },
 }

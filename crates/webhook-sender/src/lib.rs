@@ -24,6 +24,22 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The other senders have their own constructors: [`Sender::email_api`],
+//! [`Sender::mailtrap`], [`Sender::wildduck`] (and [`Sender::messages`] for raw bodies):
+//!
+//! ```no_run
+//! use webhook_core::{Scheme, Secret, events::mailtrap::EventKind};
+//! use webhook_sender::{Endpoint, MailtrapEncoding, MailtrapItem, Sender};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::new(Scheme::Mailtrap, "https://app.example/hooks/mailtrap")?
+//!     .secret(Secret::new("8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e"))?;
+//! let sender = Sender::mailtrap(endpoint, MailtrapEncoding::JsonLines).build()?;
+//! sender.send(MailtrapItem::new(EventKind::Delivery, "a8b1d8f6-1f8d-4a3c-9b2e-1a2b3c4d5e6f", "to@example.com"))?;
+//! assert_eq!(sender.close().await.delivered, 1);
+//! # Ok(()) }
+//! ```
+//!
 //! What goes on the wire, without a network ([`Endpoint::request`] is sans-IO):
 //!
 //! ```
@@ -53,11 +69,17 @@
 //!   headers; builds each request with headers in Stalwart's order (a custom header may
 //!   replace `Content-Type`, never the credentials or the signature). Signing is
 //!   webhook-core's `scheme::*::sign`, so sender and verifier cannot drift apart.
-//! - [`Format`]: what an item is and how a request's items become a [`Body`], once per
-//!   attempt. [`StalwartFormat`] batches [`StalwartEvent`]s with fresh ids on every
-//!   serialization; [`MessageFormat`] sends caller-made [`Message`]s (any scheme, any
-//!   media type) one per request. The typed email-API, Mailtrap and WildDuck builders
-//!   plug in here.
+//! - [`Format`]: what an item is, whether the endpoint wants it, and how a request's
+//!   items become a [`Body`], once per attempt. [`StalwartFormat`] batches
+//!   [`StalwartEvent`]s with fresh ids on every serialization, filtered by Stalwart's
+//!   `events`/`eventsPolicy`; [`EmailApiFormat`] sends one [`EmailApiItem`] per request;
+//!   [`MailtrapFormat`] batches up to 500 [`MailtrapItem`]s as JSON or JSON Lines, or
+//!   sends one as form data; [`WildDuckFormat`] sends one [`WildDuckItem`] per request
+//!   to one subscription, skipping events it does not match; [`MessageFormat`] sends
+//!   caller-made [`Message`]s (any scheme, any media type) one per request. The typed
+//!   formats serialize webhook-core's event models and filter with its matcher
+//!   ([`webhook_core::filter`]). Events a filter refuses end in
+//!   [`Outcome::Filtered`], counted in [`Stats::filtered`].
 //! - [`Policy`]: pacing, batching, retries, success rule and timeout as data, with a
 //!   preset per sender.
 //! - [`Sender`]: runs the delivery engine on tokio; every item ends in an [`Outcome`]
@@ -71,7 +93,7 @@
 //! |---|---|---|---|---|---|
 //! | [`Policy::stalwart`] | all pending events per POST, one POST per 1 s throttle (first after idle at once) | 1 | whole batch re-queued, no backoff; events ≥ 5 min old dropped and reported when re-queued; lossy mode optional | 2xx | 30 s |
 //! | [`Policy::email_api`] | one event per request | 8 | waits 1, 5, 30 min (4 attempts) | 2xx | 30 s |
-//! | [`Policy::mailtrap`] | (batches with the typed format) | 8 | 10 attempts, first wait 1 min, ×2.31 (last at 23 h 49 min) | 200 only | 30 s |
+//! | [`Policy::mailtrap`] | up to 500 events per request with [`MailtrapFormat`] (1 with form data) | 8 | 10 attempts, first wait 1 min, ×2.31 (last at 23 h 49 min) | 200 only | 30 s |
 //! | [`Policy::mailtrap_current`] | same | 8 | 40 retries every 5 min | 200 only | 30 s |
 //! | [`Policy::wildduck`] | one event per request | 1 | waits 2, 4, 8, 16 s (5 attempts) | 2xx | none |
 //! | [`Policy::standard_webhooks`] | one message per request | 8 | Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h | 2xx | 15 s |
@@ -97,11 +119,14 @@
 
 mod body;
 mod clock;
+mod email_api;
 mod endpoint;
 mod engine;
 mod error;
 mod format;
+mod key_order;
 mod log;
+mod mailtrap;
 mod message;
 mod outcome;
 mod policy;
@@ -109,18 +134,26 @@ mod sender;
 mod stalwart;
 pub mod testing;
 mod transport;
+mod wildduck;
 
 pub use body::{APPLICATION_JSON, Body};
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use email_api::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, new_event_id};
 pub use endpoint::{Endpoint, HeaderNames};
 pub use error::{ConfigError, RenderError, SendError};
 pub use format::{Format, Rendered};
 pub use log::{Attempt, DEFAULT_LOG_RETENTION, DeliveryLog, Record, Stats, Status, Ticket};
+pub use mailtrap::{
+    APPLICATION_FORM, APPLICATION_JSONL, MAILTRAP_KEY_ORDER, MAILTRAP_MAX_BATCH, MailtrapEncoding,
+    MailtrapFormat, MailtrapItem, new_event_uuid,
+};
 pub use message::{Message, MessageFormat, new_message_id};
 pub use outcome::{Outcome, Outcomes};
 pub use policy::{Jitter, Policy, Retry, STALWART_LOSSY_CAP, Schedule, Success};
 pub use sender::{SendHandle, Sender, SenderBuilder};
 pub use stalwart::{
-    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, render_batch,
+    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, WEBHOOK_ERROR_EVENT,
+    render_batch,
 };
 pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
+pub use wildduck::{WILDDUCK_KEY_ORDER, WildDuckFormat, WildDuckItem, new_object_id};

@@ -53,6 +53,8 @@ pub enum Status {
     Discarded,
     /// Still undelivered when the sender was closed with a deadline.
     Abandoned,
+    /// Not wanted by the endpoint (its event filter or subscription): never sent.
+    Filtered,
 }
 
 /// One attempt to deliver an item.
@@ -103,6 +105,8 @@ pub struct Stats {
     pub dropped: u64,
     /// Items abandoned at a close deadline.
     pub abandoned: u64,
+    /// Items the endpoint's event filter or subscription did not want: never sent.
+    pub filtered: u64,
     /// Requests (attempts) made.
     pub requests: u64,
     /// Requests that failed.
@@ -117,7 +121,12 @@ impl Stats {
 
     /// Items with a final outcome (or dropped).
     pub fn finished(&self) -> u64 {
-        self.delivered + self.gave_up + self.discarded + self.dropped + self.abandoned
+        self.delivered
+            + self.gave_up
+            + self.discarded
+            + self.dropped
+            + self.abandoned
+            + self.filtered
     }
 }
 
@@ -217,6 +226,7 @@ impl DeliveryLog {
             Status::GaveUp => state.stats.gave_up += 1,
             Status::Discarded => state.stats.discarded += 1,
             Status::Abandoned => state.stats.abandoned += 1,
+            Status::Filtered => state.stats.filtered += 1,
             Status::Pending => {}
         }
         if let Some(record) = state.records.get_mut(&ticket) {

@@ -3,7 +3,10 @@
 //! A [`Message`] is a finished body (JSON, JSON Lines, form data, anything) plus, for
 //! Standard Webhooks, its message id. [`MessageFormat`] sends each one alone and
 //! byte-identical on every attempt. This is what a sender with one event per request
-//! (email-API, WildDuck, Svix) does, and what the typed builders produce.
+//! (email-API, WildDuck, Svix) does. For email-API, Mailtrap and WildDuck events, the
+//! typed formats ([`EmailApiFormat`](crate::EmailApiFormat),
+//! [`MailtrapFormat`](crate::MailtrapFormat), [`WildDuckFormat`](crate::WildDuckFormat))
+//! build the body from webhook-core's models instead.
 
 use std::time::SystemTime;
 

@@ -47,6 +47,12 @@ pub enum Outcome {
         /// Attempts made.
         attempts: u32,
     },
+    /// Refused at submit by the endpoint's event filter or subscription
+    /// ([`Format::accepts`](crate::Format::accepts)): never sent.
+    Filtered {
+        /// The item.
+        ticket: Ticket,
+    },
 }
 
 impl Outcome {
@@ -56,7 +62,8 @@ impl Outcome {
             Outcome::Delivered { ticket, .. }
             | Outcome::GaveUp { ticket, .. }
             | Outcome::Discarded { ticket, .. }
-            | Outcome::Abandoned { ticket, .. } => *ticket,
+            | Outcome::Abandoned { ticket, .. }
+            | Outcome::Filtered { ticket } => *ticket,
         }
     }
 
@@ -67,6 +74,7 @@ impl Outcome {
             | Outcome::GaveUp { attempts, .. }
             | Outcome::Discarded { attempts, .. }
             | Outcome::Abandoned { attempts, .. } => *attempts,
+            Outcome::Filtered { .. } => 0,
         }
     }
 

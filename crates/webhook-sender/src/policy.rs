@@ -263,8 +263,10 @@ impl Policy {
     /// factor 2.31 makes the nine waits (60 s, 138.6 s, 320.166 s, … 48 645.995 s) add up
     /// to 85 734.54 s (23 h 49 min), the largest factor with two decimals that keeps the
     /// last attempt within 24 h. Success is `200` only.
-    /// The 30 s timeout is from Mailtrap's current docs; its 500-event batches every 30 s
-    /// belong to the typed Mailtrap body format, not to raw messages.
+    /// The 30 s timeout is from Mailtrap's current docs. Batches of up to 500 events
+    /// are made with [`MailtrapFormat`](crate::MailtrapFormat) (raw messages go one per
+    /// request); Mailtrap's 30 s collection interval is not simulated: a batch leaves as
+    /// soon as a request may start, with whatever is pending.
     pub fn mailtrap() -> Self {
         Self {
             throttle: Duration::ZERO,

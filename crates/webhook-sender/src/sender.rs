@@ -53,7 +53,8 @@ impl<F: Format> Shared<F> {
     }
 }
 
-/// Configures a [`Sender`]. Start from [`Sender::stalwart`], [`Sender::messages`] or
+/// Configures a [`Sender`]. Start from [`Sender::stalwart`], [`Sender::email_api`],
+/// [`Sender::mailtrap`], [`Sender::wildduck`], [`Sender::messages`] or
 /// [`Sender::builder`].
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SenderBuilder<F: Format> {
@@ -86,7 +87,8 @@ impl<F: Format> SenderBuilder<F> {
     }
 
     /// Calls `callback` with each outcome and the counters right after it, on the
-    /// engine's task: keep it short (a progress line, a counter), never block in it.
+    /// engine's task (for [`Outcome::Filtered`], on the task that submitted the item):
+    /// keep it short (a progress line, a counter), never block in it.
     pub fn on_outcome(
         mut self,
         callback: impl Fn(&Outcome, &Stats) + Send + Sync + 'static,
@@ -319,6 +321,10 @@ impl<F: Format> SendHandle<F> {
     /// Submits an item: stamps it (Stalwart's `createdAt`, a Standard Webhooks message
     /// id), opens its log record and queues it. Never blocks. Fails only once the sender
     /// is closing, handing the item back.
+    ///
+    /// An item the format's filter refuses ([`Format::accepts`]) still gets a ticket and
+    /// a record: it ends at once in [`Outcome::Filtered`] (reported on this task),
+    /// counted in [`Stats::filtered`], and is never sent.
     pub fn send(&self, mut item: F::Item) -> Result<Ticket, SendError<F::Item>> {
         if self.tx.is_closed() {
             return Err(SendError::Closed(item));
@@ -329,6 +335,11 @@ impl<F: Format> SendHandle<F> {
             .prepare(&mut item, shared.clock.now(), shared.endpoint.scheme());
         let ticket = Ticket(shared.next_ticket.fetch_add(1, Ordering::Relaxed));
         shared.log.submitted(ticket, shared.format.label(&item));
+        if !shared.format.accepts(&item) {
+            // Not for this endpoint: finished at once, counted, never queued.
+            shared.report(Outcome::Filtered { ticket }, crate::Status::Filtered);
+            return Ok(ticket);
+        }
         match self.tx.send(Command::Submit { ticket, item }) {
             Ok(()) => Ok(ticket),
             Err(mpsc::error::SendError(command)) => {

@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use webhook_core::{
     Scheme,
     events::stalwart::{Data, DataMap, EventType, WebhookEvent, WebhookEvents},
+    filter::EventFilter,
 };
 
 use crate::{Body, Format, RenderError, Rendered};
@@ -247,22 +248,71 @@ fn render_with_ids(
     Ok((serde_json::to_vec(&batch)?, wire_ids))
 }
 
+/// The event type Stalwart never delivers to a webhook, whatever its filter says (a
+/// failed webhook delivery reporting itself would loop).
+pub const WEBHOOK_ERROR_EVENT: &str = "telemetry.webhook-error";
+
 /// Stalwart batches as a sender body format: every pending event in one
 /// `{"events":[…]}` POST, ids fresh on every attempt.
+///
+/// # Event filter
+///
+/// A Stalwart webhook has `events` and `eventsPolicy` (`include` or `exclude`): which
+/// event types it is sent. [`StalwartFormat::with_filter`] sets them as webhook-core's
+/// [`EventFilter`] (the same matcher receivers use); the default, like Stalwart's
+/// registry default, excludes nothing. The filter is applied when an event is
+/// submitted: an event it refuses is never sent and ends in
+/// [`Outcome::Filtered`](crate::Outcome::Filtered), counted in
+/// [`Stats::filtered`](crate::Stats::filtered). On top of the filter, as in Stalwart,
+/// [`WEBHOOK_ERROR_EVENT`] is never delivered.
+///
+/// ```
+/// use webhook_core::events::stalwart::Data;
+/// use webhook_core::filter::{EventFilter, Policy};
+/// use webhook_sender::{Format, StalwartEvent, StalwartFormat};
+///
+/// let format = StalwartFormat::default()
+///     .with_filter(EventFilter::parse(Policy::Include, ["auth.*", "delivery.delivered"])?);
+/// assert!(format.accepts(&StalwartEvent::new("auth.success", Data::empty())));
+/// assert!(format.accepts(&StalwartEvent::new("delivery.delivered", Data::empty())));
+/// assert!(!format.accepts(&StalwartEvent::new("smtp.connection-start", Data::empty())));
+///
+/// let quiet = StalwartFormat::default()
+///     .with_filter(EventFilter::parse(Policy::Exclude, ["*-error"])?);
+/// assert!(!quiet.accepts(&StalwartEvent::new("store.sqlite-error", Data::empty())));
+/// assert!(quiet.accepts(&StalwartEvent::new("auth.success", Data::empty())));
+/// # Ok::<(), webhook_core::filter::PatternError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct StalwartFormat {
     ids: IdGenerator,
+    filter: EventFilter,
 }
 
 impl StalwartFormat {
-    /// The format with ids from `ids`.
+    /// The format with ids from `ids`, sending every event type.
     pub fn new(ids: IdGenerator) -> Self {
-        Self { ids }
+        Self {
+            ids,
+            filter: EventFilter::default(),
+        }
+    }
+
+    /// Sends only the event types `filter` lets through (Stalwart's `events` +
+    /// `eventsPolicy`).
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// The id generator.
     pub fn ids(&self) -> &IdGenerator {
         &self.ids
+    }
+
+    /// The event filter.
+    pub fn filter(&self) -> &EventFilter {
+        &self.filter
     }
 }
 
@@ -275,6 +325,11 @@ impl Format for StalwartFormat {
 
     fn prepare(&self, event: &mut StalwartEvent, now: SystemTime, _scheme: Scheme) {
         event.stamp(now);
+    }
+
+    fn accepts(&self, event: &StalwartEvent) -> bool {
+        let name = event.event_type.as_str();
+        name != WEBHOOK_ERROR_EVENT && self.filter.matches(name)
     }
 
     fn created_at(&self, event: &StalwartEvent) -> Option<SystemTime> {
@@ -344,6 +399,31 @@ mod tests {
             legacy.render(&[&unknown]).unwrap().wire_ids,
             ["175578490065535"]
         );
+    }
+
+    #[test]
+    fn filter_include_exclude_and_the_webhook_error_rule() {
+        use webhook_core::filter::Policy;
+        let accepts = |format: &StalwartFormat, ty: &str| {
+            format.accepts(&StalwartEvent::new(ty, Data::empty()))
+        };
+        let all = StalwartFormat::default();
+        assert!(accepts(&all, "auth.success"));
+        assert!(!accepts(&all, WEBHOOK_ERROR_EVENT));
+        let include = StalwartFormat::default()
+            .with_filter(EventFilter::parse(Policy::Include, ["auth.*", "*-ban"]).unwrap());
+        assert!(accepts(&include, "auth.failed"));
+        assert!(accepts(&include, "security.authentication-ban"));
+        assert!(!accepts(&include, "delivery.delivered"));
+        // Even an explicit include never lets the webhook-error event through.
+        let explicit = StalwartFormat::default()
+            .with_filter(EventFilter::parse(Policy::Include, [WEBHOOK_ERROR_EVENT]).unwrap());
+        assert!(!accepts(&explicit, WEBHOOK_ERROR_EVENT));
+        let exclude = StalwartFormat::default()
+            .with_filter(EventFilter::parse(Policy::Exclude, ["smtp.*", "auth.success"]).unwrap());
+        assert!(!accepts(&exclude, "smtp.connection-start"));
+        assert!(!accepts(&exclude, "auth.success"));
+        assert!(accepts(&exclude, "auth.failed"));
     }
 
     #[test]
