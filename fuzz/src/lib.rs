@@ -178,7 +178,13 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
         ParseContext::new(MediaType::JsonLines),
     )
     .expect("the JSON Lines rendering parses");
-    assert_eq!(from_lines.events, events.events, "the JSON Lines rendering parses to other events");
+    // The same events up to whitespace inside raw values (line breaks become spaces).
+    assert_eq!(from_lines.len(), events.len());
+    for (a, b) in from_lines.iter().zip(&events) {
+        let value = |e| serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(e).unwrap()).unwrap();
+        assert_eq!(value(a), value(b), "the JSON Lines rendering parses to another event");
+    }
+    assert_eq!(from_lines.to_json_lines().unwrap(), jsonl, "JSON Lines rendering is not a fixpoint");
 
     for event in &events {
         let _ = (event.name(), event.timestamp(), event.event_id(), event.as_audit());
