@@ -2,8 +2,8 @@
 //! `StandardWebhook<StandardEvent>` (owned and borrowed).
 //!
 //! Input: the body. The parse context carries a fixed verified id and timestamp.
-//! Invariants: the envelope is the context's id and timestamp; the generic and typed
-//! parses agree on whether the body is JSON; a parsed `StandardEvent` serializes to
+//! Invariants: the envelope is the context's id and timestamp; a typed parse that
+//! succeeds implies the generic one does, unless a number is beyond f64; a parsed `StandardEvent` serializes to
 //! bytes that parse to an equal event and serialize to themselves; its accessors never
 //! panic. Without the context, parsing fails with `MissingContext`.
 #![no_main]
@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     }
     match (&typed, &borrowed) {
         (Ok(typed), Ok(borrowed)) => {
-            assert!(generic.is_ok(), "a typed parse succeeded where serde_json::Value failed");
+            // `StandardEvent` keeps `data` raw; `serde_json::Value` cannot hold a number
+            // beyond f64 (`1E999`), the only JSON it refuses.
+            if let Err(err) = &generic {
+                assert!(err.to_string().contains("number out of range"), "typed ok, Value failed: {err}");
+            }
             assert_eq!(typed.payload, borrowed.payload.clone().into_owned());
             let event = &typed.payload;
             let bytes = serde_json::to_vec(event).expect("a parsed event serializes");
