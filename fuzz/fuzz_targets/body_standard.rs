@@ -3,9 +3,9 @@
 //!
 //! Input: the body. The parse context carries a fixed verified id and timestamp.
 //! Invariants: the envelope is the context's id and timestamp; a typed parse that
-//! succeeds implies the generic one does, unless a number is beyond f64; a parsed `StandardEvent` serializes to
-//! bytes that parse to an equal event and serialize to themselves; its accessors never
-//! panic. Without the context, parsing fails with `MissingContext`.
+//! succeeds implies the generic one does, unless a number is beyond f64; a parsed
+//! `StandardEvent` serializes to bytes that parse to an equal event and serialize to
+//! themselves; its accessors never panic. Without the context, parsing fails with `MissingContext`.
 #![no_main]
 use hookwise_fuzz::check_parse_error;
 use libfuzzer_sys::fuzz_target;
