@@ -49,6 +49,14 @@ pub(super) fn parse(body: &[u8]) -> Result<SendingEvent<'_>, ParseError> {
                 if builder.has_unknown(&key) {
                     return Err(duplicate(&key));
                 }
+                // Kept, it would serialize as `{"events":…,"event":…}`: JSON that reads
+                // back as a (broken) batch wrapper, not as this event.
+                if key == "events" {
+                    return Err(invalid(
+                        "field `events`: it names the JSON batch wrapper; a form carries one event"
+                            .into(),
+                    ));
+                }
                 let value = RawJson::from_value(&*value)
                     .map_err(|err| invalid(format!("field `{key}`: {err}")))?;
                 builder.unknown(key, value);

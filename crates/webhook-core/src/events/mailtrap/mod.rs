@@ -124,7 +124,17 @@ impl<'a> MailtrapEvents<'a> {
     pub fn to_json_lines(&self) -> Result<String, serde_json::Error> {
         let mut out = Vec::new();
         for event in &self.events {
+            let start = out.len();
             serde_json::to_writer(&mut out, event)?;
+            // Raw values (`custom_variables`, audit parties, unknown keys) are written as
+            // received, line breaks of a pretty-printed body included. In JSON a raw CR or
+            // LF can only be whitespace between tokens, so a space keeps the meaning and
+            // the event on one line.
+            for byte in &mut out[start..] {
+                if matches!(*byte, b'\n' | b'\r') {
+                    *byte = b' ';
+                }
+            }
             out.push(b'\n');
         }
         // serde_json writes UTF-8 only.

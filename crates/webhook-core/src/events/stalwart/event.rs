@@ -33,6 +33,33 @@ pub struct WebhookEvent<'a> {
     event_type: EventType,
     data: Data<'a>,
     extra: Vec<(Cow<'a, str>, RawJson<'a>)>,
+    layout: Layout,
+}
+
+/// Where the keys stood in the object received, so that serializing puts them back:
+/// the known keys in the order they came, each after the unknown keys that preceded it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    /// The known keys, in the order received.
+    known: [Field; 4],
+    /// For each of them, how many unknown keys came before it.
+    extra_before: [usize; 4],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Id,
+    CreatedAt,
+    Type,
+    Data,
+}
+
+impl Layout {
+    /// Stalwart's own order: `id`, `createdAt`, `type`, `data`, unknown keys last.
+    const STALWART: Layout = Layout {
+        known: [Field::Id, Field::CreatedAt, Field::Type, Field::Data],
+        extra_before: [0; 4],
+    };
 }
 
 impl<'a> WebhookEvent<'a> {
@@ -73,6 +100,7 @@ impl<'a> WebhookEvent<'a> {
             event_type,
             data,
             extra: Vec::new(),
+            layout: Layout::STALWART,
         }
     }
 
@@ -136,6 +164,7 @@ impl<'a> WebhookEvent<'a> {
                 .into_iter()
                 .map(|(k, v)| (own_str(k), v.into_owned()))
                 .collect(),
+            layout: self.layout,
         }
     }
 }
@@ -154,18 +183,26 @@ impl fmt::Debug for WebhookEvent<'_> {
 impl Serialize for WebhookEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(4 + self.extra.len()))?;
-        if self.id_is_number {
-            // Only ever set from a JSON number, so this is digits.
-            let number: &RawValue =
-                serde_json::from_str(&self.id).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry("id", number)?;
-        } else {
-            map.serialize_entry("id", &*self.id)?;
+        let mut written = 0;
+        for (field, before) in self.layout.known.into_iter().zip(self.layout.extra_before) {
+            for (key, value) in &self.extra[written..before] {
+                map.serialize_entry(&**key, value)?;
+            }
+            written = before;
+            match field {
+                Field::Id if self.id_is_number => {
+                    // Only ever set from a JSON number, so this is digits.
+                    let number: &RawValue =
+                        serde_json::from_str(&self.id).map_err(serde::ser::Error::custom)?;
+                    map.serialize_entry("id", number)?;
+                }
+                Field::Id => map.serialize_entry("id", &*self.id)?,
+                Field::CreatedAt => map.serialize_entry("createdAt", &*self.created_at_text)?,
+                Field::Type => map.serialize_entry("type", self.event_type.as_str())?,
+                Field::Data => map.serialize_entry("data", &self.data)?,
+            }
         }
-        map.serialize_entry("createdAt", &*self.created_at_text)?;
-        map.serialize_entry("type", self.event_type.as_str())?;
-        map.serialize_entry("data", &self.data)?;
-        for (key, value) in &self.extra {
+        for (key, value) in &self.extra[written..] {
             map.serialize_entry(&**key, value)?;
         }
         map.end()
@@ -251,17 +288,36 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut event_type: Option<EventType> = None;
         let mut data: Option<DataObject<'de>> = None;
         let mut extra = Vec::new();
+        let mut layout = Layout::STALWART;
+        let mut known = 0;
         while let Some(CowStr(key)) = map.next_key()? {
-            match &*key {
-                "id" => set(&mut id, "id", map.next_value()?)?,
-                "createdAt" => set(&mut created_at, "createdAt", map.next_value()?)?,
-                "type" => set(&mut event_type, "type", map.next_value()?)?,
-                "data" => set(&mut data, "data", map.next_value()?)?,
+            let field = match &*key {
+                "id" => {
+                    set(&mut id, "id", map.next_value()?)?;
+                    Field::Id
+                }
+                "createdAt" => {
+                    set(&mut created_at, "createdAt", map.next_value()?)?;
+                    Field::CreatedAt
+                }
+                "type" => {
+                    set(&mut event_type, "type", map.next_value()?)?;
+                    Field::Type
+                }
+                "data" => {
+                    set(&mut data, "data", map.next_value()?)?;
+                    Field::Data
+                }
                 _ => {
                     let BorrowRaw(value) = map.next_value()?;
                     extra.push((key, value));
+                    continue;
                 }
-            }
+            };
+            // `set` refuses repeats, so there are at most four known keys.
+            layout.known[known] = field;
+            layout.extra_before[known] = extra.len();
+            known += 1;
         }
         let Id(id, id_is_number) = id.ok_or_else(|| de::Error::missing_field("id"))?;
         let CreatedAt(created_at_text, created_at) =
@@ -274,6 +330,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             event_type: event_type.ok_or_else(|| de::Error::missing_field("type"))?,
             data: Data::from_raw(data.ok_or_else(|| de::Error::missing_field("data"))?.0),
             extra,
+            layout,
         })
     }
 }

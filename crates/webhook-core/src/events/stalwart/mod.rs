@@ -62,6 +62,8 @@ pub struct WebhookEvents<'a> {
     /// guaranteed, so sort by `created_at` if it matters).
     pub events: Vec<WebhookEvent<'a>>,
     extra: Vec<(Cow<'a, str>, RawJson<'a>)>,
+    /// How many of `extra` came before `events` in the body (serializing puts them back).
+    extra_before_events: usize,
 }
 
 impl<'a> WebhookEvents<'a> {
@@ -70,6 +72,7 @@ impl<'a> WebhookEvents<'a> {
         Self {
             events,
             extra: Vec::new(),
+            extra_before_events: 0,
         }
     }
 
@@ -106,6 +109,7 @@ impl<'a> WebhookEvents<'a> {
                 .into_iter()
                 .map(|(k, v)| (own_str(k), v.into_owned()))
                 .collect(),
+            extra_before_events: self.extra_before_events,
         }
     }
 }
@@ -156,8 +160,12 @@ impl Payload for WebhookEvents<'static> {
 impl Serialize for WebhookEvents<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1 + self.extra.len()))?;
+        let (before, after) = self.extra.split_at(self.extra_before_events);
+        for (key, value) in before {
+            map.serialize_entry(&**key, value)?;
+        }
         map.serialize_entry("events", &self.events)?;
-        for (key, value) in &self.extra {
+        for (key, value) in after {
             map.serialize_entry(&**key, value)?;
         }
         map.end()
@@ -177,9 +185,11 @@ impl<'de> Deserialize<'de> for WebhookEvents<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut events = None;
                 let mut extra = Vec::new();
+                let mut extra_before_events = 0;
                 while let Some(CowStr(key)) = map.next_key()? {
                     if key == "events" {
                         event::set(&mut events, "events", map.next_value()?)?;
+                        extra_before_events = extra.len();
                     } else {
                         let BorrowRaw(value) = map.next_value()?;
                         extra.push((key, value));
@@ -188,6 +198,7 @@ impl<'de> Deserialize<'de> for WebhookEvents<'de> {
                 Ok(WebhookEvents {
                     events: events.ok_or_else(|| de::Error::missing_field("events"))?,
                     extra,
+                    extra_before_events,
                 })
             }
         }
