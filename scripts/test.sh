@@ -15,3 +15,7 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fuzz targets (short bounded run: keeps every target building and running)"
+# The fuzz crate is its own workspace; its instrumented build goes under target/<host>/,
+# beside (not over) the workspace's own build.
+CARGO_TARGET_DIR="$PWD/target" bash fuzz/run.sh --ci
