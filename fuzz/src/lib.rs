@@ -178,11 +178,20 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
         ParseContext::new(MediaType::JsonLines),
     )
     .expect("the JSON Lines rendering parses");
-    // The same events up to whitespace inside raw values (line breaks become spaces).
+    // The same events, up to the line breaks inside raw values (which became spaces).
     assert_eq!(from_lines.len(), events.len());
     for (a, b) in from_lines.iter().zip(&events) {
-        let value = |e| serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(e).unwrap()).unwrap();
-        assert_eq!(value(a), value(b), "the JSON Lines rendering parses to another event");
+        let mut flat = serde_json::to_vec(b).unwrap();
+        for byte in &mut flat {
+            if matches!(*byte, b'\n' | b'\r') {
+                *byte = b' ';
+            }
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&serde_json::to_vec(a).unwrap()),
+            String::from_utf8_lossy(&flat),
+            "the JSON Lines rendering parses to another event"
+        );
     }
     assert_eq!(from_lines.to_json_lines().unwrap(), jsonl, "JSON Lines rendering is not a fixpoint");
 
