@@ -2,7 +2,9 @@
 //! splitting, and the cheap invariants every error must satisfy.
 
 use http::HeaderName;
-use webhook_core::{HeaderLookup, MediaType, ParseContext, ParseError, Problem, RequestView, VerifyError};
+use webhook_core::{
+    HeaderLookup, MediaType, ParseContext, ParseError, Problem, RequestView, Verifier, VerifyError,
+};
 
 /// A request made of raw header bytes. Unlike `http::HeaderMap`, it lets any byte
 /// reach the verifier (a real server would already have refused some of them, but the
@@ -202,6 +204,55 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
             let round = EventKind::from_name(name);
             assert_eq!(round, sent.kind);
             assert_eq!(round.to_string(), name);
+        }
+    }
+}
+
+/// The check shared by the two senders that sign with one hex MAC under either of two
+/// header names (email-API: `X-Webhook-Signature` / `X-Hub-Signature-256`; Mailtrap:
+/// `Mailtrap-Signature` / `X-Mailtrap-Signature`).
+///
+/// Input: byte 0 = flags (bit 0: send `primary`, bit 1: send `secondary`, bit 2: send
+/// `primary` twice), then `\n`-separated values taken in that order. Invariant: the
+/// request verifies only if every presented value is the same and equals `expected`
+/// ignoring ASCII case; the correct value, presented once per name, always verifies.
+pub fn either_header_check(
+    data: &[u8],
+    verifier: &Verifier,
+    body: &[u8],
+    expected: &str,
+    primary: &'static str,
+    secondary: &'static str,
+) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let mut values = split_lines(rest, 3).into_iter();
+    let mut req = RawRequest::new();
+    if flags & 1 != 0 {
+        req.push(primary, values.next().unwrap_or_default());
+        if flags & 4 != 0 {
+            req.push(primary, values.next().unwrap_or_default());
+        }
+    }
+    if flags & 2 != 0 {
+        req.push(secondary, values.next().unwrap_or_default());
+    }
+    let result = verifier.verify(&req, body);
+    let all_same = req.headers.windows(2).all(|w| w[0].1 == w[1].1);
+    let repeated = flags & 5 == 5;
+    match result {
+        Ok(_) => {
+            assert!(!repeated, "a repeated header verified");
+            assert!(all_same, "conflicting headers verified");
+            let value = &req.headers[0].1;
+            assert!(value.eq_ignore_ascii_case(expected.as_bytes()), "a wrong value verified: {value:?}");
+        }
+        Err(err) => {
+            check_verify_error(&err);
+            if req.headers.is_empty() {
+                assert!(matches!(err, VerifyError::MissingSignature { .. }), "{err:?}");
+            } else if !repeated && all_same && req.headers[0].1.eq_ignore_ascii_case(expected.as_bytes()) {
+                panic!("the correct signature was refused: {err:?}");
+            }
         }
     }
 }
