@@ -117,7 +117,7 @@ fn memory_bound_holds_with_a_million_keys() {
         event(0).as_bytes().len(),
         started.elapsed()
     );
-    assert!(per_entry < 300, "{per_entry} bytes per entry");
+    assert!(per_entry < 150, "{per_entry} bytes per entry");
 }
 
 /// What an entry costs with a Stalwart fingerprint key (76 bytes), the longest key
@@ -131,7 +131,7 @@ fn bytes_per_entry_with_fingerprint_keys() {
     let stats = store.stats();
     let per_entry = stats.approx_bytes / stats.entries;
     println!("memory store: {per_entry} bytes per entry with 76-byte fingerprint keys");
-    assert!(per_entry < 400, "{per_entry} bytes per entry");
+    assert!(per_entry < 150, "{per_entry} bytes per entry");
 }
 
 /// At the cap, expired entries go first (even if newer), then the oldest completed.

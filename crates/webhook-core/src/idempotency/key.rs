@@ -143,8 +143,17 @@ impl Namespace {
             len += part.len();
         }
         let bytes = &buffer[..len];
+        let [hash, check] = [0u8, 1].map(|domain| {
+            // One keyed SipHash, two domains: the halves are independent outputs of
+            // one PRF on distinct inputs.
+            let mut hasher = key_hasher().build_hasher();
+            hasher.write_u8(domain);
+            hasher.write(bytes);
+            hasher.finish()
+        });
         DedupKey {
-            hash: key_hasher().hash_one(bytes),
+            hash,
+            check,
             bytes: Arc::from(bytes),
         }
     }
@@ -192,6 +201,7 @@ impl From<Scheme> for Namespace {
 pub struct DedupKey {
     bytes: Arc<[u8]>,
     hash: u64,
+    check: u64,
 }
 
 impl DedupKey {
@@ -226,6 +236,16 @@ impl DedupKey {
     pub(crate) fn precomputed_hash(&self) -> u64 {
         self.hash
     }
+
+    /// A 128-bit digest of the key: two domain-separated outputs of SipHash under a
+    /// per-process random key, the first being
+    /// [`precomputed_hash`](Self::precomputed_hash). The memory store keeps this
+    /// instead of the bytes: 16 bytes an entry and no allocation to free on eviction.
+    /// Two distinct keys share a digest with probability 2⁻¹²⁸, and without the
+    /// process's random key an attacker choosing event ids cannot aim for a collision.
+    pub(crate) fn digest(&self) -> [u64; 2] {
+        [self.hash, self.check]
+    }
 }
 
 /// The per-process hasher keys are hashed with once.
@@ -238,7 +258,7 @@ impl PartialEq for DedupKey {
     fn eq(&self, other: &Self) -> bool {
         // Stores keep clones of the caller's key: the pointer check usually settles it.
         Arc::ptr_eq(&self.bytes, &other.bytes)
-            || (self.hash == other.hash && self.bytes == other.bytes)
+            || (self.hash == other.hash && self.check == other.check && self.bytes == other.bytes)
     }
 }
 
