@@ -33,6 +33,14 @@ struct Hostile {
 }
 
 impl Hostile {
+    /// Posts the request to `server` and returns the status and response body.
+    async fn send(self, server: &Server) -> (u16, Vec<u8>) {
+        let mut request = Request::post(server.url(self.route));
+        *request.headers_mut().unwrap() = self.headers;
+        let request = request.body(support::RequestBody::full(self.body)).unwrap();
+        post(request).await
+    }
+
     /// The exact request the reference sender sends for `body` on `route`.
     fn signed(server: &Server, route: Route, body: impl Into<Bytes>) -> Self {
         Self::signed_at(server, route, body, SystemTime::now())
@@ -191,10 +199,7 @@ async fn run_matrix(server: &Server) {
     assert!(cases.len() >= 30, "the matrix has {} cases", cases.len());
     for (name, case, status, code) in cases {
         let before: Vec<usize> = Route::ALL.iter().map(|r| server.counts.get(*r)).collect();
-        let mut request = Request::post(server.url(case.route));
-        *request.headers_mut().unwrap() = case.headers;
-        let request = request.body(support::RequestBody::full(case.body)).unwrap();
-        let (got, body) = post(request).await;
+        let (got, body) = case.send(server).await;
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
             panic!(
                 "{name}: not a JSON problem: {}",
@@ -227,11 +232,8 @@ async fn actix_refuses_the_matrix() {
 /// gets it (it is the handler's own typed access that serde_json depth-limits to 128).
 async fn deep_data_is_kept_raw(server: &Server) {
     let case = validly_signed(server, Route::EmailApi, deep_json(10_000, true));
-    let mut request = Request::post(server.url(case.route));
-    *request.headers_mut().unwrap() = case.headers;
-    let request = request.body(support::RequestBody::full(case.body)).unwrap();
     let before = server.counts.get(Route::EmailApi);
-    let (status, _) = post(request).await;
+    let (status, _) = case.send(server).await;
     assert_eq!(status, 200);
     assert_eq!(server.counts.get(Route::EmailApi), before + 1);
 }

@@ -65,6 +65,9 @@ impl fmt::Debug for Unread {
 /// still be alive then (see [`Unread`]).
 struct ProblemHoldingPayload {
     json: Option<Bytes>,
+    /// The body's length, kept apart from `json` so that `size` stays right after the
+    /// bytes have been handed over.
+    len: u64,
     _unread: Payload,
 }
 
@@ -72,7 +75,7 @@ impl MessageBody for ProblemHoldingPayload {
     type Error = Infallible;
 
     fn size(&self) -> BodySize {
-        BodySize::Sized(self.json.as_ref().map_or(0, |json| json.len() as u64))
+        BodySize::Sized(self.len)
     }
 
     fn poll_next(
@@ -121,6 +124,7 @@ impl ResponseError for WebhookRejection {
         let json = Bytes::from(self.0.problem().to_json());
         match self.1.0.borrow_mut().take() {
             Some(unread) => response.body(ProblemHoldingPayload {
+                len: json.len() as u64,
                 json: Some(json),
                 _unread: unread,
             }),

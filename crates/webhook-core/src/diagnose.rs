@@ -432,7 +432,7 @@ fn check_raw_standard(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
         presented.timestamp_text,
         body,
     );
-    presented.tags().any(|tag| tag.matches(&expected))
+    presented.matches_any(&expected)
 }
 
 fn encoding_findings(

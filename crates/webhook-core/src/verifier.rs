@@ -234,10 +234,7 @@ impl Verifier {
                 presented.timestamp_text,
                 body,
             );
-            // `|` rather than `any`: every entry is compared, whichever matches.
-            presented
-                .tags()
-                .fold(false, |found, tag| found | tag.matches(&expected))
+            presented.matches_any(&expected)
         })
     }
 

@@ -72,22 +72,39 @@ pub(crate) fn tag(secret: &Secret, id: &[u8], timestamp: &[u8], body: &[u8]) -> 
     secret.tag(&[id, b".", timestamp, b".", body])
 }
 
+/// How many decoded `v1` entries [`Presented`] keeps from the header check. Senders
+/// send one, or two while a key rotates; a longer list is decoded again when matched.
+const KEPT_TAGS: usize = 4;
+
 /// What a Standard Webhooks request presents, read from its headers.
 pub(crate) struct Presented<'r> {
     pub(crate) id: &'r str,
     pub(crate) timestamp_text: &'r [u8],
     pub(crate) timestamp: i64,
     signatures: &'r [u8],
+    /// The first usable `v1` entries, decoded once by the header check.
+    kept: [Option<Tag>; KEPT_TAGS],
+    usable: usize,
 }
 
-impl<'r> Presented<'r> {
-    /// The decoded `v1` entries, in order. Malformed `v1` entries are skipped here;
-    /// [`presented`] has already refused a header in which no entry is usable.
-    pub(crate) fn tags(&self) -> impl Iterator<Item = Tag> + 'r {
-        entries(self.signatures).filter_map(|entry| match entry {
-            Entry::V1(Ok(tag)) => Some(tag),
-            _ => None,
-        })
+impl Presented<'_> {
+    /// Whether any usable `v1` entry equals `expected`. Every entry is compared, in
+    /// constant time, whichever matches; malformed `v1` entries are skipped
+    /// ([`presented`] has already refused a header in which no entry is usable).
+    pub(crate) fn matches_any(&self, expected: &Tag) -> bool {
+        let mut found = false;
+        if self.usable <= KEPT_TAGS {
+            for tag in self.kept.iter().flatten() {
+                found |= tag.matches(expected);
+            }
+        } else {
+            for entry in entries(self.signatures) {
+                if let Entry::V1(Ok(tag)) = entry {
+                    found |= tag.matches(expected);
+                }
+            }
+        }
+        found
     }
 }
 
@@ -146,20 +163,26 @@ pub(crate) fn presented<R: RequestView + ?Sized>(
     // Refuse an unusable header before any hashing: no v1 entry at all, or only
     // malformed ones (report the first one's problem).
     let mut first_problem = None;
-    let mut usable = false;
+    let mut kept = [None; KEPT_TAGS];
+    let mut usable = 0;
     let mut any_v1 = false;
     for entry in entries(signatures) {
         if let Entry::V1(decoded) = entry {
             any_v1 = true;
             match decoded {
-                Ok(_) => usable = true,
+                Ok(tag) => {
+                    if let Some(slot) = kept.get_mut(usable) {
+                        *slot = Some(tag);
+                    }
+                    usable += 1;
+                }
                 Err(reason) => {
                     first_problem.get_or_insert(reason);
                 }
             }
         }
     }
-    if !usable {
+    if usable == 0 {
         let reason = if signatures.is_empty() {
             MalformedReason::Empty
         } else if any_v1 {
@@ -177,6 +200,8 @@ pub(crate) fn presented<R: RequestView + ?Sized>(
         timestamp_text,
         timestamp,
         signatures,
+        kept,
+        usable,
     })
 }
 
@@ -193,6 +218,55 @@ fn parse_timestamp(text: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The right signature is found at any position of a long list, past the entries
+    /// kept decoded from the header check as well as among them.
+    #[test]
+    fn any_entry_of_a_long_list_matches() {
+        let secret =
+            || Secret::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let verifier = crate::Verifier::builder(crate::Scheme::StandardWebhooks)
+            .secret(secret())
+            .build()
+            .unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        let now = std::time::SystemTime::now();
+        let at = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let right = sign(&secret(), "msg_1", at, body);
+        let wrong = |n: u8| {
+            format!(
+                "v1,{}",
+                super::super::encode_base64_tag(&Tag::from_array([n; 32]))
+            )
+        };
+        for count in [1, KEPT_TAGS, KEPT_TAGS + 3] {
+            for position in 0..count {
+                let list: Vec<String> = (0..count)
+                    .map(|i| {
+                        if i == position {
+                            right.clone()
+                        } else {
+                            wrong(i as u8)
+                        }
+                    })
+                    .collect();
+                let mut headers = http::HeaderMap::new();
+                headers.insert(ID_HEADER, "msg_1".parse().unwrap());
+                headers.insert(TIMESTAMP_HEADER, at.to_string().parse().unwrap());
+                headers.insert(SIGNATURE_HEADER, list.join(" ").parse().unwrap());
+                assert!(
+                    verifier.verify_at(&headers, &body[..], now).is_ok(),
+                    "{count}/{position}"
+                );
+                let only_wrong: Vec<String> = (0..count).map(|i| wrong(i as u8)).collect();
+                headers.insert(SIGNATURE_HEADER, only_wrong.join(" ").parse().unwrap());
+                assert!(
+                    verifier.verify_at(&headers, &body[..], now).is_err(),
+                    "{count}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn timestamps_are_plain_integers() {
