@@ -24,26 +24,31 @@ use crate::events::{
 };
 
 /// One event of a Stalwart batch.
+//
+// Kept within 128 bytes: a batch parse moves each event several times (out of the
+// visitor, into the `Vec`), and x86-64 inlines moves up to that size where larger ones
+// call `memcpy`. Hence the unknown keys behind one pointer, `None` in the events
+// Stalwart sends.
 #[derive(Clone, PartialEq)]
 pub struct WebhookEvent<'a> {
     id: Cow<'a, str>,
-    id_is_number: bool,
-    created_at: DateTime<Utc>,
     created_at_text: Cow<'a, str>,
     event_type: EventType,
     data: Data<'a>,
-    extra: Vec<(Cow<'a, str>, RawJson<'a>)>,
-    layout: Layout,
+    extra: Option<Box<Extra<'a>>>,
+    created_at: DateTime<Utc>,
+    /// The known keys in the order received, so that serializing puts them back.
+    order: [Field; 4],
+    id_is_number: bool,
 }
 
-/// Where the keys stood in the object received, so that serializing puts them back:
-/// the known keys in the order they came, each after the unknown keys that preceded it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Layout {
-    /// The known keys, in the order received.
-    known: [Field; 4],
-    /// For each of them, how many unknown keys came before it.
-    extra_before: [usize; 4],
+/// The keys of an event object this version does not know, and where they stood.
+#[derive(Clone, PartialEq)]
+struct Extra<'a> {
+    /// In the order received, values raw. Never empty.
+    entries: Vec<(Cow<'a, str>, RawJson<'a>)>,
+    /// For each known key (in `WebhookEvent::order`), how many of `entries` came before it.
+    before: [usize; 4],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,13 +59,8 @@ enum Field {
     Data,
 }
 
-impl Layout {
-    /// Stalwart's own order: `id`, `createdAt`, `type`, `data`, unknown keys last.
-    const STALWART: Layout = Layout {
-        known: [Field::Id, Field::CreatedAt, Field::Type, Field::Data],
-        extra_before: [0; 4],
-    };
-}
+/// Stalwart's own order: `id`, `createdAt`, `type`, `data`.
+const STALWART_ORDER: [Field; 4] = [Field::Id, Field::CreatedAt, Field::Type, Field::Data];
 
 impl<'a> WebhookEvent<'a> {
     /// An event as Stalwart builds it: `created_at` is truncated to whole seconds and
@@ -99,8 +99,8 @@ impl<'a> WebhookEvent<'a> {
             created_at_text: Cow::Owned(text),
             event_type,
             data,
-            extra: Vec::new(),
-            layout: Layout::STALWART,
+            extra: None,
+            order: STALWART_ORDER,
         }
     }
 
@@ -137,7 +137,7 @@ impl<'a> WebhookEvent<'a> {
 
     /// Keys of the event object this version does not know, in order, values raw.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.extra.iter().map(|(k, v)| (&**k, v.as_raw()))
+        self.extra_entries().iter().map(|(k, v)| (&**k, v.as_raw()))
     }
 
     /// The content fingerprint: the key to deduplicate Stalwart events on. See
@@ -150,6 +150,10 @@ impl<'a> WebhookEvent<'a> {
         )
     }
 
+    fn extra_entries(&self) -> &[(Cow<'a, str>, RawJson<'a>)] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.entries)
+    }
+
     /// Copies every borrowed string so the event outlives the body.
     pub fn into_owned(self) -> WebhookEvent<'static> {
         WebhookEvent {
@@ -159,12 +163,17 @@ impl<'a> WebhookEvent<'a> {
             created_at_text: own_str(self.created_at_text),
             event_type: self.event_type,
             data: self.data.into_owned(),
-            extra: self
-                .extra
-                .into_iter()
-                .map(|(k, v)| (own_str(k), v.into_owned()))
-                .collect(),
-            layout: self.layout,
+            extra: self.extra.map(|extra| {
+                Box::new(Extra {
+                    entries: extra
+                        .entries
+                        .into_iter()
+                        .map(|(k, v)| (own_str(k), v.into_owned()))
+                        .collect(),
+                    before: extra.before,
+                })
+            }),
+            order: self.order,
         }
     }
 }
@@ -182,10 +191,12 @@ impl fmt::Debug for WebhookEvent<'_> {
 
 impl Serialize for WebhookEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(4 + self.extra.len()))?;
+        let extra = self.extra_entries();
+        let before = self.extra.as_ref().map_or([0; 4], |extra| extra.before);
+        let mut map = serializer.serialize_map(Some(4 + extra.len()))?;
         let mut written = 0;
-        for (field, before) in self.layout.known.into_iter().zip(self.layout.extra_before) {
-            for (key, value) in &self.extra[written..before] {
+        for (field, before) in self.order.into_iter().zip(before) {
+            for (key, value) in &extra[written..before] {
                 map.serialize_entry(&**key, value)?;
             }
             written = before;
@@ -202,7 +213,7 @@ impl Serialize for WebhookEvent<'_> {
                 Field::Data => map.serialize_entry("data", &self.data)?,
             }
         }
-        for (key, value) in &self.extra[written..] {
+        for (key, value) in &extra[written..] {
             map.serialize_entry(&**key, value)?;
         }
         map.end()
@@ -288,7 +299,8 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut event_type: Option<EventType> = None;
         let mut data: Option<DataObject<'de>> = None;
         let mut extra = Vec::new();
-        let mut layout = Layout::STALWART;
+        let mut order = STALWART_ORDER;
+        let mut before = [0; 4];
         let mut known = 0;
         while let Some(CowStr(key)) = map.next_key()? {
             let field = match &*key {
@@ -315,8 +327,8 @@ impl<'de> Visitor<'de> for EventVisitor {
                 }
             };
             // `set` refuses repeats, so there are at most four known keys.
-            layout.known[known] = field;
-            layout.extra_before[known] = extra.len();
+            order[known] = field;
+            before[known] = extra.len();
             known += 1;
         }
         let Id(id, id_is_number) = id.ok_or_else(|| de::Error::missing_field("id"))?;
@@ -329,8 +341,13 @@ impl<'de> Visitor<'de> for EventVisitor {
             created_at_text,
             event_type: event_type.ok_or_else(|| de::Error::missing_field("type"))?,
             data: Data::from_raw(data.ok_or_else(|| de::Error::missing_field("data"))?.0),
-            extra,
-            layout,
+            extra: (!extra.is_empty()).then(|| {
+                Box::new(Extra {
+                    entries: extra,
+                    before,
+                })
+            }),
+            order,
         })
     }
 }
@@ -347,4 +364,30 @@ pub(super) fn set<T, E: de::Error>(
     }
     *slot = Some(value);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_stays_small_enough_to_move_inline() {
+        assert!(std::mem::size_of::<WebhookEvent<'_>>() <= 128);
+    }
+
+    #[test]
+    fn unknown_keys_keep_their_places() {
+        let text = r#"{"x":1,"type":"auth.success","id":"1","y":[2],"createdAt":"2025-08-21T14:01:40Z","data":{},"z":null}"#;
+        let event: WebhookEvent<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!(event.extra().count(), 3);
+        assert_eq!(serde_json::to_string(&event).unwrap(), text);
+        let owned = event.clone().into_owned();
+        assert_eq!(owned, event);
+        assert_eq!(serde_json::to_string(&owned).unwrap(), text);
+        let plain: WebhookEvent<'_> = serde_json::from_str(
+            r#"{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}"#,
+        )
+        .unwrap();
+        assert!(plain.extra.is_none());
+    }
 }
