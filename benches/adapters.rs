@@ -3,7 +3,9 @@
 //! handler of the same framework that only reads the same body — same server, same
 //! client, same run. Target: hook rate ≥ 0.85 × bare rate.
 //!
-//! `cargo bench --bench adapters`
+//! `cargo bench --bench adapters`; with `RATIOS=1` bare and hook batches alternate, for
+//! a ratio that holds on a machine whose speed drifts (the time ratio hook ÷ bare is the
+//! inverse of the request-rate ratio).
 //!
 //! Each server runs on its own thread and runtime; the client (hyper, keep-alive
 //! HTTP/1.1) sends a fixed number of requests with a fixed concurrency per measured
@@ -15,13 +17,16 @@ use std::{
 };
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
 use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
+
+#[path = "support/interleave.rs"]
+mod interleave;
 
 const REQUESTS: usize = 256;
 const CONCURRENCY: usize = 8;
@@ -180,5 +185,46 @@ fn adapters(c: &mut Criterion) {
     }
 }
 
+/// The same requests, interleaved (see `support/interleave.rs`): batches to `/bare` and
+/// `/hook` alternate, so both meet the same machine. `RATIOS=1 cargo bench --bench
+/// adapters`; an iteration is one batch of `REQUESTS` requests.
+fn ratios() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = body_1k();
+    let signature = stalwart::sign(&Secret::new(SECRET), &body);
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build_http();
+    for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
+        let mut cases: Vec<interleave::Case<'_>> = ["bare", "hook"]
+            .into_iter()
+            .map(|path| {
+                let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
+                let (runtime, client, body, signature) = (&runtime, &client, &body, &signature);
+                interleave::Case::new(path, move || {
+                    runtime.block_on(send_batch(client, &uri, body, signature));
+                })
+            })
+            .collect();
+        interleave::run(
+            &format!("{framework}_1KiB_stalwart: time per batch of {REQUESTS} requests"),
+            Duration::from_millis(100),
+            &mut cases,
+        );
+    }
+}
+
 criterion_group!(benches, adapters);
-criterion_main!(benches);
+
+fn main() {
+    if interleave::requested() {
+        ratios();
+    } else {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}

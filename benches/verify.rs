@@ -7,7 +7,8 @@
 //! - `svix`: the `svix` crate's `Webhook::verify` on the same Standard Webhooks request
 //!   as hookwise's `standard_webhooks` case. Target: hookwise ≥ 5× faster.
 //!
-//! `cargo bench --bench verify`
+//! `cargo bench --bench verify`; `RATIOS=1 cargo bench --bench verify` measures the same
+//! cases interleaved, for ratios that hold on a machine whose speed drifts.
 //!
 //! Verifiers are built once, as a receiver does; each iteration verifies one complete
 //! request (header lookup, decoding, MAC, constant-time comparison). Standard Webhooks
@@ -16,10 +17,10 @@
 
 use std::{
     hint::black_box,
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use hmac::{KeyInit as _, Mac as _};
 use http::{HeaderMap, HeaderValue};
 use webhook_core::{
@@ -39,6 +40,9 @@ const SECRET: &str = "bench-secret-for-verification";
 /// A Standard Webhooks secret (`whsec_` + base64 of 24 bytes), as Svix issues them.
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MESSAGE_ID: &str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+
+#[path = "support/interleave.rs"]
+mod interleave;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -169,5 +173,48 @@ fn verify(c: &mut Criterion) {
     }
 }
 
+/// The same cases, interleaved (see `support/interleave.rs`): `RATIOS=1 cargo bench
+/// --bench verify`.
+fn ratios() {
+    let key = HmacSha256::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    let svix = svix::webhooks::Webhook::new(WHSEC).expect("svix secret");
+    for (len, label) in SIZES {
+        let body = body(len);
+        let cases = cases(&body);
+        let standard = &cases
+            .iter()
+            .find(|case| case.name == "standard_webhooks")
+            .expect("standard case")
+            .headers;
+        let mut interleaved = vec![interleave::Case::new("raw_hmac", || {
+            let mut mac = key.clone();
+            mac.update(black_box(&body));
+            black_box(mac.finalize().into_bytes());
+        })];
+        for case in &cases {
+            interleaved.push(interleave::Case::new(case.name, || {
+                black_box(
+                    case.verifier
+                        .verify(black_box(&case.headers), black_box(body.as_slice()))
+                        .is_ok(),
+                );
+            }));
+        }
+        interleaved.push(interleave::Case::new("svix", || {
+            black_box(svix.verify(black_box(&body), black_box(standard)).is_ok());
+        }));
+        let slot = Duration::from_millis(if len >= 64 * 1024 { 20 } else { 5 });
+        interleave::run(&format!("verify/{label}"), slot, &mut interleaved);
+    }
+}
+
 criterion_group!(benches, verify);
-criterion_main!(benches);
+
+fn main() {
+    if interleave::requested() {
+        ratios();
+    } else {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}
