@@ -12,6 +12,7 @@
 //! iteration, so criterion's element throughput is requests per second.
 
 use std::{
+    cell::Cell,
     net::SocketAddr,
     time::{Duration, Instant},
 };
@@ -188,9 +189,15 @@ fn adapters(c: &mut Criterion) {
 /// The same requests, interleaved (see `support/interleave.rs`): batches to `/bare` and
 /// `/hook` alternate, so both meet the same machine. `RATIOS=1 cargo bench --bench
 /// adapters`; an iteration is one batch of `REQUESTS` requests.
+///
+/// The request rate counts the client's work too (with client and server on one core)
+/// or hides server work behind the client (on two cores), so this also reports the
+/// servers' own CPU time per request, read from the kernel's per-thread counters: its
+/// ratio is what a server saturated by a faster client would show.
 fn ratios() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name(CLIENT_THREAD)
         .enable_all()
         .build()
         .unwrap();
@@ -200,13 +207,22 @@ fn ratios() {
         .pool_max_idle_per_host(CONCURRENCY)
         .build_http();
     for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
+        // Server CPU nanoseconds and batches sent, for bare and hook.
+        let server = [
+            (Cell::new(0u64), Cell::new(0u64)),
+            (Cell::new(0), Cell::new(0)),
+        ];
         let mut cases: Vec<interleave::Case<'_>> = ["bare", "hook"]
             .into_iter()
             .map(|path| {
                 let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
                 let (runtime, client, body, signature) = (&runtime, &client, &body, &signature);
+                let (server_ns, batches) = &server[usize::from(path == "hook")];
                 interleave::Case::new(path, move || {
+                    let before = server_cpu_ns();
                     runtime.block_on(send_batch(client, &uri, body, signature));
+                    server_ns.set(server_ns.get() + server_cpu_ns() - before);
+                    batches.set(batches.get() + 1);
                 })
             })
             .collect();
@@ -215,7 +231,38 @@ fn ratios() {
             Duration::from_millis(100),
             &mut cases,
         );
+        drop(cases);
+        let per_request = |(ns, batches): &(Cell<u64>, Cell<u64>)| {
+            ns.get() as f64 / (batches.get() * REQUESTS as u64) as f64
+        };
+        let (bare, hook) = (per_request(&server[0]), per_request(&server[1]));
+        println!(
+            "server CPU per request: bare {:.2} µs, hook {:.2} µs; rate ratio hook ÷ bare {:.3}",
+            bare / 1e3,
+            hook / 1e3,
+            bare / hook
+        );
     }
+}
+
+/// Names the client runtime's threads, so they can be told from the servers'.
+const CLIENT_THREAD: &str = "bench-client";
+
+/// CPU time, in nanoseconds, of every thread of this process but the main thread and
+/// the client runtime's: the servers'. Linux only (`/proc/self/task/*/schedstat`).
+fn server_cpu_ns() -> u64 {
+    let main = std::process::id().to_string();
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| task.file_name() != main.as_str())
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim() != CLIENT_THREAD)
+        })
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 criterion_group!(benches, adapters);
