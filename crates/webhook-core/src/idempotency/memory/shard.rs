@@ -249,11 +249,16 @@ impl Shard {
                 e.expires_at = expires_at;
             }
             None => {
-                self.make_room()?;
+                // Inserted before room is made: the new slot's cache miss is then in
+                // flight while eviction waits on its own, instead of after it.
                 self.table
                     .insert_unique(hash, Stored::new(key, seq, expires_at, false), |e| {
                         e.digest[0]
                     });
+                if let Err(full) = self.make_room() {
+                    self.forget(hash, seq);
+                    return Err(full);
+                }
                 self.in_progress += 1;
             }
         }
@@ -300,11 +305,16 @@ impl Shard {
                 e.expires_at = expires_at;
             }
             None => {
-                self.make_room()?;
+                // Inserted before room is made: the new slot's cache miss is then in
+                // flight while eviction waits on its own, instead of after it.
                 self.table
                     .insert_unique(hash, Stored::new(key, seq, expires_at, true), |e| {
                         e.digest[0]
                     });
+                if let Err(full) = self.make_room() {
+                    self.forget(hash, seq);
+                    return Err(full);
+                }
             }
         }
         self.next_expiry = self.next_expiry.min(expires_at);
@@ -386,6 +396,13 @@ impl Shard {
         seq
     }
 
+    /// Takes back an entry just inserted, whose claim is refused.
+    fn forget(&mut self, hash: u64, seq: u64) {
+        if let Ok(e) = self.table.find_entry(hash, |e| e.seq() == seq) {
+            e.remove();
+        }
+    }
+
     /// Removes the entry `marker` points at if it is still current with state `done`.
     fn remove_current(&mut self, marker: &Marker, done: bool) -> bool {
         match self
@@ -459,8 +476,9 @@ impl Shard {
         }
     }
 
-    /// Makes room for one entry at the cap: evicts the oldest completed entry, or
-    /// refuses if every entry is a claim in progress. Expired entries are already gone
+    /// Brings a shard one entry over its cap (the entry just inserted) back within it:
+    /// evicts the oldest completed entry, or refuses if every other entry is a claim
+    /// in progress. Expired entries are already gone
     /// (every operation purges first), so this is the documented order: expired, then
     /// oldest completed, never in progress.
     ///
@@ -469,10 +487,11 @@ impl Shard {
     /// each eviction waits on memory; lookups in one loop with no lock in between
     /// overlap those waits, where one eviction per claim pays each in full.
     fn make_room(&mut self) -> Result<(), StoreError> {
-        if self.table.len() < self.capacity {
+        if self.table.len() <= self.capacity {
             return Ok(());
         }
-        let target = self.capacity - eviction_batch(self.capacity);
+        // One over the cap: `eviction_batch` evictions leave it that many minus one under.
+        let target = self.capacity + 1 - eviction_batch(self.capacity);
         while self.table.len() > target {
             let oldest = self
                 .ttls
@@ -485,7 +504,7 @@ impl Shard {
                         .map_or(Nanos::MAX, |m| m.expires_at.saturating_sub(lane.duration))
                 });
             let Some(marker) = oldest.and_then(|lane| lane.queue.pop_front()) else {
-                if self.table.len() < self.capacity {
+                if self.table.len() <= self.capacity {
                     break;
                 }
                 return Err(StoreError::Full {
