@@ -255,11 +255,11 @@ impl Shard {
                     .insert_unique(hash, Stored::new(key, seq, expires_at, false), |e| {
                         e.digest[0]
                     });
+                self.in_progress += 1;
                 if let Err(full) = self.make_room() {
-                    self.forget(hash, seq);
+                    self.remove_current(hash, seq, false);
                     return Err(full);
                 }
-                self.in_progress += 1;
             }
         }
         self.next_expiry = self.next_expiry.min(expires_at);
@@ -312,7 +312,7 @@ impl Shard {
                         e.digest[0]
                     });
                 if let Err(full) = self.make_room() {
-                    self.forget(hash, seq);
+                    self.remove_current(hash, seq, true);
                     return Err(full);
                 }
             }
@@ -396,27 +396,16 @@ impl Shard {
         seq
     }
 
-    /// Takes back an entry just inserted, whose claim is refused.
-    fn forget(&mut self, hash: u64, seq: u64) {
-        if let Ok(e) = self.table.find_entry(hash, |e| e.seq() == seq) {
-            e.remove();
-        }
-    }
-
-    /// Removes the entry `marker` points at if it is still current with state `done`.
-    fn remove_current(&mut self, marker: &Marker, done: bool) -> bool {
-        match self
-            .table
-            .find_entry(marker.hash, |e| e.seq() == marker.seq)
+    /// Removes the entry with this hash and sequence number if it is still current
+    /// with state `done`.
+    fn remove_current(&mut self, hash: u64, seq: u64, done: bool) {
+        if let Ok(e) = self.table.find_entry(hash, |e| e.seq() == seq)
+            && e.get().done() == done
         {
-            Ok(e) if e.get().done() == done => {
-                e.remove();
-                if !done {
-                    self.in_progress -= 1;
-                }
-                true
+            e.remove();
+            if !done {
+                self.in_progress -= 1;
             }
-            _ => false,
         }
     }
 
@@ -478,9 +467,8 @@ impl Shard {
 
     /// Brings a shard one entry over its cap (the entry just inserted) back within it:
     /// evicts the oldest completed entry, or refuses if every other entry is a claim
-    /// in progress. Expired entries are already gone
-    /// (every operation purges first), so this is the documented order: expired, then
-    /// oldest completed, never in progress.
+    /// in progress. Expired entries are already gone (every operation purges first), so
+    /// this is the documented order: expired, then oldest completed, never in progress.
     ///
     /// A full shard evicts [`eviction_batch`] entries at once rather than one per
     /// claim. The entries are scattered over a table larger than the CPU caches, so
@@ -512,7 +500,7 @@ impl Shard {
                 });
             };
             self.ttls.len -= 1;
-            self.remove_current(&marker, true);
+            self.remove_current(marker.hash, marker.seq, true);
         }
         Ok(())
     }
