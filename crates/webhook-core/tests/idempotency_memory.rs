@@ -224,6 +224,10 @@ fn full_of_in_progress_claims_refuses_new_claims() {
         claim(&store, &id("one-too-many")),
         Err(StoreError::Full { capacity: 64 })
     );
+    // The refused claim leaves nothing behind, and the count of claims is exact.
+    assert_eq!(store.peek(&id("one-too-many")), None);
+    let stats = store.stats();
+    assert_eq!((stats.entries, stats.in_progress), (64, 64));
     for (key, _) in &tokens {
         assert!(matches!(
             store.peek(key),
