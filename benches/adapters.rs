@@ -20,10 +20,7 @@ use std::{
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use http_body_util::{BodyExt as _, Full};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::TokioExecutor,
-};
+use hyper_util::{client::legacy::connect::HttpConnector, rt::TokioExecutor};
 use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
 
 #[path = "support/interleave.rs"]
@@ -118,12 +115,7 @@ fn actix_server() -> SocketAddr {
     })
 }
 
-async fn send_batch(
-    client: &Client<HttpConnector, Full<Bytes>>,
-    uri: &http::Uri,
-    body: &Bytes,
-    signature: &str,
-) {
+async fn send_batch(client: &HttpClient, uri: &http::Uri, body: &Bytes, signature: &str) {
     let mut tasks = Vec::with_capacity(CONCURRENCY);
     for _ in 0..CONCURRENCY {
         let (client, uri, body, signature) = (
@@ -150,17 +142,43 @@ async fn send_batch(
     }
 }
 
+/// The client side of both modes: its runtime (threads named [`CLIENT_THREAD`]), the
+/// HTTP client and the signed request body.
+struct ClientSide {
+    runtime: tokio::runtime::Runtime,
+    http: HttpClient,
+    body: Bytes,
+    signature: String,
+}
+
+type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+impl ClientSide {
+    fn new() -> Self {
+        let body = body_1k();
+        Self {
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name(CLIENT_THREAD)
+                .enable_all()
+                .build()
+                .unwrap(),
+            http: hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(CONCURRENCY)
+                .build_http(),
+            signature: stalwart::sign(&Secret::new(SECRET), &body),
+            body,
+        }
+    }
+}
+
 fn adapters(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let body = body_1k();
-    let signature = stalwart::sign(&Secret::new(SECRET), &body);
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build_http();
+    let ClientSide {
+        runtime,
+        http: client,
+        body,
+        signature,
+    } = ClientSide::new();
 
     for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
         let mut group = c.benchmark_group(format!("{framework}_1KiB_stalwart"));
@@ -195,17 +213,12 @@ fn adapters(c: &mut Criterion) {
 /// servers' own CPU time per request, read from the kernel's per-thread counters: its
 /// ratio is what a server saturated by a faster client would show.
 fn ratios() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(CLIENT_THREAD)
-        .enable_all()
-        .build()
-        .unwrap();
-    let body = body_1k();
-    let signature = stalwart::sign(&Secret::new(SECRET), &body);
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build_http();
+    let ClientSide {
+        runtime,
+        http: client,
+        body,
+        signature,
+    } = ClientSide::new();
     for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
         // Server CPU nanoseconds and batches sent, for bare and hook.
         let server = [
@@ -268,10 +281,5 @@ fn server_cpu_ns() -> u64 {
 criterion_group!(benches, adapters);
 
 fn main() {
-    if interleave::requested() {
-        ratios();
-    } else {
-        benches();
-        Criterion::default().configure_from_args().final_summary();
-    }
+    interleave::main(benches, ratios);
 }

@@ -211,10 +211,5 @@ fn ratios() {
 criterion_group!(benches, verify);
 
 fn main() {
-    if interleave::requested() {
-        ratios();
-    } else {
-        benches();
-        Criterion::default().configure_from_args().final_summary();
-    }
+    interleave::main(benches, ratios);
 }

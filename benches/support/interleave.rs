@@ -32,9 +32,17 @@ impl<'a> Case<'a> {
     }
 }
 
-/// Whether the ratio harness was asked for (`RATIOS=1`).
-pub(crate) fn requested() -> bool {
-    std::env::var_os("RATIOS").is_some_and(|v| v != "0")
+/// A bench's `main`: the interleaved `ratios` when `RATIOS=1` is set, otherwise the
+/// criterion group `benches` as `criterion_main!` would run it.
+pub(crate) fn main(benches: fn(), ratios: fn()) {
+    if std::env::var_os("RATIOS").is_some_and(|v| v != "0") {
+        ratios();
+    } else {
+        benches();
+        criterion::Criterion::default()
+            .configure_from_args()
+            .final_summary();
+    }
 }
 
 /// The rounds to run: `RATIOS_ROUNDS`, 30 by default.

@@ -145,10 +145,5 @@ fn ratios() {
 criterion_group!(benches, parse);
 
 fn main() {
-    if interleave::requested() {
-        ratios();
-    } else {
-        benches();
-        Criterion::default().configure_from_args().final_summary();
-    }
+    interleave::main(benches, ratios);
 }
