@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora under fuzz/corpus/<target>/ from the spec examples
-(crates/webhook-core/tests/fixtures/, byte-exact copies of shared/spec/ examples) and
+(webhook-core/tests/fixtures/, byte-exact copies of shared/spec/ examples) and
 the signature test vectors the specs give. Run from anywhere; it rewrites the seeds.
 
 The seeds are committed; this script is only needed to regenerate them."""

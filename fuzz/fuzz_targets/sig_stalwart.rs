@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use webhook_core::{Scheme, Secret, Verifier, scheme::stalwart};
 
 const SECRET: &str = "my-secret-key";
-const BODY: &[u8] = include_bytes!("../../crates/webhook-core/tests/fixtures/stalwart/example-1.json");
+const BODY: &[u8] = include_bytes!("../../webhook-core/tests/fixtures/stalwart/example-1.json");
 
 static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     Verifier::builder(Scheme::Stalwart).secret(Secret::new(SECRET)).build().unwrap()

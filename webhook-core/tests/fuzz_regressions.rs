@@ -27,7 +27,7 @@ fn round_trip(body: &[u8]) {
 #[test]
 fn stalwart_unknown_key_between_known_keys_keeps_its_place() {
     round_trip(include_bytes!(
-        "../../../fuzz/regressions/body_stalwart/key-order-unknown-before-data.json"
+        "../../fuzz/regressions/body_stalwart/key-order-unknown-before-data.json"
     ));
     round_trip(
         br#"{"events":[{"id":"1","createdAt":"2025-08-21T14:00:15Z","type":"auth.success","text":"new in a later Stalwart","data":{}}]}"#,
@@ -61,7 +61,7 @@ mod mailtrap {
     #[test]
     fn json_lines_of_a_pretty_body_keep_one_event_per_line() {
         for body in [
-            &include_bytes!("../../../fuzz/regressions/body_mailtrap_json/newlines-in-raw-value.json")[..],
+            &include_bytes!("../../fuzz/regressions/body_mailtrap_json/newlines-in-raw-value.json")[..],
             br#"{"events":[{"event":"delivery","timestamp":1728669700,"event_id":"e1","message_id":"m1","email":"a@example.com","custom_variables":{
   "user_id": "42",
   "plan": "pro"
@@ -90,7 +90,7 @@ mod mailtrap {
     #[test]
     fn a_form_field_named_events_is_refused() {
         for body in [
-            &include_bytes!("../../../fuzz/regressions/body_mailtrap_form/events-key-in-form.txt")[..],
+            &include_bytes!("../../fuzz/regressions/body_mailtrap_form/events-key-in-form.txt")[..],
             b"events=x&event=delivery&timestamp=1728669700&event_id=e1&message_id=m1&email=a%40example.com",
             b"event=delivery&timestamp=1728669700&event_id=e1&message_id=m1&email=a%40example.com&events=x",
         ] {

@@ -119,7 +119,7 @@ fn generated_code_matches_data() {
 #[test]
 fn vendored_data_matches_spec() {
     let spec_dir = std::env::var_os("HOOKWISE_SPEC_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec")),
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec")),
         PathBuf::from,
     );
     if !spec_dir.is_dir() {

@@ -17,7 +17,7 @@ use webhook_core::{
     events::{parse_unverified_borrowed, stalwart::WebhookEvents},
 };
 
-#[path = "../../../benches/support/interleave.rs"]
+#[path = "../../benches/support/interleave.rs"]
 mod interleave;
 
 #[derive(Deserialize)]
