@@ -8,8 +8,10 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use webhook_core::{
-    EmailApiEvent, MailtrapEvents, ParseError, Rejection, Scheme, StalwartEvents, StandardWebhook,
-    Verified, WildDuckEvent, diagnose::Finding, events::standard::StandardEvent,
+    EmailApiEvent, MailtrapEvents, ParseError, Rejection, Scheme, StalwartEvents, Verified,
+    WildDuckEvent,
+    diagnose::Finding,
+    senders::standard_webhooks::{StandardEvent, StandardWebhook},
 };
 
 pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();

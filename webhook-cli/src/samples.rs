@@ -8,11 +8,13 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, Utc};
-use webhook_core::events::{
-    email_api::{BounceCode, BounceType, EmailApiEvent, EmailApiEventType, EmailData, Recipients},
-    mailtrap::{EventKind, MailtrapEvent, MailtrapEvents, SendingEvent, SendingStream},
+use webhook_core::senders::{
+    email_api::{
+        BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData, Recipients,
+    },
+    mailtrap::{EventKind, MailtrapBatch, MailtrapEvent, SendingEvent, SendingStream},
     stalwart::{DataMap, EventType, Key, Value},
-    wildduck::{WildDuckEvent, WildDuckEventType},
+    wildduck::{WildDuckEventType, WildDuckPayload},
 };
 use webhook_sender::StalwartEvent;
 
@@ -82,7 +84,7 @@ fn at(n: u64) -> DateTime<Utc> {
 }
 
 /// An email-API event of `kind` (`delivered`, `bounced`, …).
-pub(crate) fn email_api(kind: &str, n: u64) -> EmailApiEvent<'static> {
+pub(crate) fn email_api(kind: &str, n: u64) -> EmailApiPayload<'static> {
     let mut data = EmailData::new(
         Cow::Owned(format!("msg_{n:06}")),
         Cow::Borrowed("sender@yourdomain.com"),
@@ -102,7 +104,7 @@ pub(crate) fn email_api(kind: &str, n: u64) -> EmailApiEvent<'static> {
             }
         }
     }
-    EmailApiEvent::new(
+    EmailApiPayload::new(
         Cow::Owned(format!("evt_{n:06}")),
         event_type,
         at(n).with_nanosecond_zero(),
@@ -143,13 +145,13 @@ pub(crate) fn mailtrap_event(kind: &str, n: u64) -> MailtrapEvent<'static> {
 }
 
 /// A Mailtrap batch body of several events.
-pub(crate) fn mailtrap_batch(events: Vec<MailtrapEvent<'static>>) -> MailtrapEvents<'static> {
-    MailtrapEvents::new(events)
+pub(crate) fn mailtrap_batch(events: Vec<MailtrapEvent<'static>>) -> MailtrapBatch<'static> {
+    MailtrapBatch::new(events)
 }
 
 /// A WildDuck event of `kind` (`mailbox.created`, `user.created`, …).
-pub(crate) fn wildduck(kind: &str, n: u64) -> WildDuckEvent<'static> {
-    let mut event = WildDuckEvent::new(
+pub(crate) fn wildduck(kind: &str, n: u64) -> WildDuckPayload<'static> {
+    let mut event = WildDuckPayload::new(
         Cow::Owned(format!("6561f0c2a1b2c3d4{n:08x}:1")),
         at(n),
         WildDuckEventType::from(kind).into_owned(),

@@ -8,7 +8,7 @@ use std::{
 
 use webhook_core::{
     Scheme,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 use crate::{
@@ -41,7 +41,7 @@ pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
                 ("webhook-timestamp", timestamp.to_string()),
                 (
                     "webhook-signature",
-                    standard::sign(&secret, &id, timestamp, &body),
+                    standard_webhooks::sign(&secret, &id, timestamp, &body),
                 ),
             ]
         }

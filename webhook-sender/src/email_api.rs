@@ -2,7 +2,7 @@
 //! renders them.
 //!
 //! The body is `serde_json` of webhook-core's own model
-//! ([`EmailApiEvent`](webhook_core::events::email_api::EmailApiEvent)), so sender and
+//! ([`EmailApiPayload`](webhook_core::senders::email_api::EmailApiPayload)), so sender and
 //! receiver share one definition: compact `{"id","type","created_at","data"}` in that
 //! order, `created_at` in RFC 3339 UTC with `Z`, non-ASCII written raw.
 //!
@@ -39,7 +39,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use webhook_core::{
     Scheme,
-    events::email_api::{EmailApiEvent, EmailApiEventType, EmailData},
+    senders::email_api::{EmailApiEventType, EmailApiPayload, EmailData},
 };
 
 use crate::{
@@ -62,7 +62,7 @@ pub const EMAIL_DATA_KEY_ORDER: &[&str] = &[
 ///
 /// ```
 /// use chrono::DateTime;
-/// use webhook_core::events::email_api::{EmailApiEventType, EmailData};
+/// use webhook_core::senders::email_api::{EmailApiEventType, EmailData};
 /// use webhook_sender::EmailApiItem;
 ///
 /// let mut data = EmailData::new("msg_abc123".into(), "sender@example.com".into(), "to@example.com".into());
@@ -75,7 +75,7 @@ pub const EMAIL_DATA_KEY_ORDER: &[&str] = &[
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmailApiItem {
-    event: EmailApiEvent<'static>,
+    event: EmailApiPayload<'static>,
     stamp_id: bool,
     stamp_created_at: bool,
     reorder: bool,
@@ -87,7 +87,7 @@ impl EmailApiItem {
     /// name is `EmailApiEventType::from_name("custom")`.
     pub fn new(event_type: EmailApiEventType<'static>, data: EmailData<'static>) -> Self {
         Self {
-            event: EmailApiEvent::new("".into(), event_type, DateTime::<Utc>::UNIX_EPOCH, data),
+            event: EmailApiPayload::new("".into(), event_type, DateTime::<Utc>::UNIX_EPOCH, data),
             stamp_id: true,
             stamp_created_at: true,
             reorder: true,
@@ -95,7 +95,7 @@ impl EmailApiItem {
     }
 
     /// A finished event, sent exactly as it is (nothing stamped).
-    pub fn from_event(event: EmailApiEvent<'static>) -> Self {
+    pub fn from_event(event: EmailApiPayload<'static>) -> Self {
         Self {
             event,
             stamp_id: false,
@@ -119,7 +119,7 @@ impl EmailApiItem {
     }
 
     /// The event as it will be sent (id and time once stamped or set).
-    pub fn event(&self) -> &EmailApiEvent<'static> {
+    pub fn event(&self) -> &EmailApiPayload<'static> {
         &self.event
     }
 
@@ -134,7 +134,7 @@ impl EmailApiItem {
     }
 
     /// The finished event.
-    pub fn into_event(self) -> EmailApiEvent<'static> {
+    pub fn into_event(self) -> EmailApiPayload<'static> {
         self.event
     }
 
@@ -157,8 +157,8 @@ impl EmailApiItem {
     }
 }
 
-impl From<EmailApiEvent<'static>> for EmailApiItem {
-    fn from(event: EmailApiEvent<'static>) -> Self {
+impl From<EmailApiPayload<'static>> for EmailApiItem {
+    fn from(event: EmailApiPayload<'static>) -> Self {
         Self::from_event(event)
     }
 }
@@ -182,7 +182,7 @@ pub(crate) fn whole_seconds(now: SystemTime) -> DateTime<Utc> {
 /// ```
 /// use chrono::DateTime;
 /// use webhook_core::{MediaType, ParseContext, Scheme, Secret, Verifier, parse_unverified};
-/// use webhook_core::events::email_api::{EmailApiEvent, EmailApiEventType, EmailData};
+/// use webhook_core::senders::email_api::{EmailApiPayload, EmailApiEventType, EmailData};
 /// use webhook_sender::{EmailApiFormat, EmailApiItem, Endpoint, Format};
 ///
 /// let data = EmailData::new("msg_abc123".into(), "sender@example.com".into(), "to@example.com".into());
@@ -202,7 +202,7 @@ pub(crate) fn whole_seconds(now: SystemTime) -> DateTime<Utc> {
 /// assert!(request.headers()["x-webhook-signature"].to_str()?.starts_with("sha256="));
 /// let verifier = Verifier::builder(Scheme::EmailApi).secret(Secret::new("whsec")).build()?;
 /// assert!(verifier.verify(request.headers(), request.body()).is_ok());
-/// let back: EmailApiEvent<'static> =
+/// let back: EmailApiPayload<'static> =
 ///     parse_unverified(request.body(), ParseContext::new(MediaType::Json))?;
 /// assert_eq!(&back, item.event());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -251,7 +251,7 @@ impl Sender<EmailApiFormat> {
     /// An email-API sender: [`EmailApiFormat`] under [`Policy::email_api`].
     ///
     /// ```no_run
-    /// use webhook_core::{Scheme, Secret, events::email_api::{EmailApiEventType, EmailData}};
+    /// use webhook_core::{Scheme, Secret, senders::email_api::{EmailApiEventType, EmailData}};
     /// use webhook_sender::{EmailApiItem, Endpoint, Sender};
     ///
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -328,7 +328,7 @@ mod tests {
         let data = item.data_mut();
         data.unknown
             .insert("tags", RawJson::from_value(&["a", "b"]).unwrap());
-        data.bounce_code = Some(webhook_core::events::email_api::BounceCode::Text(
+        data.bounce_code = Some(webhook_core::senders::email_api::BounceCode::Text(
             "550".into(),
         ));
         EmailApiFormat.prepare(&mut item, SystemTime::now(), Scheme::EmailApi);

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use webhook_core::{
     Credentials, Scheme, Secret,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 use crate::{Body, ConfigError, RenderError};
@@ -252,22 +252,26 @@ impl Endpoint {
                 let id_value =
                     HeaderValue::from_str(id).map_err(|_| RenderError::InvalidMessageId)?;
                 let timestamp = unix_seconds(now);
-                let id_name = pick(headers, standard::ID_HEADER, standard::SVIX_ID_HEADER);
+                let id_name = pick(
+                    headers,
+                    standard_webhooks::ID_HEADER,
+                    standard_webhooks::SVIX_ID_HEADER,
+                );
                 let ts_name = pick(
                     headers,
-                    standard::TIMESTAMP_HEADER,
-                    standard::SVIX_TIMESTAMP_HEADER,
+                    standard_webhooks::TIMESTAMP_HEADER,
+                    standard_webhooks::SVIX_TIMESTAMP_HEADER,
                 );
                 let sig_name = pick(
                     headers,
-                    standard::SIGNATURE_HEADER,
-                    standard::SVIX_SIGNATURE_HEADER,
+                    standard_webhooks::SIGNATURE_HEADER,
+                    standard_webhooks::SVIX_SIGNATURE_HEADER,
                 );
                 headers.insert(id_name, id_value);
                 headers.insert(ts_name, HeaderValue::from(timestamp));
                 match &self.secret {
                     Some(secret) => {
-                        let signature = standard::sign(secret, id, timestamp, body);
+                        let signature = standard_webhooks::sign(secret, id, timestamp, body);
                         headers.insert(sig_name, header_value(&signature)?);
                     }
                     None => {

@@ -9,7 +9,7 @@
 //! Send one signed Stalwart batch:
 //!
 //! ```no_run
-//! use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_core::{Scheme, Secret, senders::stalwart::{DataMap, Key, Value}};
 //! use webhook_sender::{Endpoint, Sender, StalwartEvent};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +28,7 @@
 //! [`Sender::mailtrap`], [`Sender::wildduck`] (and [`Sender::messages`] for raw bodies):
 //!
 //! ```no_run
-//! use webhook_core::{Scheme, Secret, events::mailtrap::EventKind};
+//! use webhook_core::{Scheme, Secret, senders::mailtrap::EventKind};
 //! use webhook_sender::{Endpoint, MailtrapEncoding, MailtrapItem, Sender};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +44,7 @@
 //!
 //! ```
 //! use chrono::DateTime;
-//! use webhook_core::{Scheme, Secret, Verifier, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_core::{Scheme, Secret, Verifier, senders::stalwart::{DataMap, Key, Value}};
 //! use webhook_sender::{Body, Endpoint, IdGenerator, IdStyle, StalwartEvent, render_batch};
 //!
 //! let mut data = DataMap::new();

@@ -2,8 +2,8 @@
 //! [`MailtrapFormat`] that renders them.
 //!
 //! Events are webhook-core's own model
-//! ([`MailtrapEvent`](webhook_core::events::mailtrap::MailtrapEvent)) and batches are
-//! its [`MailtrapEvents`], serialized by webhook-core, so the sender and the receiver
+//! ([`MailtrapEvent`](webhook_core::senders::mailtrap::MailtrapEvent)) and batches are
+//! its [`MailtrapBatch`], serialized by webhook-core, so the sender and the receiver
 //! share one definition:
 //!
 //! | encoding | `Content-Type` | body | events per request |
@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use http::HeaderValue;
 use webhook_core::{
     Scheme,
-    events::mailtrap::{EventKind, MailtrapEvent, MailtrapEvents, SendingEvent},
+    senders::mailtrap::{EventKind, MailtrapBatch, MailtrapEvent, SendingEvent},
 };
 
 use crate::{
@@ -118,7 +118,7 @@ impl MailtrapEncoding {
 /// One Mailtrap event waiting to be sent.
 ///
 /// ```
-/// use webhook_core::events::mailtrap::{EventKind, SendingStream};
+/// use webhook_core::senders::mailtrap::{EventKind, SendingStream};
 /// use webhook_sender::MailtrapItem;
 ///
 /// let mut item = MailtrapItem::new(EventKind::Bounce, "1df37d17-0286-4d8b-8edf-bc4ec5be86e6", "receiver@example.com")
@@ -256,7 +256,7 @@ pub fn new_event_uuid() -> String {
 /// ```
 /// use chrono::DateTime;
 /// use webhook_core::{MediaType, ParseContext, Scheme, Secret, Verifier, parse_unverified};
-/// use webhook_core::events::mailtrap::{EventKind, MailtrapEvents};
+/// use webhook_core::senders::mailtrap::{EventKind, MailtrapBatch};
 /// use webhook_sender::{Endpoint, Format, MailtrapEncoding, MailtrapFormat, MailtrapItem};
 ///
 /// let item = |n: u32| {
@@ -278,7 +278,7 @@ pub fn new_event_uuid() -> String {
 /// assert_eq!(request.headers()["mailtrap-signature"].len(), 64);
 /// let verifier = Verifier::builder(Scheme::Mailtrap).secret(Secret::new(secret)).build()?;
 /// assert!(verifier.verify(request.headers(), request.body()).is_ok());
-/// let back: MailtrapEvents<'static> =
+/// let back: MailtrapBatch<'static> =
 ///     parse_unverified(request.body(), ParseContext::new(MediaType::JsonLines))?;
 /// assert_eq!(back.events, [a.into_event(), b.into_event()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -358,7 +358,7 @@ impl Sender<MailtrapFormat> {
     /// retries; [`Policy::mailtrap_current`] has the current docs').
     ///
     /// ```no_run
-    /// use webhook_core::{Scheme, Secret, events::mailtrap::EventKind};
+    /// use webhook_core::{Scheme, Secret, senders::mailtrap::EventKind};
     /// use webhook_sender::{Endpoint, MailtrapEncoding, MailtrapItem, Sender};
     ///
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -380,8 +380,8 @@ impl Sender<MailtrapFormat> {
     }
 }
 
-fn batch(items: &[&MailtrapItem]) -> MailtrapEvents<'static> {
-    MailtrapEvents::new(items.iter().map(|item| item.event.clone()).collect())
+fn batch(items: &[&MailtrapItem]) -> MailtrapBatch<'static> {
+    MailtrapBatch::new(items.iter().map(|item| item.event.clone()).collect())
 }
 
 /// One sending event as form data, keys in the event's order.
@@ -415,8 +415,8 @@ fn form_encode(event: &MailtrapEvent<'_>) -> Result<String, RenderError> {
 mod tests {
     use std::time::Duration;
 
-    use webhook_core::events::mailtrap::{AuditEvent, AuditParty, SendingStream};
     use webhook_core::events::{RawJson, parse_unverified};
+    use webhook_core::senders::mailtrap::{AuditEvent, AuditParty, SendingStream};
     use webhook_core::{MediaType, ParseContext};
 
     use super::*;
@@ -484,7 +484,7 @@ mod tests {
             text.starts_with("event=bounce&timestamp=1728669700&sending_stream=transactional&"),
             "{text}"
         );
-        let back: MailtrapEvents<'static> = parse_unverified(
+        let back: MailtrapBatch<'static> = parse_unverified(
             rendered.body.bytes(),
             ParseContext::new(MediaType::FormUrlEncoded),
         )

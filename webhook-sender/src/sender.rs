@@ -193,7 +193,7 @@ impl<F: Format> Sender<F> {
     /// `0` or less: all at once), for load tests and demos. Returns their tickets.
     ///
     /// ```no_run
-    /// use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+    /// use webhook_core::{Scheme, Secret, senders::stalwart::{DataMap, Key, Value}};
     /// use webhook_sender::{Endpoint, Sender, StalwartEvent};
     ///
     /// # async fn demo(url: &str, n: u64, rate: f64) -> Result<(), Box<dyn std::error::Error>> {

@@ -31,8 +31,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use webhook_core::{
     Scheme,
-    events::stalwart::{Data, DataMap, EventType, WebhookEvent, WebhookEvents},
     filter::EventFilter,
+    senders::stalwart::{Data, DataMap, EventType, WebhookEvent, WebhookEvents},
 };
 
 use crate::{Body, Format, RenderError, Rendered};
@@ -43,7 +43,7 @@ pub const UNKNOWN_TYPE_ID: u16 = u16::MAX;
 /// One Stalwart event waiting to be sent.
 ///
 /// ```
-/// use webhook_core::events::stalwart::{DataMap, Key, Value};
+/// use webhook_core::senders::stalwart::{DataMap, Key, Value};
 /// use webhook_sender::StalwartEvent;
 ///
 /// let mut data = DataMap::new();
@@ -204,7 +204,7 @@ impl Default for IdGenerator {
 ///
 /// ```
 /// use chrono::DateTime;
-/// use webhook_core::events::stalwart::Data;
+/// use webhook_core::senders::stalwart::Data;
 /// use webhook_sender::{IdGenerator, IdStyle, StalwartEvent, render_batch};
 ///
 /// let event = StalwartEvent::new("auth.success", Data::empty())
@@ -267,18 +267,18 @@ pub const WEBHOOK_ERROR_EVENT: &str = "telemetry.webhook-error";
 /// [`WEBHOOK_ERROR_EVENT`] is never delivered.
 ///
 /// ```
-/// use webhook_core::events::stalwart::Data;
-/// use webhook_core::filter::{EventFilter, Policy};
+/// use webhook_core::senders::stalwart::Data;
+/// use webhook_core::filter::{EventFilter, FilterPolicy};
 /// use webhook_sender::{Format, StalwartEvent, StalwartFormat};
 ///
 /// let format = StalwartFormat::default()
-///     .with_filter(EventFilter::parse(Policy::Include, ["auth.*", "delivery.delivered"])?);
+///     .with_filter(EventFilter::parse(FilterPolicy::Include, ["auth.*", "delivery.delivered"])?);
 /// assert!(format.accepts(&StalwartEvent::new("auth.success", Data::empty())));
 /// assert!(format.accepts(&StalwartEvent::new("delivery.delivered", Data::empty())));
 /// assert!(!format.accepts(&StalwartEvent::new("smtp.connection-start", Data::empty())));
 ///
 /// let quiet = StalwartFormat::default()
-///     .with_filter(EventFilter::parse(Policy::Exclude, ["*-error"])?);
+///     .with_filter(EventFilter::parse(FilterPolicy::Exclude, ["*-error"])?);
 /// assert!(!quiet.accepts(&StalwartEvent::new("store.sqlite-error", Data::empty())));
 /// assert!(quiet.accepts(&StalwartEvent::new("auth.success", Data::empty())));
 /// # Ok::<(), webhook_core::filter::PatternError>(())
@@ -353,7 +353,7 @@ impl Format for StalwartFormat {
 
 #[cfg(test)]
 mod tests {
-    use webhook_core::events::stalwart::{Key, Value};
+    use webhook_core::senders::stalwart::{Key, Value};
 
     use super::*;
 
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn filter_include_exclude_and_the_webhook_error_rule() {
-        use webhook_core::filter::Policy;
+        use webhook_core::filter::FilterPolicy;
         let accepts = |format: &StalwartFormat, ty: &str| {
             format.accepts(&StalwartEvent::new(ty, Data::empty()))
         };
@@ -411,16 +411,16 @@ mod tests {
         assert!(accepts(&all, "auth.success"));
         assert!(!accepts(&all, WEBHOOK_ERROR_EVENT));
         let include = StalwartFormat::default()
-            .with_filter(EventFilter::parse(Policy::Include, ["auth.*", "*-ban"]).unwrap());
+            .with_filter(EventFilter::parse(FilterPolicy::Include, ["auth.*", "*-ban"]).unwrap());
         assert!(accepts(&include, "auth.failed"));
         assert!(accepts(&include, "security.authentication-ban"));
         assert!(!accepts(&include, "delivery.delivered"));
         // Even an explicit include never lets the webhook-error event through.
         let explicit = StalwartFormat::default()
-            .with_filter(EventFilter::parse(Policy::Include, [WEBHOOK_ERROR_EVENT]).unwrap());
+            .with_filter(EventFilter::parse(FilterPolicy::Include, [WEBHOOK_ERROR_EVENT]).unwrap());
         assert!(!accepts(&explicit, WEBHOOK_ERROR_EVENT));
         let exclude = StalwartFormat::default()
-            .with_filter(EventFilter::parse(Policy::Exclude, ["smtp.*", "auth.success"]).unwrap());
+            .with_filter(EventFilter::parse(FilterPolicy::Exclude, ["smtp.*", "auth.success"]).unwrap());
         assert!(!accepts(&exclude, "smtp.connection-start"));
         assert!(!accepts(&exclude, "auth.success"));
         assert!(accepts(&exclude, "auth.failed"));

@@ -2,7 +2,7 @@
 //! [`WildDuckFormat`] that filters and renders them.
 //!
 //! The body is `serde_json` of webhook-core's own model
-//! ([`WildDuckEvent`](webhook_core::events::wildduck::WildDuckEvent)): compact
+//! ([`WildDuckPayload`](webhook_core::senders::wildduck::WildDuckPayload)): compact
 //! `{"id","time","ev",…}` as WildDuck's `JSON.stringify` writes it, `time` in
 //! milliseconds. WildDuck signs nothing: the endpoint authenticates with what its URL
 //! carries (`https://user:pass@host/…`, sent as `Authorization: Basic`, or a token in
@@ -40,8 +40,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use webhook_core::{
     Scheme,
-    events::wildduck::{WildDuckEvent, WildDuckEventType},
     filter::{MatchMode, Pattern, PatternError, Subscription},
+    senders::wildduck::{WildDuckEventType, WildDuckPayload},
 };
 
 use crate::{
@@ -91,7 +91,7 @@ pub const WILDDUCK_KEY_ORDER: &[&str] = &[
 /// One WildDuck event waiting to be sent.
 ///
 /// ```
-/// use webhook_core::events::wildduck::WildDuckEventType;
+/// use webhook_core::senders::wildduck::WildDuckEventType;
 /// use webhook_sender::WildDuckItem;
 ///
 /// let mut item = WildDuckItem::new(WildDuckEventType::MailboxCreated, Some("6561f0c2a1b2c3d4e5f60719"));
@@ -102,7 +102,7 @@ pub const WILDDUCK_KEY_ORDER: &[&str] = &[
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct WildDuckItem {
-    event: WildDuckEvent<'static>,
+    event: WildDuckPayload<'static>,
     stamp_id: bool,
     stamp_time: bool,
     reorder: bool,
@@ -114,7 +114,7 @@ impl WildDuckItem {
     /// submitted unless set before. A name WildDuck does not publish is
     /// `WildDuckEventType::from_name("…")`.
     pub fn new(event_type: WildDuckEventType<'static>, user: Option<&str>) -> Self {
-        let mut event = WildDuckEvent::new("".into(), DateTime::<Utc>::UNIX_EPOCH, event_type);
+        let mut event = WildDuckPayload::new("".into(), DateTime::<Utc>::UNIX_EPOCH, event_type);
         event.user = user.map(|user| user.to_owned().into());
         Self {
             event,
@@ -125,7 +125,7 @@ impl WildDuckItem {
     }
 
     /// A finished event, sent exactly as it is (nothing stamped).
-    pub fn from_event(event: WildDuckEvent<'static>) -> Self {
+    pub fn from_event(event: WildDuckPayload<'static>) -> Self {
         Self {
             event,
             stamp_id: false,
@@ -149,18 +149,18 @@ impl WildDuckItem {
     }
 
     /// The event as it will be sent (once stamped).
-    pub fn event(&self) -> &WildDuckEvent<'static> {
+    pub fn event(&self) -> &WildDuckPayload<'static> {
         &self.event
     }
 
     /// The event, to set its own keys (`mailbox`, `path`, …). Set `id` and `time`
     /// with [`id`](Self::id) and [`time`](Self::time), or they are stamped over.
-    pub fn event_mut(&mut self) -> &mut WildDuckEvent<'static> {
+    pub fn event_mut(&mut self) -> &mut WildDuckPayload<'static> {
         &mut self.event
     }
 
     /// The finished event.
-    pub fn into_event(self) -> WildDuckEvent<'static> {
+    pub fn into_event(self) -> WildDuckPayload<'static> {
         self.event
     }
 
@@ -183,8 +183,8 @@ impl WildDuckItem {
     }
 }
 
-impl From<WildDuckEvent<'static>> for WildDuckItem {
-    fn from(event: WildDuckEvent<'static>) -> Self {
+impl From<WildDuckPayload<'static>> for WildDuckItem {
+    fn from(event: WildDuckPayload<'static>) -> Self {
         Self::from_event(event)
     }
 }
@@ -218,7 +218,7 @@ pub fn new_object_id(now: SystemTime) -> String {
 /// does not match are filtered out at submit.
 ///
 /// ```
-/// use webhook_core::events::wildduck::{WildDuckEvent, WildDuckEventType};
+/// use webhook_core::senders::wildduck::{WildDuckPayload, WildDuckEventType};
 /// use webhook_core::{Credentials, MediaType, ParseContext, Scheme, Secret, Verifier, parse_unverified};
 /// use webhook_sender::{Endpoint, Format, WildDuckFormat, WildDuckItem};
 ///
@@ -245,7 +245,7 @@ pub fn new_object_id(now: SystemTime) -> String {
 ///     .credentials(Credentials::basic("hook", Secret::new("s3cret")))
 ///     .build()?;
 /// assert!(verifier.verify(request.headers(), request.body()).is_ok());
-/// let back: WildDuckEvent<'static> =
+/// let back: WildDuckPayload<'static> =
 ///     parse_unverified(request.body(), ParseContext::new(MediaType::Json))?;
 /// assert_eq!(&back, item.event());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -354,7 +354,7 @@ impl Sender<WildDuckFormat> {
     /// A WildDuck sender for one subscription: `format` under [`Policy::wildduck`].
     ///
     /// ```no_run
-    /// use webhook_core::{Scheme, events::wildduck::WildDuckEventType};
+    /// use webhook_core::{Scheme, senders::wildduck::WildDuckEventType};
     /// use webhook_sender::{Endpoint, Sender, WildDuckFormat, WildDuckItem};
     ///
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

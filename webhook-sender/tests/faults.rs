@@ -10,7 +10,7 @@ use std::{collections::HashSet, time::Duration};
 use common::{Fault, Receiver};
 use webhook_core::{
     Scheme, Secret, Verifier,
-    events::stalwart::{DataMap, Fingerprint, Key, Value},
+    senders::stalwart::{DataMap, Fingerprint, Key, Value},
 };
 use webhook_sender::{
     Endpoint, Message, Policy, Retry, Schedule, Sender, StalwartEvent, Status, Ticket,

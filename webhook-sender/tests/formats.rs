@@ -15,15 +15,16 @@ use chrono::DateTime;
 use common::{Fault, Receiver};
 use webhook_core::{
     Credentials, MediaType, ParseContext, Scheme, Secret, UrlToken, Verifier,
-    events::{
-        email_api::{BounceCode, BounceType, EmailApiEvent, EmailApiEventType, EmailData},
-        mailtrap::{EventKind, MailtrapEvent, MailtrapEvents, SendingStream},
-        parse_unverified,
+    events::parse_unverified,
+    filter::{EventFilter, FilterPolicy},
+    senders::{
+        email_api,
+        email_api::{BounceCode, BounceType, EmailApiPayload, EmailApiEventType, EmailData},
+        mailtrap,
+        mailtrap::{EventKind, MailtrapEvent, MailtrapBatch, SendingStream},
         stalwart::{DataMap, Key, Value, WebhookEvents},
-        wildduck::{WildDuckEvent, WildDuckEventType},
+        wildduck::{WildDuckPayload, WildDuckEventType},
     },
-    filter::{EventFilter, Policy as FilterPolicy},
-    scheme::{email_api, mailtrap},
 };
 use webhook_sender::{
     EmailApiItem, Endpoint, HeaderNames, IdGenerator, IdStyle, MailtrapEncoding, MailtrapItem,
@@ -132,7 +133,7 @@ async fn email_api_round_trip_signed_sha256_hex_and_parsed_back() {
                 email_api::sign(&Secret::new(EMAIL_SECRET), &request.body)
             );
 
-            let event: EmailApiEvent<'static> =
+            let event: EmailApiPayload<'static> =
                 parse_unverified(&request.body, ParseContext::new(MediaType::Json)).unwrap();
             // Keys in the documented order, compact.
             let text = std::str::from_utf8(&request.body).unwrap();
@@ -305,7 +306,7 @@ fn check_mailtrap(
             signature,
             mailtrap::sign(&Secret::new(MAILTRAP_SECRET), &request.body)
         );
-        let batch: MailtrapEvents<'static> =
+        let batch: MailtrapBatch<'static> =
             parse_unverified(&request.body, ParseContext::new(media_type(encoding))).unwrap();
         sizes.push(batch.len());
         for event in batch {
@@ -486,7 +487,7 @@ async fn wildduck_round_trip(
     for (request, (item, _)) in received.iter().zip(sent) {
         assert_eq!(request.verified, Ok(()));
         assert!(request.headers.get("x-signature").is_none());
-        let event: WildDuckEvent<'static> =
+        let event: WildDuckPayload<'static> =
             parse_unverified(&request.body, ParseContext::new(MediaType::Json)).unwrap();
         let mut expected = item.event().clone();
         if expected.id.is_empty() {

@@ -9,7 +9,7 @@ use chrono::DateTime;
 use common::Receiver;
 use webhook_core::{
     Credentials, Scheme, Secret, UrlToken, Verifier,
-    events::stalwart::{DataMap, Key, Value},
+    senders::stalwart::{DataMap, Key, Value},
 };
 use webhook_sender::{
     Endpoint, HeaderNames, IdGenerator, IdStyle, Message, Policy, Sender, StalwartEvent,

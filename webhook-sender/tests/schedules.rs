@@ -11,10 +11,8 @@ use std::{
 use http::StatusCode;
 use webhook_core::{
     MediaType, ParseContext, Scheme, Secret, Verifier,
-    events::{
-        parse_unverified,
-        stalwart::{DataMap, Key, Value, WebhookEvents},
-    },
+    events::parse_unverified,
+    senders::stalwart::{DataMap, Key, Value, WebhookEvents},
 };
 use webhook_sender::{
     Endpoint, IdGenerator, IdStyle, Jitter, Message, Outcome, Policy, Retry, Schedule, Sender,

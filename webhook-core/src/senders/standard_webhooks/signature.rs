@@ -14,13 +14,24 @@
 //! message, which makes it the idempotency key; the timestamp and signature are fresh
 //! on each attempt, which is why the timestamp tolerance can be as short as 5 minutes.
 
-use http::HeaderName;
+use std::time::Duration;
 
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::StandardWebhooks;
 use crate::{
-    Secret,
+    Scheme, Secret,
+    diagnose::SecretChange,
     error::{MalformedReason, VerifyError},
+    replay,
     request::RequestView,
-    tag::Tag,
+    secret::KeyEncoding,
+    senders::{
+        SenderHeader, SignError, SignedHeader, Stamp,
+        rules::{Reencoded, SignatureRules, Signed},
+    },
+    tag::{self, Tag},
+    verifier::Keys,
 };
 
 /// The message id header.
@@ -43,17 +54,33 @@ const SVIX_ID: HeaderName = HeaderName::from_static(SVIX_ID_HEADER);
 const SVIX_TIMESTAMP: HeaderName = HeaderName::from_static(SVIX_TIMESTAMP_HEADER);
 const SVIX_SIGNATURE: HeaderName = HeaderName::from_static(SVIX_SIGNATURE_HEADER);
 
+const ID_PAIR: SenderHeader = SenderHeader::new(ID_HEADER, Some(SVIX_ID_HEADER), ID_HEADER);
+const TIMESTAMP_PAIR: SenderHeader = SenderHeader::new(
+    TIMESTAMP_HEADER,
+    Some(SVIX_TIMESTAMP_HEADER),
+    TIMESTAMP_HEADER,
+);
+const SIGNATURE_PAIR: SenderHeader = SenderHeader::new(
+    SIGNATURE_HEADER,
+    Some(SVIX_SIGNATURE_HEADER),
+    SIGNATURE_HEADER,
+);
+
 /// How the timestamp header is described in errors.
-pub(crate) const TIMESTAMP_FIELD: &str = "`webhook-timestamp` header";
+const TIMESTAMP_FIELD: &str = "`webhook-timestamp` header";
+
+/// The timestamp tolerance used when no replay window is configured: the signature is
+/// fresh on every attempt, so 5 minutes either side of the receiver's clock.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 /// The `webhook-signature` value (`v1,<base64>`) for one message.
 ///
 /// ```
-/// use webhook_core::{Secret, scheme::standard};
+/// use webhook_core::{Secret, senders::standard_webhooks};
 ///
 /// // The Standard Webhooks specification's published test vector.
 /// let secret = Secret::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-/// let signature = standard::sign(
+/// let signature = standard_webhooks::sign(
 ///     &secret,
 ///     "msg_p5jXN8AQM9LWM0D4loKWxJek",
 ///     1614265330,
@@ -65,10 +92,10 @@ pub(crate) const TIMESTAMP_FIELD: &str = "`webhook-timestamp` header";
 pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
     let timestamp = timestamp.to_string();
     let tag = tag(secret, id.as_bytes(), timestamp.as_bytes(), body);
-    format!("v1,{}", super::encode_base64_tag(&tag))
+    format!("v1,{}", tag::encode_base64_tag(&tag))
 }
 
-pub(crate) fn tag(secret: &Secret, id: &[u8], timestamp: &[u8], body: &[u8]) -> Tag {
+fn tag(secret: &Secret, id: &[u8], timestamp: &[u8], body: &[u8]) -> Tag {
     secret.tag(&[id, b".", timestamp, b".", body])
 }
 
@@ -77,10 +104,10 @@ pub(crate) fn tag(secret: &Secret, id: &[u8], timestamp: &[u8], body: &[u8]) -> 
 const KEPT_TAGS: usize = 4;
 
 /// What a Standard Webhooks request presents, read from its headers.
-pub(crate) struct Presented<'r> {
-    pub(crate) id: &'r str,
-    pub(crate) timestamp_text: &'r [u8],
-    pub(crate) timestamp: i64,
+struct Presented<'r> {
+    id: &'r str,
+    timestamp_text: &'r [u8],
+    timestamp: i64,
     signatures: &'r [u8],
     /// The first usable `v1` entries, decoded once by the header check.
     kept: [Option<Tag>; KEPT_TAGS],
@@ -91,7 +118,7 @@ impl Presented<'_> {
     /// Whether any usable `v1` entry equals `expected`. Every entry is compared, in
     /// constant time, whichever matches; malformed `v1` entries are skipped
     /// ([`presented`] has already refused a header in which no entry is usable).
-    pub(crate) fn matches_any(&self, expected: &Tag) -> bool {
+    fn matches_any(&self, expected: &Tag) -> bool {
         let mut found = false;
         if self.usable <= KEPT_TAGS {
             for tag in self.kept.iter().flatten() {
@@ -118,15 +145,13 @@ fn entries(header: &[u8]) -> impl Iterator<Item = Entry> + '_ {
         .split(|&b| b == b' ')
         .filter(|entry| !entry.is_empty())
         .map(|entry| match entry.strip_prefix(b"v1,") {
-            Some(encoded) => Entry::V1(super::decode_base64_tag(encoded)),
+            Some(encoded) => Entry::V1(tag::decode_base64_tag(encoded)),
             None => Entry::Other,
         })
 }
 
-pub(crate) fn presented<R: RequestView + ?Sized>(
-    request: &R,
-) -> Result<Presented<'_>, VerifyError> {
-    let signatures = super::either(
+fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Presented<'_>, VerifyError> {
+    let signatures = crate::senders::either(
         request,
         (&SIGNATURE, SIGNATURE_HEADER),
         (&SVIX_SIGNATURE, SVIX_SIGNATURE_HEADER),
@@ -134,10 +159,10 @@ pub(crate) fn presented<R: RequestView + ?Sized>(
     .ok_or(VerifyError::MissingSignature {
         header: SIGNATURE_HEADER,
     })?;
-    let id = super::either(request, (&ID, ID_HEADER), (&SVIX_ID, SVIX_ID_HEADER))?.ok_or(
+    let id = crate::senders::either(request, (&ID, ID_HEADER), (&SVIX_ID, SVIX_ID_HEADER))?.ok_or(
         VerifyError::MissingHeader {
             header: ID_HEADER,
-            scheme: super::Scheme::StandardWebhooks,
+            scheme: Scheme::StandardWebhooks,
         },
     )?;
     let id = std::str::from_utf8(id)
@@ -147,7 +172,7 @@ pub(crate) fn presented<R: RequestView + ?Sized>(
             header: ID_HEADER,
             expected: "a non-empty message id",
         })?;
-    let timestamp_text = super::either(
+    let timestamp_text = crate::senders::either(
         request,
         (&TIMESTAMP, TIMESTAMP_HEADER),
         (&SVIX_TIMESTAMP, SVIX_TIMESTAMP_HEADER),
@@ -215,6 +240,122 @@ fn parse_timestamp(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// The `whsec_` mistake on the sender's or the receiver's side: the request signed with
+/// the secret's text as the key. Recomputed directly, since the verifier rightly
+/// refuses such keys.
+fn verifies_with_text_key(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
+    if key.is_empty() {
+        return false;
+    }
+    let Ok(presented) = presented(headers) else {
+        return false;
+    };
+    let expected = tag(
+        &Secret::new(key),
+        presented.id.as_bytes(),
+        presented.timestamp_text,
+        body,
+    );
+    presented.matches_any(&expected)
+}
+
+impl SignatureRules for StandardWebhooks {
+    fn headers(&self) -> &'static [SenderHeader] {
+        &[ID_PAIR, TIMESTAMP_PAIR, SIGNATURE_PAIR]
+    }
+
+    fn signature_header(&self) -> SenderHeader {
+        SIGNATURE_PAIR
+    }
+
+    fn key_encoding(&self) -> KeyEncoding {
+        KeyEncoding::StandardWebhooks
+    }
+
+    fn stamps_message_id(&self) -> bool {
+        true
+    }
+
+    /// The headers first; then the timestamp against the window (5 min when none is
+    /// configured), before any hashing; then every `v1` entry under every key.
+    fn verify(
+        &self,
+        request: &dyn RequestView,
+        body: &[u8],
+        keys: &Keys,
+        window: Option<Duration>,
+        now: &dyn Fn() -> i64,
+    ) -> Result<Signed, VerifyError> {
+        let presented = presented(request)?;
+        let window = window.unwrap_or(DEFAULT_TOLERANCE);
+        replay::within(TIMESTAMP_FIELD, presented.timestamp, now(), window)?;
+        let key = keys.first_match(|secret| {
+            let expected = tag(
+                secret,
+                presented.id.as_bytes(),
+                presented.timestamp_text,
+                body,
+            );
+            presented.matches_any(&expected)
+        })?;
+        Ok(Signed {
+            key,
+            message_id: Some(presented.id.into()),
+            signed_at: Some(presented.timestamp),
+        })
+    }
+
+    /// The id and timestamp always; the signature with a secret, none without.
+    fn sign(
+        &self,
+        secret: Option<&Secret>,
+        body: &[u8],
+        stamp: Option<Stamp<'_>>,
+    ) -> Result<Vec<SignedHeader>, SignError> {
+        let Stamp {
+            message_id,
+            timestamp,
+        } = stamp.ok_or(SignError::MissingMessageId {
+            scheme: Scheme::StandardWebhooks,
+        })?;
+        HeaderValue::from_str(message_id).map_err(|_| SignError::InvalidMessageId)?;
+        Ok(vec![
+            SignedHeader::new(ID_PAIR, message_id.to_owned()),
+            SignedHeader::new(TIMESTAMP_PAIR, timestamp.to_string()),
+            SignedHeader {
+                header: SIGNATURE_PAIR,
+                value: secret.map(|secret| sign(secret, message_id, timestamp, body)),
+            },
+        ])
+    }
+
+    fn reencoded(&self, _value: &str) -> Option<Reencoded> {
+        None
+    }
+
+    /// A `whsec_…` secret used as text (with or without its prefix) instead of being
+    /// base64-decoded.
+    fn secret_encoding_hints(
+        &self,
+        text: &[u8],
+        headers: &HeaderMap,
+        body: &[u8],
+        _verifies: &dyn Fn(&Secret) -> bool,
+    ) -> Vec<SecretChange> {
+        let mut hints = Vec::new();
+        if verifies_with_text_key(text, headers, body) {
+            hints.push(SecretChange::WhsecUsedAsText);
+        }
+        if text
+            .strip_prefix(b"whsec_")
+            .is_some_and(|rest| verifies_with_text_key(rest, headers, body))
+        {
+            hints.push(SecretChange::WhsecBodyUsedAsText);
+        }
+        hints
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,12 +374,7 @@ mod tests {
         let now = std::time::SystemTime::now();
         let at = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         let right = sign(&secret(), "msg_1", at, body);
-        let wrong = |n: u8| {
-            format!(
-                "v1,{}",
-                super::super::encode_base64_tag(&Tag::from_array([n; 32]))
-            )
-        };
+        let wrong = |n: u8| format!("v1,{}", tag::encode_base64_tag(&Tag::from_array([n; 32])));
         for count in [1, KEPT_TAGS, KEPT_TAGS + 3] {
             for position in 0..count {
                 let list: Vec<String> = (0..count)

@@ -1,36 +1,5 @@
-//! Standard Webhooks (Svix, Resend and others): the verified envelope, and a small
-//! typed body for the common `{"type", "timestamp" | "created_at", "data"}` shape.
-//!
-//! A Standard Webhooks message carries its identity in the *headers*, not the body:
-//! `webhook-id` (the same on every retry: the idempotency key) and
-//! `webhook-timestamp` (signed, so it can be trusted). [`StandardWebhook<T>`] pairs
-//! those verified values with the body parsed as `T`, so a handler never has to read
-//! headers again or trust an unsigned field of the body for deduplication.
-//!
-//! The body's shape is up to each sender. `T` defaults to [`serde_json::Value`]; use
-//! your own `Deserialize` type, or [`StandardEvent`] for the shape most senders use:
-//!
-//! ```
-//! use webhook_core::{MediaType, ParseContext, parse_unverified};
-//! use webhook_core::events::standard::{StandardEvent, StandardWebhook};
-//!
-//! let body = br#"{"type":"email.delivered","created_at":"2024-02-22T23:41:12.126Z","data":{"email_id":"56761188"}}"#;
-//! let context = ParseContext {
-//!     media_type: MediaType::Json,
-//!     message_id: Some("msg_2Lh9KRb0pzN4LePd3XiA4xAkM8J"),
-//!     signed_at: Some(1_708_645_272),
-//! };
-//! let webhook: StandardWebhook<StandardEvent<'static>> = parse_unverified(body, context)?;
-//! assert_eq!(webhook.message_id, "msg_2Lh9KRb0pzN4LePd3XiA4xAkM8J");
-//! assert_eq!(webhook.timestamp.timestamp(), 1_708_645_272);
-//! assert_eq!(webhook.payload.event_type, "email.delivered");
-//! assert_eq!(webhook.payload.data.get(), r#"{"email_id":"56761188"}"#);
-//! # Ok::<(), webhook_core::ParseError>(())
-//! ```
-//!
-//! In a live receiver the context comes from
-//! [`Verified::parse`](crate::Verified::parse), which only exists after the signature,
-//! and with it the id and timestamp, passed verification.
+//! [`StandardWebhook<T>`]: a verified Standard Webhooks message, and [`StandardEvent`], the
+//! body shape most of its senders use.
 
 use std::borrow::Cow;
 
@@ -38,14 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload, expect_json, json};
+use crate::events::{
+    BorrowedPayload, ParseContext, ParseError, Payload, RawJson, expect_json, json,
+};
 
-// The machinery every sender model shares. It belongs in `events/` proper; it is
-// declared here only because `events/mod.rs` belongs to another change.
-
-pub use super::fields::{RawJson, UnknownFields};
-
-use super::fields::{Plain, Rfc3339, json_object};
+use crate::events::fields::{Plain, Rfc3339, json_object};
 
 /// A verified Standard Webhooks message: the signed id and timestamp from the
 /// headers, and the body parsed as `T`.
@@ -137,7 +103,7 @@ json_object! {
     ///
     /// ```
     /// use serde::Deserialize;
-    /// use webhook_core::events::standard::StandardEvent;
+    /// use webhook_core::senders::standard_webhooks::StandardEvent;
     ///
     /// #[derive(Deserialize)]
     /// struct Delivered<'a> {

@@ -1,36 +1,4 @@
-//! Events of email-API style senders (`X-Webhook-Signature: sha256=…`): one event per
-//! request, `{"id","type","created_at","data"}`.
-//!
-//! ```
-//! use webhook_core::{MediaType, ParseContext, parse_unverified};
-//! use webhook_core::events::email_api::{BounceType, EmailApiEvent, EmailApiEventType};
-//!
-//! let body = br#"{"id":"evt_xyz789","type":"bounced","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"msg_abc123","from":"sender@yourdomain.com","to":"invalid@example.com","bounce_type":"hard","bounce_code":"550","bounce_message":"User unknown"}}"#;
-//! let event: EmailApiEvent<'static> = parse_unverified(body, ParseContext::new(MediaType::Json))?;
-//! match event.event_type {
-//!     EmailApiEventType::Bounced if event.data.bounce_type == Some(BounceType::Hard) => {
-//!         let code = event.data.bounce_code.as_ref().and_then(|code| code.smtp_code());
-//!         assert_eq!(code, Some(550));
-//!         assert_eq!(event.data.to.iter().collect::<Vec<_>>(), ["invalid@example.com"]);
-//!     }
-//!     other => panic!("unexpected {other}"),
-//! }
-//! # Ok::<(), webhook_core::ParseError>(())
-//! ```
-//!
-//! Choices where the sender's documentation is silent (all documented on the types):
-//! - `id` is the deduplication key: stable across the sender's retries.
-//! - `data.email_id`, `data.from` and `data.to` are required: every documented type
-//!   carries them. An event of a type this version does not know is kept
-//!   ([`EmailApiEventType::Unknown`]) as long as its `data` has that shape.
-//! - `data.to` is a string; an array of strings is accepted too ([`Recipients`]).
-//! - `data.bounce_code` is a string (`"550"`); a number is accepted too
-//!   ([`BounceCode`]).
-//! - `opened` and `clicked` have no documented extra fields; whatever they carry is in
-//!   [`EmailData::unknown`].
-//! - Serializing writes the keys in the order received; times are written in RFC 3339
-//!   with `Z` (`2024-01-15T10:30:05Z`, fractional digits only when present), which is
-//!   how the sender writes them.
+//! [`EmailApiPayload`]: the one event an email-API request carries, and its parts.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,17 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Serialize, Serializer};
 
-use super::fields::{
+use crate::events::fields::{
     CowVisitor, FromJson, IntoStatic, Marker, Mode, Plain, Rfc3339, Seed, json_object,
     parse_borrowed, string_enum,
 };
 use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload, expect_json};
 
-pub use super::fields::{RawJson, UnknownFields};
-
 json_object! {
     /// One email-API event: the whole body of one request.
-    pub struct EmailApiEvent<'a> (EMAIL_API_EVENT_FIELDS, EmailApiEventBuilder, "an email-API event object") {
+    pub struct EmailApiPayload<'a> (EMAIL_API_PAYLOAD_FIELDS, EmailApiPayloadBuilder, "an email-API event object") {
         required {
             /// The event id (`evt_…`): stable across retries, the deduplication key.
             id: Cow<'a, str> as Plain = "id",
@@ -333,15 +299,15 @@ impl IntoStatic for BounceCode<'_> {
     }
 }
 
-impl<'a> BorrowedPayload<'a> for EmailApiEvent<'a> {
+impl<'a> BorrowedPayload<'a> for EmailApiPayload<'a> {
     fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError> {
         expect_json(context.media_type)?;
         parse_borrowed(body)
     }
 }
 
-impl Payload for EmailApiEvent<'static> {
+impl Payload for EmailApiPayload<'static> {
     fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError> {
-        EmailApiEvent::parse_borrowed(body, context).map(EmailApiEvent::into_owned)
+        EmailApiPayload::parse_borrowed(body, context).map(EmailApiPayload::into_owned)
     }
 }

@@ -68,7 +68,7 @@ impl<'a> WebhookEvent<'a> {
     ///
     /// ```
     /// use chrono::DateTime;
-    /// use webhook_core::events::stalwart::{Data, DataMap, Key, Value, WebhookEvent};
+    /// use webhook_core::senders::stalwart::{Data, DataMap, Key, Value, WebhookEvent};
     ///
     /// let mut data = DataMap::new();
     /// data.push(Key::AccountName, Value::from("jdoe@example.org"));

@@ -3,13 +3,24 @@
 //! The same form as GitHub's `X-Hub-Signature-256`, which is accepted too. Hex may be
 //! in either case. The key is the secret's UTF-8 bytes.
 
+use std::time::Duration;
+
+use base64::Engine as _;
 use http::HeaderName;
 
+use super::EmailApi;
 use crate::{
     Secret,
     error::{MalformedReason, VerifyError},
     request::RequestView,
-    tag::Tag,
+    secret::KeyEncoding,
+    senders::{
+        SenderHeader, SignError, SignedHeader, Stamp,
+        rules::{Reencoded, SignatureRules, Signed},
+        signing,
+    },
+    tag::{self, Tag},
+    verifier::Keys,
 };
 
 /// The signature header.
@@ -21,11 +32,16 @@ pub const PREFIX: &str = "sha256=";
 
 const SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
 const GITHUB_SIGNATURE: HeaderName = HeaderName::from_static(GITHUB_SIGNATURE_HEADER);
+const HEADER: SenderHeader = SenderHeader::new(
+    SIGNATURE_HEADER,
+    Some(GITHUB_SIGNATURE_HEADER),
+    "X-Webhook-Signature",
+);
 
 /// The `X-Webhook-Signature` value for `body`: `sha256=` and lowercase hex.
 ///
 /// ```
-/// use webhook_core::{Secret, scheme::email_api};
+/// use webhook_core::{Secret, senders::email_api};
 ///
 /// // GitHub's documented example.
 /// let signature = email_api::sign(&Secret::new("It's a Secret to Everybody"), b"Hello, World!");
@@ -35,14 +51,14 @@ const GITHUB_SIGNATURE: HeaderName = HeaderName::from_static(GITHUB_SIGNATURE_HE
 /// );
 /// ```
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    let mut out = String::with_capacity(PREFIX.len() + super::HEX_TAG_LEN);
+    let mut out = String::with_capacity(PREFIX.len() + tag::HEX_TAG_LEN);
     out.push_str(PREFIX);
     out.push_str(&hex::encode(secret.tag(&[body]).as_bytes()));
     out
 }
 
-pub(crate) fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
-    let value = super::either(
+fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
+    let value = crate::senders::either(
         request,
         (&SIGNATURE, SIGNATURE_HEADER),
         (&GITHUB_SIGNATURE, GITHUB_SIGNATURE_HEADER),
@@ -62,13 +78,68 @@ fn parse(value: &[u8]) -> Result<Tag, MalformedReason> {
     }
     match value.split_at_checked(PREFIX.len()) {
         Some((prefix, hex)) if prefix.eq_ignore_ascii_case(PREFIX.as_bytes()) => {
-            super::decode_hex_tag(hex)
+            tag::decode_hex_tag(hex)
         }
         // `sha1=…` (GitHub's older header) or another algorithm.
         _ if value.iter().take(16).any(|&b| b == b'=') => {
             Err(MalformedReason::UnsupportedAlgorithm)
         }
         _ => Err(MalformedReason::MissingPrefix { expected: PREFIX }),
+    }
+}
+
+impl SignatureRules for EmailApi {
+    fn headers(&self) -> &'static [SenderHeader] {
+        &[HEADER]
+    }
+
+    fn signature_header(&self) -> SenderHeader {
+        HEADER
+    }
+
+    fn key_encoding(&self) -> KeyEncoding {
+        KeyEncoding::Raw
+    }
+
+    fn verify(
+        &self,
+        request: &dyn RequestView,
+        body: &[u8],
+        keys: &Keys,
+        _window: Option<Duration>,
+        _now: &dyn Fn() -> i64,
+    ) -> Result<Signed, VerifyError> {
+        keys.match_body(&presented(request)?, body)
+            .map(Signed::body_only)
+    }
+
+    fn sign(
+        &self,
+        secret: Option<&Secret>,
+        body: &[u8],
+        _stamp: Option<Stamp<'_>>,
+    ) -> Result<Vec<SignedHeader>, SignError> {
+        Ok(signing::over_body(HEADER, secret, body, sign))
+    }
+
+    /// Hex without the `sha256=` prefix, or base64 (Stalwart's encoding).
+    fn reencoded(&self, value: &str) -> Option<Reencoded> {
+        const EXPECTED: &str = "`sha256=` + hex";
+        if value.len() == 64 && hex::decode(value).is_ok() {
+            return Some(Reencoded {
+                found: "hex without the `sha256=` prefix",
+                expected: EXPECTED,
+                value: format!("sha256={value}"),
+            });
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.strip_prefix("sha256=").unwrap_or(value))
+            .ok()?;
+        Some(Reencoded {
+            found: "base64",
+            expected: EXPECTED,
+            value: format!("sha256={}", hex::encode(bytes)),
+        })
     }
 }
 

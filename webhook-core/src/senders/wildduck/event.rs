@@ -1,44 +1,4 @@
-//! WildDuck's webhook events: one compact JSON event per request,
-//! `{"id","time","ev",…event keys}`.
-//!
-//! WildDuck does not sign its webhooks; a receiver authenticates them by what the
-//! subscription URL carries (Basic credentials or a token), which the verifier checks
-//! before any of this runs.
-//!
-//! ```
-//! use webhook_core::{MediaType, ParseContext, parse_unverified};
-//! use webhook_core::events::wildduck::{WildDuckEvent, WildDuckEventType};
-//!
-//! let body = br#"{"id":"6561f0c2a1b2c3d4e5f60718:1","time":1700000000000,"ev":"mailbox.created","user":"6561f0c2a1b2c3d4e5f60719","mailbox":"6561f0c2a1b2c3d4e5f6071a","path":"Archive/2024"}"#;
-//! let event: WildDuckEvent<'static> = parse_unverified(body, ParseContext::new(MediaType::Json))?;
-//! assert_eq!(event.event_type, WildDuckEventType::MailboxCreated);
-//! assert_eq!(event.path.as_deref(), Some("Archive/2024"));
-//! assert_eq!(event.time.timestamp(), 1_700_000_000);
-//! // `id` is the deduplication key: `<event ObjectId>:<subscription n>`.
-//! assert_eq!(event.source_event_id(), Some("6561f0c2a1b2c3d4e5f60718"));
-//! assert_eq!(event.delivery_index(), Some(1));
-//! // Parsed events serialize back byte for byte.
-//! assert_eq!(serde_json::to_vec(&event).unwrap(), body);
-//! # Ok::<(), webhook_core::ParseError>(())
-//! ```
-//!
-//! The model is one struct with every key any event type carries, as typed optional
-//! fields (each documents which events carry it), rather than one struct per type:
-//! the keys are shared across types (`user`, `mailbox`, …), and a handler matches on
-//! [`WildDuckEvent::event_type`] and reads the fields it needs. Keys this version does
-//! not know are kept in [`WildDuckEvent::unknown`].
-//!
-//! Choices where WildDuck's documentation is silent:
-//! - `id`, `time` and `ev` are required; `user` is optional (server-wide events
-//!   lack it).
-//! - `id` is kept as sent and not validated; [`WildDuckEvent::source_event_id`] and
-//!   [`WildDuckEvent::delivery_index`] split it.
-//! - `message` is an IMAP UID (`u32`); `date` is written back the way JavaScript's
-//!   `toISOString` writes it (`2024-01-15T10:30:05.000Z`).
-//! - `credential` is an object on `mfa.webauthn.registered` and an id string on
-//!   `mfa.webauthn.removed` ([`Credential`]).
-//! - Old events are not refused: WildDuck queues events in Redis and may deliver them
-//!   very late.
+//! [`WildDuckPayload`]: the one event a WildDuck request carries.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -48,17 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 
-use super::fields::{
+use crate::events::fields::{
     Builder, FromJson, IntoStatic, IsoMillis, Marker, Mode, Plain, UnixMillis, json_object,
     parse_borrowed, string_enum, visit_entries,
 };
-use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload, expect_json};
-
-pub use super::fields::{RawJson, UnknownFields};
+use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload, RawJson, expect_json};
 
 json_object! {
     /// One WildDuck event: the whole body of one request.
-    pub struct WildDuckEvent<'a> (WILDDUCK_EVENT_FIELDS, WildDuckEventBuilder, "a WildDuck event object") {
+    pub struct WildDuckPayload<'a> (WILDDUCK_PAYLOAD_FIELDS, WildDuckPayloadBuilder, "a WildDuck event object") {
         required {
             /// `<24-hex ObjectId>:<n>`: one ObjectId per event, `n` counts the
             /// matching subscriptions. Stable across retries: **the deduplication
@@ -143,7 +101,7 @@ json_object! {
     }
 }
 
-impl WildDuckEvent<'_> {
+impl WildDuckPayload<'_> {
     /// The event's ObjectId: the part of [`id`](Self::id) before `:`, the same for
     /// every subscription the event was delivered to.
     pub fn source_event_id(&self) -> Option<&str> {
@@ -361,15 +319,15 @@ impl IntoStatic for Credential<'_> {
     }
 }
 
-impl<'a> BorrowedPayload<'a> for WildDuckEvent<'a> {
+impl<'a> BorrowedPayload<'a> for WildDuckPayload<'a> {
     fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError> {
         expect_json(context.media_type)?;
         parse_borrowed(body)
     }
 }
 
-impl Payload for WildDuckEvent<'static> {
+impl Payload for WildDuckPayload<'static> {
     fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError> {
-        WildDuckEvent::parse_borrowed(body, context).map(WildDuckEvent::into_owned)
+        WildDuckPayload::parse_borrowed(body, context).map(WildDuckPayload::into_owned)
     }
 }

@@ -28,7 +28,7 @@ pub const AUDIT_LOG_PREFIX: &str = "activity_log.";
 /// refused.
 ///
 /// ```
-/// use webhook_core::events::mailtrap::{EventKind, MailtrapEvent};
+/// use webhook_core::senders::mailtrap::{EventKind, MailtrapEvent};
 ///
 /// fn handle(event: &MailtrapEvent<'_>) -> String {
 ///     match event {

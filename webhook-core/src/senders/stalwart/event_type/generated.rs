@@ -6803,7 +6803,7 @@ impl From<WebDavEvent> for EventType {
 /// with a `&str`.
 ///
 /// ```
-/// use webhook_core::events::stalwart::{AuthEvent, EventType, Family, LegacyEventType};
+/// use webhook_core::senders::stalwart::{AuthEvent, EventType, Family, LegacyEventType};
 ///
 /// let event: EventType = "auth.failed".parse().unwrap();
 /// assert_eq!(event, EventType::Auth(AuthEvent::Failed));

@@ -37,7 +37,7 @@ macro_rules! legacy_event_types {
         /// ([`as_str`](Self::as_str)) and knows its current equivalents.
         ///
         /// ```
-        /// use webhook_core::events::stalwart::{AuthEvent, EventType, LegacyEventType};
+        /// use webhook_core::senders::stalwart::{AuthEvent, EventType, LegacyEventType};
         ///
         /// let old = EventType::from("auth.failure");
         /// assert_eq!(old, EventType::Legacy(LegacyEventType::AuthFailure));

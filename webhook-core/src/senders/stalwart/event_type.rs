@@ -20,7 +20,7 @@
 //! parsed from. The enums are `#[non_exhaustive]` because the list grows with Stalwart.
 //!
 //! ```
-//! use webhook_core::events::stalwart::{AuthEvent, EventType, Family};
+//! use webhook_core::senders::stalwart::{AuthEvent, EventType, Family};
 //!
 //! for name in ["auth.failed", "auth.failure", "auth.brand-new"] {
 //!     let event = EventType::from(name);

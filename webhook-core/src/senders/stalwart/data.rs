@@ -61,7 +61,7 @@ impl<'a> Data<'a> {
     /// An ordered view of the keys with typed accessors.
     ///
     /// ```
-    /// # use webhook_core::events::stalwart::Data;
+    /// # use webhook_core::senders::stalwart::Data;
     /// # fn show(data: &Data<'_>) -> Result<(), webhook_core::ParseError> {
     /// let fields = data.fields()?;
     /// if let Some(ip) = fields.remote_ip() {
@@ -131,7 +131,7 @@ impl<'a> DataMap<'a> {
     /// where an event's own keys come before its span's.
     ///
     /// ```
-    /// use webhook_core::events::stalwart::{DataMap, Key, Value};
+    /// use webhook_core::senders::stalwart::{DataMap, Key, Value};
     ///
     /// let mut data = DataMap::new();
     /// data.push(Key::RemoteIp, Value::from("192.0.2.99"));

@@ -1,37 +1,4 @@
-//! Stalwart's webhook events: `{"events":[{"id","createdAt","type","data"}]}` batches.
-//!
-//! - [`WebhookEvents`] is a batch (never empty) and [`WebhookEvent`] one event;
-//!   `WebhookEvents<'a>` borrows from the body, `WebhookEvents<'static>`
-//!   ([`StalwartEvents`](crate::StalwartEvents)) owns its data.
-//! - [`EventType`] names every event type Stalwart has (and had), with a fallback for
-//!   names newer than this crate.
-//! - [`Data`] keeps each event's data as sent; [`DataMap`] reads it with typed
-//!   accessors; [`Value`] is Stalwart's value model, nested events included.
-//! - [`Fingerprint`] is the content hash to deduplicate on, because a retried event gets
-//!   a new id.
-//!
-//! Parsing then serializing gives back the bytes received, unknown keys included:
-//!
-//! ```
-//! use webhook_core::{MediaType, ParseContext, events::{parse_unverified_borrowed, stalwart::WebhookEvents}};
-//!
-//! let body = br#"{"events":[{"id":"17557849615421","createdAt":"2025-08-21T14:02:41Z","type":"smtp.dkim-fail","data":{"spanId":312846120370880513,"strict":false,"remoteIp":"2001:db8::25"}}]}"#;
-//! let batch: WebhookEvents<'_> = parse_unverified_borrowed(body, ParseContext::new(MediaType::Json))?;
-//! let event = &batch.events[0];
-//! assert_eq!(event.event_type().as_str(), "smtp.dkim-fail");
-//! let data = event.fields()?;
-//! assert_eq!(data.span_id(), Some(312846120370880513)); // exact above 2^53
-//! assert_eq!(data.remote_ip(), Some("2001:db8::25".parse()?));
-//! assert_eq!(serde_json::to_vec(&batch)?, body);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-
-mod data;
-mod event;
-mod event_type;
-mod fingerprint;
-mod key;
-mod value;
+//! [`WebhookEvents`]: a Stalwart webhook body, `{"events":[…]}`, one or more events.
 
 use std::{borrow::Cow, fmt};
 
@@ -42,13 +9,7 @@ use serde::{
 };
 use serde_json::value::RawValue;
 
-pub use data::{Data, DataMap};
-pub use event::WebhookEvent;
-pub use event_type::*;
-pub use fingerprint::Fingerprint;
-pub use key::{Key, UnknownKey};
-pub use value::{NestedEvent, Value};
-
+use super::{WebhookEvent, event};
 use crate::events::{
     BorrowedPayload, ParseContext, ParseError, Payload, RawJson,
     cow::{BorrowRaw, CowStr, own_str},

@@ -1,51 +1,5 @@
-//! Mailtrap's webhook events, in its three body formats.
-//!
-//! | format | `Content-Type` | body |
-//! |---|---|---|
-//! | JSON | `application/json` | `{"events":[…]}`, up to 500 events; a bare event object is accepted too |
-//! | JSON Lines | `application/jsonl` (and the other JSON Lines types) | one compact event per line |
-//! | form data | `application/x-www-form-urlencoded` | one event, `event=delivery&email=…` |
-//!
-//! [`MailtrapEvents`] picks the format from the verified `Content-Type`; without one
-//! it looks at the body (a `{` first means JSON, then JSON Lines if more than one
-//! value follows; anything else is form data). Any other media type is refused with
-//! 415. A body with no event is [`ParseError::EmptyBatch`].
-//!
-//! ```
-//! use webhook_core::{MediaType, ParseContext};
-//! use webhook_core::events::parse_unverified_borrowed;
-//! use webhook_core::events::mailtrap::{EventKind, MailtrapEvent, MailtrapEvents};
-//!
-//! let body = br#"{"events":[{"event":"bounce","timestamp":1728669700,"sending_stream":"transactional","message_id":"1df37d17-0286-4d8b-8edf-bc4ec5be86e6","email":"receiver@example.com","event_id":"bede7236-2284-43d6-a953-1fdcafd0fdbc","response":"[CS01] Message rejected due to local policy","response_code":555,"bounce_category":"spam","sending_domain_name":"examplesender.com"}]}"#;
-//! let events: MailtrapEvents<'_> =
-//!     parse_unverified_borrowed(body, ParseContext::new(MediaType::Json))?;
-//! for event in &events {
-//!     if let MailtrapEvent::Sending(sent) = event {
-//!         assert_eq!(sent.kind, EventKind::Bounce);
-//!         assert_eq!(sent.response_code, Some(555));
-//!         // `event_id` is the deduplication key.
-//!         assert_eq!(sent.event_id, "bede7236-2284-43d6-a953-1fdcafd0fdbc");
-//!     }
-//! }
-//! // Parsed bodies serialize back byte for byte.
-//! assert_eq!(serde_json::to_vec(&events).unwrap(), body);
-//! # Ok::<(), webhook_core::ParseError>(())
-//! ```
-//!
-//! Choices where Mailtrap's documentation is silent:
-//! - `event`, `timestamp`, `event_id`, `message_id` and `email` are required on
-//!   sending events (documented as always present); `sending_stream` and
-//!   `sending_domain_name` are optional (absent from older payloads).
-//! - An `event` string this version does not know is kept: see [`MailtrapEvent`].
-//! - In form data, `custom_variables` (whose form spelling is not documented) and
-//!   unknown keys are kept as strings in [`SendingEvent::unknown`]; audit-log events
-//!   are refused there (Mailtrap sends them as JSON only).
-//! - Serializing writes JSON: the `{"events":[…]}` wrapper, or the bare event for a
-//!   body that was one; [`MailtrapEvents::to_json_lines`] writes JSON Lines.
-
-mod event;
-mod form;
-mod json_lines;
+//! [`MailtrapBatch`]: the events of one Mailtrap request, in any of its three body
+//! formats.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -55,16 +9,11 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-pub use event::{
-    AUDIT_LOG_PREFIX, AuditEvent, AuditId, AuditParty, EventKind, MailtrapEvent, SendingEvent,
-    SendingStream, UnknownEvent,
-};
-
-pub use crate::events::fields::{RawJson, UnknownFields};
-
+use super::{MailtrapEvent, event, form, json_lines};
 use crate::MediaType;
 use crate::events::fields::{FromJson, Marker, Mode, Seed, parse_borrowed};
 use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload};
+use crate::events::{RawJson, UnknownFields};
 
 /// The body formats Mailtrap sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,7 +34,7 @@ pub enum BodyFormat {
 ///
 /// Iterate it (`for event in &events`) or use [`events`](Self::events) directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailtrapEvents<'a> {
+pub struct MailtrapBatch<'a> {
     /// The events, in body order (at least one).
     pub events: Vec<MailtrapEvent<'a>>,
     /// The format the body was in.
@@ -94,7 +43,7 @@ pub struct MailtrapEvents<'a> {
     pub unknown: UnknownFields<'a>,
 }
 
-impl<'a> MailtrapEvents<'a> {
+impl<'a> MailtrapBatch<'a> {
     /// A batch of `events`, serialized as `{"events":[…]}`.
     pub fn new(events: Vec<MailtrapEvent<'a>>) -> Self {
         Self {
@@ -142,8 +91,8 @@ impl<'a> MailtrapEvents<'a> {
     }
 
     /// The owned (`'static`) form.
-    pub fn into_owned(self) -> MailtrapEvents<'static> {
-        MailtrapEvents {
+    pub fn into_owned(self) -> MailtrapBatch<'static> {
+        MailtrapBatch {
             events: self
                 .events
                 .into_iter()
@@ -155,7 +104,7 @@ impl<'a> MailtrapEvents<'a> {
     }
 }
 
-impl<'e, 'a> IntoIterator for &'e MailtrapEvents<'a> {
+impl<'e, 'a> IntoIterator for &'e MailtrapBatch<'a> {
     type Item = &'e MailtrapEvent<'a>;
     type IntoIter = std::slice::Iter<'e, MailtrapEvent<'a>>;
 
@@ -164,7 +113,7 @@ impl<'e, 'a> IntoIterator for &'e MailtrapEvents<'a> {
     }
 }
 
-impl<'a> IntoIterator for MailtrapEvents<'a> {
+impl<'a> IntoIterator for MailtrapBatch<'a> {
     type Item = MailtrapEvent<'a>;
     type IntoIter = std::vec::IntoIter<MailtrapEvent<'a>>;
 
@@ -175,8 +124,8 @@ impl<'a> IntoIterator for MailtrapEvents<'a> {
 
 /// JSON: the bare event for a body that was a single event (JSON or form data),
 /// otherwise the `{"events":[…]}` wrapper with its other keys in place. JSON Lines
-/// bodies are written as the wrapper; see [`MailtrapEvents::to_json_lines`].
-impl Serialize for MailtrapEvents<'_> {
+/// bodies are written as the wrapper; see [`MailtrapBatch::to_json_lines`].
+impl Serialize for MailtrapBatch<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match (self.format, self.events.as_slice()) {
             (BodyFormat::Single | BodyFormat::Form, [event]) => event.serialize(serializer),
@@ -190,7 +139,7 @@ impl Serialize for MailtrapEvents<'_> {
     }
 }
 
-impl<'a> BorrowedPayload<'a> for MailtrapEvents<'a> {
+impl<'a> BorrowedPayload<'a> for MailtrapBatch<'a> {
     fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError> {
         let events = match context.media_type {
             MediaType::Json => parse_json(body)?,
@@ -217,35 +166,35 @@ impl<'a> BorrowedPayload<'a> for MailtrapEvents<'a> {
     }
 }
 
-impl Payload for MailtrapEvents<'static> {
+impl Payload for MailtrapBatch<'static> {
     fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError> {
-        MailtrapEvents::parse_borrowed(body, context).map(MailtrapEvents::into_owned)
+        MailtrapBatch::parse_borrowed(body, context).map(MailtrapBatch::into_owned)
     }
 }
 
-fn lines(body: &[u8]) -> Result<MailtrapEvents<'_>, ParseError> {
-    Ok(MailtrapEvents {
+fn lines(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
+    Ok(MailtrapBatch {
         events: json_lines::parse(body)?,
         format: BodyFormat::JsonLines,
         unknown: UnknownFields::default(),
     })
 }
 
-fn form(body: &[u8]) -> Result<MailtrapEvents<'_>, ParseError> {
-    Ok(MailtrapEvents {
+fn form(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
+    Ok(MailtrapBatch {
         events: vec![MailtrapEvent::Sending(form::parse(body)?)],
         format: BodyFormat::Form,
         unknown: UnknownFields::default(),
     })
 }
 
-fn parse_json(body: &[u8]) -> Result<MailtrapEvents<'_>, ParseError> {
+fn parse_json(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     parse_borrowed::<JsonBody<'_>>(body).map(|body| body.0)
 }
 
 /// A JSON body: the wrapper or a bare event, told apart by the first of `events` /
 /// `event` among its keys.
-struct JsonBody<'a>(MailtrapEvents<'a>);
+struct JsonBody<'a>(MailtrapBatch<'a>);
 
 impl<'a> FromJson<'a> for JsonBody<'a> {
     fn from_json<'de, M: Mode<'de, 'a>, D: Deserializer<'de>>(
@@ -284,7 +233,7 @@ impl<'de, 'a, M: Mode<'de, 'a>> Visitor<'de> for BodyVisitor<'a, M> {
                         let value = map.next_value_seed(Seed::<M, RawJson<'a>>::new())?;
                         unknown.push_at(key, value, ordinal);
                     }
-                    return Ok(JsonBody(MailtrapEvents {
+                    return Ok(JsonBody(MailtrapBatch {
                         events,
                         format: BodyFormat::Batch,
                         unknown,
@@ -293,7 +242,7 @@ impl<'de, 'a, M: Mode<'de, 'a>> Visitor<'de> for BodyVisitor<'a, M> {
                 "event" => {
                     let name = map.next_value_seed(Seed::<M, Cow<'a, str>>::new())?;
                     let event = event::finish_event::<M, A>(name, before, map)?;
-                    return Ok(JsonBody(MailtrapEvents {
+                    return Ok(JsonBody(MailtrapBatch {
                         events: vec![event],
                         format: BodyFormat::Single,
                         unknown: UnknownFields::default(),

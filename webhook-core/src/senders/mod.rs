@@ -1,0 +1,74 @@
+//! The senders hookwise speaks, one module (and one folder) each, holding everything
+//! hookwise knows about that sender.
+//!
+//! | sender | [`Scheme`] | signature | signed timestamp | payload (owned) | dedup key |
+//! |---|---|---|---|---|---|
+//! | [`stalwart`] | `Stalwart` | `X-Signature`: base64 HMAC-SHA256 of the body | each event's `createdAt` (newest judged) | [`StalwartEvents`](crate::StalwartEvents) | content fingerprint |
+//! | [`email_api`] | `EmailApi` | `X-Webhook-Signature` (or `X-Hub-Signature-256`): `sha256=<hex>` | `created_at` | [`EmailApiEvent`](crate::EmailApiEvent) | `id` |
+//! | [`mailtrap`] | `Mailtrap` | `Mailtrap-Signature` (or `X-Mailtrap-Signature`): hex | none | [`MailtrapEvents`](crate::MailtrapEvents) | `event_id` |
+//! | [`standard_webhooks`] | `StandardWebhooks` | `webhook-signature` (or `svix-*`): `v1,<base64>` over `id.timestamp.body` | `webhook-timestamp` header | [`StandardWebhook<T>`](standard_webhooks::StandardWebhook) | `webhook-id` |
+//! | [`wildduck`] | `WildDuck` | none: Basic credentials or a URL token | none | [`WildDuckEvent`](crate::WildDuckEvent) | `id` |
+//!
+//! # What a sender's folder holds
+//!
+//! - its **header names** and how its **signature** is presented, verified and
+//!   signed (`signature.rs`: the public `sign` function and header constants);
+//! - its **signed timestamp** and the replay window its retries need (`replay.rs`, for
+//!   senders that sign one);
+//! - its **payload types** (`event.rs`, `batch.rs`, …), parsed from verified bodies;
+//! - how a body **splits into events** and each event's **deduplication key**
+//!   (`dedup.rs`, or `mod.rs` for a one-event body);
+//! - its **default limits and policies**: the body limit, the idempotency lease and ttl,
+//!   and the retry horizon the ttl must cover (`mod.rs`);
+//! - its **diagnosis hints**: what a mis-encoded signature or secret of this sender
+//!   looks like (`signature.rs`).
+//!
+//! Each folder's `mod.rs` answers the crate-internal `SenderRules` questions (and a
+//! signing sender's `signature.rs` the `SignatureRules` ones); the verifier, the
+//! replay check, [`idempotency`](crate::idempotency) and [`diagnose`](crate::diagnose)
+//! ask the sender through its [`Scheme`] instead of matching on it. The public face of
+//! a sender is its [`Scheme`] variant (whose methods, such as [`Scheme::sign`] and
+//! [`Scheme::headers`], answer for it) and its module's public items.
+//!
+//! # Adding a sender
+//!
+//! 1. **One folder**, `webhook-core/src/senders/<name>/`, on the model of the closest
+//!    existing sender: `mod.rs` with the module doc (the sender's facts and sources),
+//!    a unit struct implementing `SenderRules` (id, aliases, name, summary, body limit,
+//!    lease and ttl with the retry horizon they cover, replay window, event keys and
+//!    splitting), and the payload types; `signature.rs` implementing `SignatureRules`
+//!    (header names, verify, sign, diagnosis hints) if the sender signs. Declare the
+//!    module below, and add an owned alias of its payload in `lib.rs` if it borrows.
+//! 2. **One enum variant** in [`Scheme`], added to [`Scheme::ALL`], and its arm in
+//!    `Scheme::rules` (`senders/scheme.rs`), the one `match` on the variants in this
+//!    crate. The compiler points at that arm; the crate's tests then run over
+//!    [`Scheme::ALL`] (ids and aliases unique, ttl longer than the retry horizon).
+//! 3. **Its format in `webhook-sender`**: `webhook-sender/src/senders/<name>.rs` with the
+//!    sender's delivery policy preset (and a typed `Format` if its bodies are built from
+//!    this crate's models), and its arm in `DeliveryPolicy::for_scheme`
+//!    (`webhook-sender/src/senders/mod.rs`). The `webhook` CLI's samples follow the
+//!    same name: `webhook-cli/src/senders/<name>.rs` and its arm in
+//!    `webhook-cli/src/senders/mod.rs`.
+//!
+//! Nothing else changes: the verifier, replay, idempotency, diagnosis, the adapters,
+//! the reference sender's endpoint and engine, and the CLI's commands are written
+//! against the rules, not against the variants.
+//!
+//! [`Scheme`]: crate::Scheme
+//! [`Scheme::ALL`]: crate::Scheme::ALL
+//! [`Scheme::sign`]: crate::Scheme::sign
+//! [`Scheme::headers`]: crate::Scheme::headers
+
+pub mod email_api;
+mod headers;
+pub mod mailtrap;
+pub(crate) mod rules;
+pub(crate) mod scheme;
+mod signing;
+pub mod stalwart;
+pub mod standard_webhooks;
+pub mod wildduck;
+
+pub use headers::SenderHeader;
+pub(crate) use headers::{either, single};
+pub use signing::{SignError, SignedHeader, Stamp};

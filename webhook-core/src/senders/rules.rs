@@ -1,0 +1,190 @@
+//! The questions the rest of the crate asks a sender: [`SenderRules`] and, for a sender
+//! that signs, [`SignatureRules`].
+//!
+//! Each sender's folder implements them once; [`Scheme::rules`](crate::Scheme) is the
+//! one place that turns a [`Scheme`] into its rules. The verifier, the replay check,
+//! idempotency and diagnosis call these methods instead of matching on the scheme, so
+//! what a sender does is read in its folder and nowhere else.
+//!
+//! The traits are crate-private, and so sealed: the public face of a sender is its
+//! [`Scheme`] variant and its folder's public items.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::{
+    Secret,
+    diagnose::SecretChange,
+    error::VerifyError,
+    events::{ParseContext, ParseError},
+    idempotency::{DedupKey, DedupPolicy, Namespace},
+    request::RequestView,
+    secret::KeyEncoding,
+    senders::{SenderHeader, SignError, SignedHeader, Stamp, stalwart::StalwartKey},
+    verified::MatchedKey,
+    verifier::Keys,
+};
+
+/// Everything hookwise knows about one sender.
+pub(crate) trait SenderRules: Sync {
+    /// The identifier on command lines and in configuration (`stalwart`, `email-api`).
+    fn id(&self) -> &'static str;
+
+    /// Other identifiers accepted when parsing a [`Scheme`], lowercase.
+    fn aliases(&self) -> &'static [&'static str];
+
+    /// The sender's name in prose (`Stalwart`, `Standard Webhooks`).
+    fn name(&self) -> &'static str;
+
+    /// One line on how the sender authenticates, for listings and `--help`.
+    fn summary(&self) -> &'static str;
+
+    /// How the sender signs, or `None` when it does not (WildDuck).
+    fn signature(&self) -> Option<&dyn SignatureRules>;
+
+    /// Whether a replay window can be configured: the signature covers a timestamp
+    /// (in a header or in the body) that the verifier can judge.
+    fn accepts_replay_window(&self) -> bool;
+
+    /// After the MAC check, with a replay window configured: the body's signed
+    /// timestamp, judged against the window. `Ok(None)` when the body carries none
+    /// (the timestamp, if any, is in a header and was judged with the signature).
+    fn body_signed_at(
+        &self,
+        body: &[u8],
+        now: &dyn Fn() -> i64,
+        window: Duration,
+    ) -> Result<Option<i64>, VerifyError> {
+        let _ = (body, now, window);
+        Ok(None)
+    }
+
+    /// The body limit a verifier uses unless told otherwise.
+    fn max_body_bytes(&self) -> usize;
+
+    /// The idempotency lease and ttl for this sender's events.
+    fn dedup_policy(&self) -> DedupPolicy;
+
+    /// How long after an event's first delivery the sender may still redeliver it:
+    /// what the ttl of [`dedup_policy`](Self::dedup_policy) must cover.
+    fn retry_horizon(&self) -> Duration;
+
+    /// One deduplication key per event of a verified body, in order.
+    fn event_keys(
+        &self,
+        body: &[u8],
+        context: ParseContext<'_>,
+        namespace: &Namespace,
+        stalwart: StalwartKey,
+    ) -> Result<Vec<DedupKey>, ParseError>;
+
+    /// The body reduced to the events flagged `true` (one flag per event, in the order of
+    /// [`event_keys`](Self::event_keys)), each written back as it arrived. `Ok(None)`:
+    /// the body cannot be split (one event per request) and is used as it is.
+    fn retain_events(
+        &self,
+        body: &[u8],
+        context: ParseContext<'_>,
+        keep: &[bool],
+    ) -> Result<Option<Vec<u8>>, ParseError> {
+        let _ = (body, context, keep);
+        Ok(None)
+    }
+}
+
+/// How a sender signs its requests.
+pub(crate) trait SignatureRules: Sync {
+    /// Every header the signature involves, the signature itself included.
+    fn headers(&self) -> &'static [SenderHeader];
+
+    /// The header carrying the signature.
+    fn signature_header(&self) -> SenderHeader;
+
+    /// How the sender turns a secret's text into its key.
+    fn key_encoding(&self) -> KeyEncoding;
+
+    /// Whether every request carries a message id, signed with the body and the same on
+    /// every retry (Standard Webhooks' `webhook-id`).
+    fn stamps_message_id(&self) -> bool {
+        false
+    }
+
+    /// Checks the presented signature against `body` under each key: the headers'
+    /// presence and format first (malformed is refused before any hashing), a signed
+    /// timestamp against `window` (when the signature covers one), then the MACs in
+    /// constant time.
+    fn verify(
+        &self,
+        request: &dyn RequestView,
+        body: &[u8],
+        keys: &Keys,
+        window: Option<Duration>,
+        now: &dyn Fn() -> i64,
+    ) -> Result<Signed, VerifyError>;
+
+    /// The headers a sender adds to a request carrying `body` (see
+    /// [`Scheme::sign`](crate::Scheme::sign)).
+    fn sign(
+        &self,
+        secret: Option<&Secret>,
+        body: &[u8],
+        stamp: Option<Stamp<'_>>,
+    ) -> Result<Vec<SignedHeader>, SignError>;
+
+    /// Diagnosis: the presented signature value re-encoded the way this sender encodes
+    /// it, when it looks like another encoding of a MAC (hex where base64 is expected, a
+    /// missing or extra `sha256=`).
+    fn reencoded(&self, value: &str) -> Option<Reencoded>;
+
+    /// Diagnosis: the ways the secret's text may have been decoded on one side and not
+    /// the other that make the request verify. `verifies` checks a key against the
+    /// request with this sender's verifier.
+    fn secret_encoding_hints(
+        &self,
+        text: &[u8],
+        headers: &HeaderMap,
+        body: &[u8],
+        verifies: &dyn Fn(&Secret) -> bool,
+    ) -> Vec<SecretChange> {
+        let _ = (headers, body);
+        // The sender uses the text itself; a receiver may have hex-decoded it.
+        let decoded = hex::decode(text).ok().filter(|key| !key.is_empty());
+        match decoded {
+            Some(key) if verifies(&Secret::new(&key)) => vec![SecretChange::HexDecoded],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What a matching signature established.
+#[derive(Debug)]
+pub(crate) struct Signed {
+    pub(crate) key: MatchedKey,
+    /// The signed message id (Standard Webhooks).
+    pub(crate) message_id: Option<Box<str>>,
+    /// The signed timestamp judged with the signature (Standard Webhooks).
+    pub(crate) signed_at: Option<i64>,
+}
+
+impl Signed {
+    /// A signature over the body alone.
+    pub(crate) fn body_only(key: MatchedKey) -> Self {
+        Self {
+            key,
+            message_id: None,
+            signed_at: None,
+        }
+    }
+}
+
+/// A presented signature in the encoding its sender uses, for diagnosis.
+#[derive(Debug)]
+pub(crate) struct Reencoded {
+    /// What was presented (`hex`, `base64`, `hex with a sha256= prefix`).
+    pub(crate) found: &'static str,
+    /// What the sender uses.
+    pub(crate) expected: &'static str,
+    /// The presented MAC in the sender's encoding.
+    pub(crate) value: String,
+}
