@@ -6,7 +6,7 @@ use std::{io::IsTerminal as _, process::ExitCode, sync::Arc, time::Duration};
 use indicatif::{ProgressBar, ProgressStyle};
 use webhook_core::Scheme;
 use webhook_sender::{
-    Endpoint, Format, Message, Policy, Record, Sender, SenderBuilder, Stats, Status,
+    DeliveryPolicy, Endpoint, Format, Message, Record, Sender, SenderBuilder, Stats, Status,
 };
 
 use crate::{
@@ -21,7 +21,7 @@ const LOG_LINES: usize = 20;
 pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let scheme = Scheme::from(args.scheme);
     let endpoint = endpoint(scheme, &args)?;
-    let policy = Policy::for_scheme(scheme)
+    let policy = DeliveryPolicy::for_scheme(scheme)
         .with_timeout(Some(Duration::from_secs_f64(args.timeout.max(0.001))));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -30,7 +30,7 @@ use webhook_core::{
     MediaType, ParseContext, Scheme,
     events::{RawJson, parse_unverified},
     senders::email_api::{
-        BounceCode, BounceType, EmailApiPayload, EmailApiEventType, EmailData, Recipients,
+        BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData, Recipients,
     },
 };
 use webhook_sender::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, Format};

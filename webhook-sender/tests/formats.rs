@@ -19,17 +19,17 @@ use webhook_core::{
     filter::{EventFilter, FilterPolicy},
     senders::{
         email_api,
-        email_api::{BounceCode, BounceType, EmailApiPayload, EmailApiEventType, EmailData},
+        email_api::{BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData},
         mailtrap,
-        mailtrap::{EventKind, MailtrapEvent, MailtrapBatch, SendingStream},
+        mailtrap::{EventKind, MailtrapBatch, MailtrapEvent, SendingStream},
         stalwart::{DataMap, Key, Value, WebhookEvents},
-        wildduck::{WildDuckPayload, WildDuckEventType},
+        wildduck::{WildDuckEventType, WildDuckPayload},
     },
 };
 use webhook_sender::{
-    EmailApiItem, Endpoint, HeaderNames, IdGenerator, IdStyle, MailtrapEncoding, MailtrapItem,
-    Outcome, Policy, Retry, Schedule, Sender, StalwartEvent, StalwartFormat, Stats, Status,
-    TokioClock, WildDuckFormat, WildDuckItem,
+    DeliveryOutcome, DeliveryPolicy, EmailApiItem, Endpoint, HeaderNames, IdGenerator, IdStyle,
+    MailtrapEncoding, MailtrapItem, Retry, Schedule, Sender, StalwartEvent, StalwartFormat, Stats,
+    Status, TokioClock, WildDuckFormat, WildDuckItem,
 };
 
 const EMAIL_SECRET: &str = "your-webhook-secret";
@@ -38,7 +38,7 @@ const USER: &str = "6561f0c2a1b2c3d4e5f60719";
 
 /// `policy` with test-sized times and, instead of minutes-long waits, retries after
 /// 10 ms.
-fn fast(policy: Policy) -> Policy {
+fn fast(policy: DeliveryPolicy) -> DeliveryPolicy {
     let mut policy = policy
         .with_throttle(Duration::ZERO)
         .with_timeout(Some(Duration::from_secs(10)));
@@ -104,7 +104,7 @@ async fn email_api_round_trip_signed_sha256_hex_and_parsed_back() {
             .unwrap()
             .header_names(names);
         let sender = Sender::email_api(endpoint)
-            .policy(fast(Policy::email_api()).with_max_in_flight(1))
+            .policy(fast(DeliveryPolicy::email_api()).with_max_in_flight(1))
             .build()
             .unwrap();
         let items = email_items();
@@ -184,7 +184,7 @@ async fn email_api_retry_resends_the_same_id_and_bytes() {
         .secret(Secret::new(EMAIL_SECRET))
         .unwrap();
     let sender = Sender::email_api(endpoint)
-        .policy(fast(Policy::email_api()))
+        .policy(fast(DeliveryPolicy::email_api()))
         .build()
         .unwrap();
     let ticket = sender.send(email_items().remove(1)).unwrap();
@@ -256,7 +256,7 @@ async fn mailtrap_send(encoding: MailtrapEncoding, items: &[MailtrapItem]) -> (R
         .secret(Secret::new(MAILTRAP_SECRET))
         .unwrap();
     let sender = Sender::mailtrap(endpoint, encoding)
-        .policy(fast(Policy::mailtrap()))
+        .policy(fast(DeliveryPolicy::mailtrap()))
         .build()
         .unwrap();
     // Submitted before the engine runs: batched as one backlog.
@@ -375,7 +375,7 @@ async fn mailtrap_retry_keeps_event_ids_and_legacy_header_verifies() {
         .unwrap()
         .header_names(HeaderNames::Alternate);
     let sender = Sender::mailtrap(endpoint, MailtrapEncoding::Json)
-        .policy(fast(Policy::mailtrap()))
+        .policy(fast(DeliveryPolicy::mailtrap()))
         .build()
         .unwrap();
     for n in 0..3 {
@@ -440,7 +440,7 @@ async fn wildduck_round_trip(
         .no_proxy();
     let format = WildDuckFormat::subscribe(["mailbox.*"], Some(USER)).unwrap();
     let sender = Sender::wildduck(endpoint, format)
-        .policy(fast(Policy::wildduck()))
+        .policy(fast(DeliveryPolicy::wildduck()))
         .build()
         .unwrap();
     let mut outcomes = sender.subscribe();
@@ -464,7 +464,7 @@ async fn wildduck_round_trip(
     assert_eq!(stats.pending(), 0);
     let mut filtered = Vec::new();
     while let Some(outcome) = outcomes.recv().await {
-        if let Outcome::Filtered { ticket } = outcome {
+        if let DeliveryOutcome::Filtered { ticket } = outcome {
             filtered.push(ticket);
         }
     }
@@ -561,7 +561,7 @@ async fn wildduck_prefix_subscriptions_documented_and_compat() {
             format = format.match_mode(webhook_core::filter::MatchMode::WildDuckCompat);
         }
         let sender = Sender::wildduck(endpoint, format)
-            .policy(fast(Policy::wildduck()))
+            .policy(fast(DeliveryPolicy::wildduck()))
             .build()
             .unwrap();
         let mut item = WildDuckItem::new(WildDuckEventType::AddressUserCreated, Some(USER));
@@ -596,7 +596,7 @@ async fn stalwart_filtered(filter: EventFilter, types: &[&str]) -> (Receiver, St
     let sender = Sender::builder(
         endpoint,
         format,
-        Policy::stalwart().with_throttle(Duration::from_millis(5)),
+        DeliveryPolicy::stalwart().with_throttle(Duration::from_millis(5)),
     )
     .clock(TokioClock::starting_at(
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_755_784_905),

@@ -25,7 +25,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use chrono::{DateTime, Utc};
@@ -35,7 +35,7 @@ use webhook_core::{
     senders::stalwart::{Data, DataMap, EventType, WebhookEvent, WebhookEvents},
 };
 
-use crate::{Body, Format, RenderError, Rendered};
+use crate::{Body, DeliveryPolicy, Format, RenderError, Rendered, Retry, Success};
 
 /// The type id used for event types without a known numeric id.
 pub const UNKNOWN_TYPE_ID: u16 = u16::MAX;
@@ -262,7 +262,7 @@ pub const WEBHOOK_ERROR_EVENT: &str = "telemetry.webhook-error";
 /// [`EventFilter`] (the same matcher receivers use); the default, like Stalwart's
 /// registry default, excludes nothing. The filter is applied when an event is
 /// submitted: an event it refuses is never sent and ends in
-/// [`Outcome::Filtered`](crate::Outcome::Filtered), counted in
+/// [`DeliveryOutcome::Filtered`](crate::DeliveryOutcome::Filtered), counted in
 /// [`Stats::filtered`](crate::Stats::filtered). On top of the filter, as in Stalwart,
 /// [`WEBHOOK_ERROR_EVENT`] is never delivered.
 ///
@@ -351,6 +351,31 @@ impl Format for StalwartFormat {
     }
 }
 
+/// Stalwart's backlog cap in lossy mode (events), from its collector.
+pub const STALWART_LOSSY_CAP: usize = 32_768;
+
+/// The delivery preset of this sender.
+impl DeliveryPolicy {
+    /// Stalwart's webhook delivery (v0.9 to v0.16 defaults): at most one POST in flight,
+    /// one POST per `throttle` (1 s) carrying every pending event, a failed batch
+    /// re-queued whole with no backoff, events dropped once 5 minutes old when their batch
+    /// comes back, success on any 2xx, 30 s timeout, not lossy.
+    pub fn stalwart() -> Self {
+        Self {
+            throttle: Duration::from_secs(1),
+            max_in_flight: 1,
+            max_batch: None,
+            retry: Retry::Requeue {
+                discard_after: Some(Duration::from_secs(300)),
+            },
+            lossy: None,
+            success: Success::Any2xx,
+            timeout: Some(Duration::from_secs(30)),
+            jitter: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use webhook_core::senders::stalwart::{Key, Value};
@@ -419,8 +444,9 @@ mod tests {
         let explicit = StalwartFormat::default()
             .with_filter(EventFilter::parse(FilterPolicy::Include, [WEBHOOK_ERROR_EVENT]).unwrap());
         assert!(!accepts(&explicit, WEBHOOK_ERROR_EVENT));
-        let exclude = StalwartFormat::default()
-            .with_filter(EventFilter::parse(FilterPolicy::Exclude, ["smtp.*", "auth.success"]).unwrap());
+        let exclude = StalwartFormat::default().with_filter(
+            EventFilter::parse(FilterPolicy::Exclude, ["smtp.*", "auth.success"]).unwrap(),
+        );
         assert!(!accepts(&exclude, "smtp.connection-start"));
         assert!(!accepts(&exclude, "auth.success"));
         assert!(accepts(&exclude, "auth.failed"));

@@ -16,7 +16,7 @@
 //! as `user.*`) and optional `user`. A subscription with a user receives only that
 //! user's events and server-wide ones (events without `user`); one without receives
 //! every user's. An event the subscription does not match is never sent: it ends in
-//! [`Outcome::Filtered`](crate::Outcome::Filtered), counted in
+//! [`DeliveryOutcome::Filtered`](crate::DeliveryOutcome::Filtered), counted in
 //! [`Stats::filtered`](crate::Stats::filtered). [`MatchMode::WildDuckCompat`] simulates
 //! WildDuck 1.45's own matcher, under which a three-level prefix such as
 //! `address.user.*` never fires.
@@ -34,7 +34,7 @@ use std::{
         OnceLock,
         atomic::{AtomicU32, Ordering},
     },
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use chrono::{DateTime, Utc};
@@ -45,7 +45,8 @@ use webhook_core::{
 };
 
 use crate::{
-    Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder, key_order,
+    Body, DeliveryPolicy, Endpoint, Format, RenderError, Rendered, Retry, Schedule, Sender,
+    SenderBuilder, Success, key_order,
 };
 
 /// The key order of an event built with [`WildDuckItem::new`]: `id`, `time`, `ev`,
@@ -204,7 +205,7 @@ pub fn new_object_id(now: SystemTime) -> String {
         .fetch_add(1, Ordering::Relaxed)
         & 0x00ff_ffff;
     // ObjectIds hold 32 bits of seconds, as MongoDB's do (they wrap in 2106).
-    let seconds = crate::endpoint::unix_seconds(now) as u32;
+    let seconds = crate::clock::unix_seconds(now) as u32;
     let mut id = format!("{seconds:08x}");
     for byte in process {
         id.push_str(&format!("{byte:02x}"));
@@ -351,7 +352,7 @@ impl Format for WildDuckFormat {
 }
 
 impl Sender<WildDuckFormat> {
-    /// A WildDuck sender for one subscription: `format` under [`Policy::wildduck`].
+    /// A WildDuck sender for one subscription: `format` under [`DeliveryPolicy::wildduck`].
     ///
     /// ```no_run
     /// use webhook_core::{Scheme, senders::wildduck::WildDuckEventType};
@@ -367,7 +368,27 @@ impl Sender<WildDuckFormat> {
     /// # Ok(()) }
     /// ```
     pub fn wildduck(endpoint: Endpoint, format: WildDuckFormat) -> SenderBuilder<WildDuckFormat> {
-        Sender::builder(endpoint, format, Policy::wildduck())
+        Sender::builder(endpoint, format, DeliveryPolicy::wildduck())
+    }
+}
+
+/// The delivery preset of this sender.
+impl DeliveryPolicy {
+    /// WildDuck (BullMQ): 5 attempts in all with exponential backoff from 2 s (waits 2,
+    /// 4, 8, 16 s), one delivery at a time, success on any 2xx (a `410 Gone` is retried
+    /// like any failure, as the published code does), and **no timeout**, as its axios
+    /// client has none: set [`DeliveryPolicy::timeout`] when a receiver may hang.
+    pub fn wildduck() -> Self {
+        Self {
+            throttle: Duration::ZERO,
+            max_in_flight: 1,
+            max_batch: Some(1),
+            retry: Retry::Schedule(Schedule::exponential(Duration::from_secs(2), 2.0, 5)),
+            lossy: None,
+            success: Success::Any2xx,
+            timeout: None,
+            jitter: None,
+        }
     }
 }
 

@@ -36,7 +36,7 @@
 //! (Mailtrap sends those as JSON only): rendering one fails with
 //! [`RenderError::NotEncodable`] and the sender gives it up.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use http::HeaderValue;
@@ -46,8 +46,9 @@ use webhook_core::{
 };
 
 use crate::{
-    Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder,
-    email_api::whole_seconds,
+    Body, DeliveryPolicy, Endpoint, Format, RenderError, Rendered, Retry, Schedule, Sender,
+    SenderBuilder, Success,
+    clock::whole_seconds,
     key_order::{self, Entries},
 };
 
@@ -354,8 +355,8 @@ impl Format for MailtrapFormat {
 }
 
 impl Sender<MailtrapFormat> {
-    /// A Mailtrap sender writing `encoding`, under [`Policy::mailtrap`] (the seed doc's
-    /// retries; [`Policy::mailtrap_current`] has the current docs').
+    /// A Mailtrap sender writing `encoding`, under [`DeliveryPolicy::mailtrap`] (the seed doc's
+    /// retries; [`DeliveryPolicy::mailtrap_current`] has the current docs').
     ///
     /// ```no_run
     /// use webhook_core::{Scheme, Secret, senders::mailtrap::EventKind};
@@ -376,7 +377,11 @@ impl Sender<MailtrapFormat> {
         endpoint: Endpoint,
         encoding: MailtrapEncoding,
     ) -> SenderBuilder<MailtrapFormat> {
-        Sender::builder(endpoint, MailtrapFormat::new(encoding), Policy::mailtrap())
+        Sender::builder(
+            endpoint,
+            MailtrapFormat::new(encoding),
+            DeliveryPolicy::mailtrap(),
+        )
     }
 }
 
@@ -409,6 +414,40 @@ fn form_encode(event: &MailtrapEvent<'_>) -> Result<String, RenderError> {
         };
     }
     Ok(form.finish())
+}
+
+/// The delivery preset of this sender.
+impl DeliveryPolicy {
+    /// Mailtrap's seed doc: "up to 10 attempts over 24 hours, first retry after 1 minute,
+    /// exponential". Read as 10 attempts in all (the first delivery and 9 retries); the
+    /// factor 2.31 makes the nine waits (60 s, 138.6 s, 320.166 s, … 48 645.995 s) add up
+    /// to 85 734.54 s (23 h 49 min), the largest factor with two decimals that keeps the
+    /// last attempt within 24 h. Success is `200` only.
+    /// The 30 s timeout is from Mailtrap's current docs. Batches of up to 500 events
+    /// are made with [`MailtrapFormat`](crate::MailtrapFormat) (raw messages go one per
+    /// request); Mailtrap's 30 s collection interval is not simulated: a batch leaves as
+    /// soon as a request may start, with whatever is pending.
+    pub fn mailtrap() -> Self {
+        Self {
+            throttle: Duration::ZERO,
+            max_in_flight: 8,
+            max_batch: Some(500),
+            retry: Retry::Schedule(Schedule::exponential(Duration::from_secs(60), 2.31, 10)),
+            lossy: None,
+            success: Success::Only200,
+            timeout: Some(Duration::from_secs(30)),
+            jitter: None,
+        }
+    }
+
+    /// Mailtrap's current docs: 40 retries every 5 minutes (then the webhook is paused),
+    /// success `200` only, 30 s timeout.
+    pub fn mailtrap_current() -> Self {
+        Self {
+            retry: Retry::Schedule(Schedule::every(Duration::from_secs(300), 40)),
+            ..Self::mailtrap()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@
 //! that key twice). An event given whole ([`EmailApiItem::from_event`]) is sent as it
 //! is.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use webhook_core::{
@@ -43,7 +43,8 @@ use webhook_core::{
 };
 
 use crate::{
-    Body, Endpoint, Format, Policy, RenderError, Rendered, Sender, SenderBuilder, key_order,
+    Body, DeliveryPolicy, Endpoint, Format, RenderError, Rendered, Retry, Schedule, Sender,
+    SenderBuilder, Success, clock::whole_seconds, key_order,
 };
 
 /// The order of `data`'s documented keys in an item built with [`EmailApiItem::new`].
@@ -171,11 +172,6 @@ pub fn new_event_id() -> String {
     id
 }
 
-pub(crate) fn whole_seconds(now: SystemTime) -> DateTime<Utc> {
-    let at = DateTime::<Utc>::from(now);
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
-}
-
 /// Email-API events as a sender body format: one event per request, compact
 /// `{"id","type","created_at","data"}`, the same bytes on every attempt.
 ///
@@ -248,7 +244,7 @@ impl Format for EmailApiFormat {
 }
 
 impl Sender<EmailApiFormat> {
-    /// An email-API sender: [`EmailApiFormat`] under [`Policy::email_api`].
+    /// An email-API sender: [`EmailApiFormat`] under [`DeliveryPolicy::email_api`].
     ///
     /// ```no_run
     /// use webhook_core::{Scheme, Secret, senders::email_api::{EmailApiEventType, EmailData}};
@@ -264,7 +260,29 @@ impl Sender<EmailApiFormat> {
     /// # Ok(()) }
     /// ```
     pub fn email_api(endpoint: Endpoint) -> SenderBuilder<EmailApiFormat> {
-        Sender::builder(endpoint, EmailApiFormat, Policy::email_api())
+        Sender::builder(endpoint, EmailApiFormat, DeliveryPolicy::email_api())
+    }
+}
+
+/// The delivery preset of this sender.
+impl DeliveryPolicy {
+    /// The email-API seed's rule, "3 attempts with exponential backoff, retry intervals
+    /// 1 minute, 5 minutes, 30 minutes", read as: one delivery, then **three retries**,
+    /// waiting 1 min after the first failure, 5 min after the second and 30 min after the
+    /// third (attempts at 0, 1, 6 and 36 minutes when each fails at once); then given up.
+    /// The listed intervals are the waits, not times since the first attempt. Success on
+    /// any 2xx; the timeout, unstated by the seed, is 30 s.
+    pub fn email_api() -> Self {
+        Self {
+            throttle: Duration::ZERO,
+            max_in_flight: 8,
+            max_batch: Some(1),
+            retry: Retry::Schedule(Schedule::fixed([60, 300, 1800].map(Duration::from_secs))),
+            lossy: None,
+            success: Success::Any2xx,
+            timeout: Some(Duration::from_secs(30)),
+            jitter: None,
+        }
     }
 }
 
