@@ -94,17 +94,35 @@ fn messages(
     run: SendRun,
     message: impl Fn(&str, u64) -> Message + Send + 'static,
 ) -> Result<Stats, CliError> {
-    let SendRun {
-        endpoint,
-        policy,
-        event,
-        count,
-        rate,
-        wait,
-    } = run;
-    let sender = Sender::messages(endpoint).policy(policy);
-    let items = (0..count).map(move |n| message(&event, n));
-    runtime.block_on(drive(sender, items, count, rate, wait))
+    run.deliver(runtime, Sender::messages, message)
+}
+
+impl SendRun {
+    /// Sends `count` items made by `item(event, n)` through the sender `start` makes
+    /// for the endpoint, under the run's policy.
+    pub(crate) fn deliver<F: Format>(
+        self,
+        runtime: &Runtime,
+        start: impl FnOnce(Endpoint) -> SenderBuilder<F>,
+        item: impl Fn(&str, u64) -> F::Item + Send + 'static,
+    ) -> Result<Stats, CliError> {
+        let Self {
+            endpoint,
+            policy,
+            event,
+            count,
+            rate,
+            wait,
+        } = self;
+        let items = (0..count).map(move |n| item(&event, n));
+        runtime.block_on(drive(
+            start(endpoint).policy(policy),
+            items,
+            count,
+            rate,
+            wait,
+        ))
+    }
 }
 
 /// The compact JSON of a sample (webhook-core's models serialize infallibly: strings,
@@ -113,7 +131,7 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(sample: &T) -> Vec<u8> {
     serde_json::to_vec(sample).unwrap_or_default()
 }
 
-pub(crate) async fn drive<F: Format>(
+async fn drive<F: Format>(
     builder: SenderBuilder<F>,
     items: impl Iterator<Item = F::Item>,
     count: u64,

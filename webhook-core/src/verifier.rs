@@ -24,7 +24,7 @@ use crate::{
     error::{BuildError, VerifyError},
     request::RequestView,
     secret::KeyEncoding,
-    senders::rules::{SenderRules, Signed},
+    senders::rules::{Replay, SenderRules, Signed},
     tag::Tag,
     verified::{MatchedKey, Verification, Verified},
 };
@@ -113,7 +113,7 @@ impl Verifier {
             keys: Vec::new(),
             credentials: None,
             url_token: None,
-            max_body_bytes: scheme.rules().max_body_bytes(),
+            max_body_bytes: scheme.rules().facts().max_body_bytes,
             replay_window: None,
             accept_unauthenticated: false,
         }
@@ -213,10 +213,10 @@ impl Verifier {
             }) => (Some(key), message_id, signed_at),
             None => (None, None, None),
         };
-        if let Some(window) = inner.replay_window
-            && let Some(at) = inner.rules.body_signed_at(bytes, now, window)?
+        if let (Some(window), Replay::Body(check)) =
+            (inner.replay_window, &inner.rules.facts().replay)
         {
-            signed_at = Some(at);
+            signed_at = Some(check(bytes, now(), window)?);
         }
 
         Ok(Verified::new(
@@ -388,7 +388,7 @@ impl VerifierBuilder {
                 _ => {}
             }
         }
-        if self.replay_window.is_some() && !rules.accepts_replay_window() {
+        if self.replay_window.is_some() && matches!(rules.facts().replay, Replay::Unsupported) {
             return Err(BuildError::ReplayWindowUnsupported { scheme });
         }
         let authenticates =

@@ -14,7 +14,7 @@ use super::CliSender;
 use crate::{
     error::CliError,
     render::{Summary, to_json},
-    send::{self, SendRun},
+    send::SendRun,
 };
 
 pub(crate) struct Stalwart;
@@ -24,18 +24,9 @@ impl CliSender for Stalwart {
         "auth.success"
     }
 
+    /// Batched as Stalwart batches, each retry with new event ids.
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
-        let SendRun {
-            endpoint,
-            policy,
-            event,
-            count,
-            rate,
-            wait,
-        } = run;
-        let sender = Sender::stalwart(endpoint).policy(policy);
-        let items = (0..count).map(move |n| sample(&event, n));
-        runtime.block_on(send::drive(sender, items, count, rate, wait))
+        run.deliver(runtime, Sender::stalwart, sample)
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {

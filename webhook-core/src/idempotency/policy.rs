@@ -90,7 +90,8 @@ impl DedupPolicy {
     /// The defaults for one sender (see the table above; each sender's module gives
     /// its reasons).
     pub fn for_scheme(scheme: Scheme) -> Self {
-        scheme.rules().dedup_policy()
+        let facts = scheme.rules().facts();
+        Self::new(facts.lease, facts.ttl)
     }
 
     /// The same policy with another lease.

@@ -23,42 +23,59 @@
 //! - its **diagnosis hints**: what a mis-encoded signature or secret of this sender
 //!   looks like (`signature.rs`).
 //!
-//! Each folder's `mod.rs` answers the crate-internal `SenderRules` questions (and a
-//! signing sender's `signature.rs` the `SignatureRules` ones); the verifier, the
-//! replay check, [`idempotency`](crate::idempotency) and [`diagnose`](crate::diagnose)
-//! ask the sender through its [`Scheme`] instead of matching on it. The public face of
+//! Each folder's `mod.rs` answers the crate-internal `SenderRules` questions (its fixed
+//! facts as one `Facts` value, and the behaviour around them), a signing sender's
+//! `signature.rs` the `SignatureRules` ones; the verifier, the replay check,
+//! [`idempotency`](crate::idempotency) and [`diagnose`](crate::diagnose) ask the sender
+//! through its [`Scheme`] instead of matching on it. The public face of
 //! a sender is its [`Scheme`] variant (whose methods, such as [`Scheme::sign`] and
 //! [`Scheme::headers`], answer for it) and its module's public items.
 //!
 //! # Adding a sender
 //!
 //! 1. **One folder**, `webhook-core/src/senders/<name>/`, on the model of the closest
-//!    existing sender: `mod.rs` with the module doc (the sender's facts and sources),
-//!    a unit struct implementing `SenderRules` (id, aliases, name, summary, body limit,
-//!    lease and ttl with the retry horizon they cover, replay window, event keys and
-//!    splitting), and the payload types; `signature.rs` implementing `SignatureRules`
-//!    (header names, verify, sign, diagnosis hints) if the sender signs. Declare the
-//!    module below, and add an owned alias of its payload in `lib.rs` if it borrows.
-//! 2. **One enum variant** in [`Scheme`], added to [`Scheme::ALL`], and its arm in
-//!    `Scheme::rules` (`senders/scheme.rs`), the one `match` on the variants in this
-//!    crate. The compiler points at that arm; the crate's tests then run over
-//!    [`Scheme::ALL`] (ids and aliases unique, ttl longer than the retry horizon).
-//! 3. **Its format in `webhook-sender`**: `webhook-sender/src/senders/<name>.rs` with the
-//!    sender's delivery policy preset (and a typed `Format` if its bodies are built from
-//!    this crate's models), and its arm in `DeliveryPolicy::for_scheme`
-//!    (`webhook-sender/src/senders/mod.rs`). The `webhook` CLI's samples follow the
-//!    same name: `webhook-cli/src/senders/<name>.rs` and its arm in
-//!    `webhook-cli/src/senders/mod.rs`.
+//!    existing sender:
+//!    - `mod.rs`: the module doc (the sender's facts, with a table like the one above),
+//!      the payload types' `pub use`, its `Facts` (id, aliases, name, summary, whether
+//!      a replay window applies, body limit, lease and ttl with the retry horizon they
+//!      cover) and a unit struct implementing `SenderRules` (the facts, its signature,
+//!      reading the body's signed timestamp if it is in the body, the event keys,
+//!      splitting a batch);
+//!    - `signature.rs`, if the sender signs: its header names, its `sign` function and
+//!      its `SignatureRules` (headers, key encoding, verify, the signing headers, the
+//!      diagnosis hints): a `BodyMac` when one header carries an HMAC of the body
+//!      alone (Stalwart, email-API, Mailtrap), its own implementation otherwise
+//!      (Standard Webhooks);
+//!    - the payload types (`event.rs`, …), written with the machinery of
+//!      [`events`](crate::events).
+//!
+//!    Declare the module in this file (`pub mod <name>;`), and, if the payload
+//!    borrows, add its owned alias beside `StalwartEvents` in the crate root.
+//! 2. **One enum variant** in [`Scheme`] (`senders/scheme.rs`), listed in
+//!    [`Scheme::ALL`] (whose length grows by one), and its arm in `Scheme::rules`, the
+//!    one `match` on the variants in this crate (the compiler points at it). The
+//!    crate's tests run over [`Scheme::ALL`]: ids and aliases parse back and are
+//!    unique, every ttl outlasts its retry horizon.
+//! 3. **Its format in `webhook-sender`**: `webhook-sender/src/senders/<name>.rs` with
+//!    `impl DeliveryPolicy { pub fn <name>() }`, the sender's delivery preset (and a
+//!    typed `Format` if its bodies are built from this crate's models, re-exported in
+//!    that crate's `lib.rs`); its module and its arm in `DeliveryPolicy::for_scheme`,
+//!    in `webhook-sender/src/senders/mod.rs`. The `webhook` CLI follows the same name:
+//!    `webhook-cli/src/senders/<name>.rs` (sample events, how `send` delivers them, how
+//!    its events are summarized) and its arm in `webhook-cli/src/senders/mod.rs`.
 //!
 //! Nothing else changes: the verifier, replay, idempotency, diagnosis, the adapters,
-//! the reference sender's endpoint and engine, and the CLI's commands are written
-//! against the rules, not against the variants.
+//! the reference sender's endpoint and engine, and the CLI's commands (`--scheme`
+//! lists [`Scheme::ALL`]) are written against the rules, not against the variants.
+//! Documentation that lists every sender (this module's table, the crate and README
+//! tables) gains a row.
 //!
 //! [`Scheme`]: crate::Scheme
 //! [`Scheme::ALL`]: crate::Scheme::ALL
 //! [`Scheme::sign`]: crate::Scheme::sign
 //! [`Scheme::headers`]: crate::Scheme::headers
 
+mod body_mac;
 pub mod email_api;
 mod headers;
 pub mod mailtrap;

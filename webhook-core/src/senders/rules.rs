@@ -18,7 +18,7 @@ use crate::{
     diagnose::SecretChange,
     error::VerifyError,
     events::{ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace},
+    idempotency::{DedupKey, Namespace},
     request::RequestView,
     secret::KeyEncoding,
     senders::{SenderHeader, SignError, SignedHeader, Stamp, stalwart::StalwartKey},
@@ -26,49 +26,51 @@ use crate::{
     verifier::Keys,
 };
 
+/// A sender's fixed facts: its names, and the limits and policies hookwise applies to
+/// it by default. Each sender's `mod.rs` has one, with the reasons beside the values.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    /// The identifier on command lines and in configuration (`stalwart`, `email-api`).
+    pub(crate) id: &'static str,
+    /// Other identifiers accepted when parsing a [`Scheme`](crate::Scheme), lowercase.
+    pub(crate) aliases: &'static [&'static str],
+    /// The sender's name in prose (`Stalwart`, `Standard Webhooks`).
+    pub(crate) name: &'static str,
+    /// One line on how the sender authenticates, for listings and `--help`.
+    pub(crate) summary: &'static str,
+    /// Where the sender's signed timestamp is, which decides what a replay window does.
+    pub(crate) replay: Replay,
+    /// The body limit a verifier uses unless told otherwise.
+    pub(crate) max_body_bytes: usize,
+    /// How long an idempotency claim protects an event while its handler runs.
+    pub(crate) lease: Duration,
+    /// How long a processed event is remembered: longer than `retry_horizon`.
+    pub(crate) ttl: Duration,
+    /// How long after an event's first delivery the sender may still redeliver it.
+    pub(crate) retry_horizon: Duration,
+}
+
+/// Where a sender's signed timestamp is, if it has one.
+#[derive(Debug)]
+pub(crate) enum Replay {
+    /// Nowhere the verifier can rely on: a replay window is refused at build.
+    Unsupported,
+    /// In a signed header, judged with the signature on every request; a replay window
+    /// sets its tolerance (Standard Webhooks).
+    Header,
+    /// In the signed body: with a replay window configured, this reads it after the MAC
+    /// check and judges it (`body`, now in Unix seconds, the window), returning the
+    /// timestamp judged.
+    Body(fn(&[u8], i64, Duration) -> Result<i64, VerifyError>),
+}
+
 /// Everything hookwise knows about one sender.
 pub(crate) trait SenderRules: Sync {
-    /// The identifier on command lines and in configuration (`stalwart`, `email-api`).
-    fn id(&self) -> &'static str;
-
-    /// Other identifiers accepted when parsing a [`Scheme`], lowercase.
-    fn aliases(&self) -> &'static [&'static str];
-
-    /// The sender's name in prose (`Stalwart`, `Standard Webhooks`).
-    fn name(&self) -> &'static str;
-
-    /// One line on how the sender authenticates, for listings and `--help`.
-    fn summary(&self) -> &'static str;
+    /// Its names, limits and default policies.
+    fn facts(&self) -> &'static Facts;
 
     /// How the sender signs, or `None` when it does not (WildDuck).
     fn signature(&self) -> Option<&dyn SignatureRules>;
-
-    /// Whether a replay window can be configured: the signature covers a timestamp
-    /// (in a header or in the body) that the verifier can judge.
-    fn accepts_replay_window(&self) -> bool;
-
-    /// After the MAC check, with a replay window configured: the body's signed
-    /// timestamp, judged against the window. `Ok(None)` when the body carries none
-    /// (the timestamp, if any, is in a header and was judged with the signature).
-    fn body_signed_at(
-        &self,
-        body: &[u8],
-        now: &dyn Fn() -> i64,
-        window: Duration,
-    ) -> Result<Option<i64>, VerifyError> {
-        let _ = (body, now, window);
-        Ok(None)
-    }
-
-    /// The body limit a verifier uses unless told otherwise.
-    fn max_body_bytes(&self) -> usize;
-
-    /// The idempotency lease and ttl for this sender's events.
-    fn dedup_policy(&self) -> DedupPolicy;
-
-    /// How long after an event's first delivery the sender may still redeliver it:
-    /// what the ttl of [`dedup_policy`](Self::dedup_policy) must cover.
-    fn retry_horizon(&self) -> Duration;
 
     /// One deduplication key per event of a verified body, in order.
     fn event_keys(
@@ -96,7 +98,7 @@ pub(crate) trait SenderRules: Sync {
 /// How a sender signs its requests.
 pub(crate) trait SignatureRules: Sync {
     /// Every header the signature involves, the signature itself included.
-    fn headers(&self) -> &'static [SenderHeader];
+    fn headers(&self) -> &[SenderHeader];
 
     /// The header carrying the signature.
     fn signature_header(&self) -> SenderHeader;

@@ -57,12 +57,12 @@ impl Scheme {
     /// The identifier used on command lines and in configuration (`stalwart`,
     /// `email-api`, `mailtrap`, `standard-webhooks`, `wildduck`).
     pub fn id(self) -> &'static str {
-        self.rules().id()
+        self.rules().facts().id
     }
 
     /// One line on how the sender authenticates, for listings and `--help`.
     pub fn summary(self) -> &'static str {
-        self.rules().summary()
+        self.rules().facts().summary
     }
 
     /// Whether the sender signs its requests with a shared secret.
@@ -86,7 +86,7 @@ impl Scheme {
     ///
     /// [`DedupPolicy::for_scheme`]: crate::idempotency::DedupPolicy::for_scheme
     pub fn retry_horizon(self) -> Duration {
-        self.rules().retry_horizon()
+        self.rules().facts().retry_horizon
     }
 
     /// Whether every request carries a message id, signed with the body and the same on
@@ -159,17 +159,27 @@ impl Scheme {
 
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.rules().name())
+        f.write_str(self.rules().facts().name)
     }
 }
 
 /// The text is not a known scheme identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown scheme `{0}`: expected one of stalwart, email-api, mailtrap, standard-webhooks \
-     (or svix, resend), wildduck"
-)]
+#[error("unknown scheme `{0}`: expected one of {known}", known = known_names())]
 pub struct UnknownScheme(pub String);
+
+/// Every scheme's id, each with its aliases in brackets: `stalwart, email-api (or
+/// emailapi, email_api, github), …`.
+fn known_names() -> String {
+    let names: Vec<String> = Scheme::ALL
+        .into_iter()
+        .map(|scheme| match scheme.rules().facts().aliases {
+            [] => scheme.id().to_owned(),
+            aliases => format!("{} (or {})", scheme.id(), aliases.join(", ")),
+        })
+        .collect();
+    names.join(", ")
+}
 
 impl FromStr for Scheme {
     type Err = UnknownScheme;
@@ -181,8 +191,8 @@ impl FromStr for Scheme {
         Scheme::ALL
             .into_iter()
             .find(|scheme| {
-                let rules = scheme.rules();
-                rules.id() == wanted || rules.aliases().contains(&wanted.as_str())
+                let facts = scheme.rules().facts();
+                facts.id == wanted || facts.aliases.contains(&wanted.as_str())
             })
             .ok_or_else(|| UnknownScheme(s.to_owned()))
     }
@@ -198,14 +208,21 @@ mod tests {
             assert_eq!(scheme.id().parse::<Scheme>().unwrap(), scheme);
         }
         assert_eq!("Svix".parse::<Scheme>().unwrap(), Scheme::StandardWebhooks);
-        assert!("smtp".parse::<Scheme>().is_err());
+        let err = "smtp".parse::<Scheme>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown scheme `smtp`: expected one of stalwart, email-api (or emailapi, email_api, \
+             github), mailtrap, standard-webhooks (or standard, standardwebhooks, svix, resend), \
+             wildduck"
+        );
     }
 
     #[test]
     fn every_alias_names_one_scheme() {
         let mut seen: Vec<&str> = Vec::new();
         for scheme in Scheme::ALL {
-            for name in std::iter::once(scheme.id()).chain(scheme.rules().aliases().iter().copied())
+            for name in
+                std::iter::once(scheme.id()).chain(scheme.rules().facts().aliases.iter().copied())
             {
                 assert_eq!(name, name.to_ascii_lowercase());
                 assert!(!seen.contains(&name), "{name} twice");

@@ -4,7 +4,7 @@
 //! Signing lives beside verifying, in each sender's folder, so the reference sender,
 //! `webhook sign` and the verifier can never drift apart.
 
-use crate::{Scheme, Secret};
+use crate::Scheme;
 
 use super::SenderHeader;
 
@@ -66,19 +66,4 @@ pub enum SignError {
         /// The scheme.
         scheme: Scheme,
     },
-}
-
-/// The one header of a sender that signs the body alone: `sign`'s value under
-/// `header`, or nothing without a secret (such a request goes out unsigned, and a
-/// custom header of that name as given).
-pub(crate) fn over_body(
-    header: SenderHeader,
-    secret: Option<&Secret>,
-    body: &[u8],
-    sign: fn(&Secret, &[u8]) -> String,
-) -> Vec<SignedHeader> {
-    secret
-        .map(|secret| SignedHeader::new(header, sign(secret, body)))
-        .into_iter()
-        .collect()
 }

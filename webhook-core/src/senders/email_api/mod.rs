@@ -57,63 +57,38 @@ pub use signature::{GITHUB_SIGNATURE_HEADER, PREFIX, SIGNATURE_HEADER, sign};
 
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
-    error::VerifyError,
     events::{BorrowedPayload, ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace, id_key},
+    idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{SenderRules, SignatureRules},
+        rules::{Facts, Replay, SenderRules, SignatureRules},
         stalwart::StalwartKey,
     },
+};
+
+/// The email-API senders' fixed facts (see the module docs).
+const FACTS: Facts = Facts {
+    id: "email-api",
+    aliases: &["emailapi", "email_api", "github"],
+    name: "email-API",
+    summary: "Email-API senders: `X-Webhook-Signature: sha256=<hex>`.",
+    replay: Replay::Body(replay::check),
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    lease: Duration::from_secs(30),
+    ttl: Duration::from_secs(3600),
+    // Waits of 1, 5 and 30 min after failed attempts.
+    retry_horizon: Duration::from_secs(36 * 60),
 };
 
 /// The email-API senders' rules (see the module docs).
 pub(crate) struct EmailApi;
 
 impl SenderRules for EmailApi {
-    fn id(&self) -> &'static str {
-        "email-api"
-    }
-
-    fn aliases(&self) -> &'static [&'static str] {
-        &["emailapi", "email_api", "github"]
-    }
-
-    fn name(&self) -> &'static str {
-        "email-API"
-    }
-
-    fn summary(&self) -> &'static str {
-        "Email-API senders: `X-Webhook-Signature: sha256=<hex>`."
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
 
     fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(self)
-    }
-
-    fn accepts_replay_window(&self) -> bool {
-        true
-    }
-
-    fn body_signed_at(
-        &self,
-        body: &[u8],
-        now: &dyn Fn() -> i64,
-        window: Duration,
-    ) -> Result<Option<i64>, VerifyError> {
-        replay::check(body, now(), window).map(Some)
-    }
-
-    fn max_body_bytes(&self) -> usize {
-        DEFAULT_MAX_BODY_BYTES
-    }
-
-    fn dedup_policy(&self) -> DedupPolicy {
-        DedupPolicy::new(Duration::from_secs(30), Duration::from_secs(3600))
-    }
-
-    fn retry_horizon(&self) -> Duration {
-        // Waits of 1, 5 and 30 min after failed attempts.
-        Duration::from_secs(36 * 60)
+        Some(&signature::RULES)
     }
 
     fn event_keys(

@@ -3,24 +3,15 @@
 //! The same form as GitHub's `X-Hub-Signature-256`, which is accepted too. Hex may be
 //! in either case. The key is the secret's UTF-8 bytes.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use http::HeaderName;
 
-use super::EmailApi;
 use crate::{
     Secret,
     error::{MalformedReason, VerifyError},
     request::RequestView,
-    secret::KeyEncoding,
-    senders::{
-        SenderHeader, SignError, SignedHeader, Stamp,
-        rules::{Reencoded, SignatureRules, Signed},
-        signing,
-    },
+    senders::{SenderHeader, body_mac::BodyMac, rules::Reencoded},
     tag::{self, Tag},
-    verifier::Keys,
 };
 
 /// The signature header.
@@ -57,7 +48,7 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     out
 }
 
-fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
+fn presented(request: &dyn RequestView) -> Result<Tag, VerifyError> {
     let value = crate::senders::either(
         request,
         (&SIGNATURE, SIGNATURE_HEADER),
@@ -88,59 +79,32 @@ fn parse(value: &[u8]) -> Result<Tag, MalformedReason> {
     }
 }
 
-impl SignatureRules for EmailApi {
-    fn headers(&self) -> &'static [SenderHeader] {
-        &[HEADER]
-    }
+/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+pub(crate) static RULES: BodyMac = BodyMac {
+    header: HEADER,
+    presented,
+    sign,
+    reencoded,
+};
 
-    fn signature_header(&self) -> SenderHeader {
-        HEADER
-    }
-
-    fn key_encoding(&self) -> KeyEncoding {
-        KeyEncoding::Raw
-    }
-
-    fn verify(
-        &self,
-        request: &dyn RequestView,
-        body: &[u8],
-        keys: &Keys,
-        _window: Option<Duration>,
-        _now: &dyn Fn() -> i64,
-    ) -> Result<Signed, VerifyError> {
-        keys.match_body(&presented(request)?, body)
-            .map(Signed::body_only)
-    }
-
-    fn sign(
-        &self,
-        secret: Option<&Secret>,
-        body: &[u8],
-        _stamp: Option<Stamp<'_>>,
-    ) -> Result<Vec<SignedHeader>, SignError> {
-        Ok(signing::over_body(HEADER, secret, body, sign))
-    }
-
-    /// Hex without the `sha256=` prefix, or base64 (Stalwart's encoding).
-    fn reencoded(&self, value: &str) -> Option<Reencoded> {
-        const EXPECTED: &str = "`sha256=` + hex";
-        if value.len() == 64 && hex::decode(value).is_ok() {
-            return Some(Reencoded {
-                found: "hex without the `sha256=` prefix",
-                expected: EXPECTED,
-                value: format!("sha256={value}"),
-            });
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value.strip_prefix("sha256=").unwrap_or(value))
-            .ok()?;
-        Some(Reencoded {
-            found: "base64",
+/// Diagnosis: hex without the `sha256=` prefix, or base64 (Stalwart's encoding).
+fn reencoded(value: &str) -> Option<Reencoded> {
+    const EXPECTED: &str = "`sha256=` + hex";
+    if value.len() == 64 && hex::decode(value).is_ok() {
+        return Some(Reencoded {
+            found: "hex without the `sha256=` prefix",
             expected: EXPECTED,
-            value: format!("sha256={}", hex::encode(bytes)),
-        })
+            value: format!("sha256={value}"),
+        });
     }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("sha256=").unwrap_or(value))
+        .ok()?;
+    Some(Reencoded {
+        found: "base64",
+        expected: EXPECTED,
+        value: format!("sha256={}", hex::encode(bytes)),
+    })
 }
 
 #[cfg(test)]

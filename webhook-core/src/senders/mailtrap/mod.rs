@@ -77,53 +77,39 @@ pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
     events::{ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace},
+    idempotency::{DedupKey, Namespace},
     senders::{
-        rules::{SenderRules, SignatureRules},
+        rules::{Facts, Replay, SenderRules, SignatureRules},
         stalwart::StalwartKey,
     },
+};
+
+/// Mailtrap's fixed facts (see the module docs).
+const FACTS: Facts = Facts {
+    id: "mailtrap",
+    aliases: &[],
+    name: "Mailtrap",
+    summary: "Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256.",
+    // The body carries no timestamp the verifier can rely on.
+    replay: Replay::Unsupported,
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    // Mailtrap's 30 s request timeout.
+    lease: Duration::from_secs(30),
+    ttl: Duration::from_secs(25 * 3600),
+    // 10 attempts over 24 h (older docs); 40 × 5 min ≈ 3 h 20 (current docs).
+    retry_horizon: Duration::from_secs(24 * 3600),
 };
 
 /// Mailtrap's rules (see the module docs).
 pub(crate) struct Mailtrap;
 
 impl SenderRules for Mailtrap {
-    fn id(&self) -> &'static str {
-        "mailtrap"
-    }
-
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn name(&self) -> &'static str {
-        "Mailtrap"
-    }
-
-    fn summary(&self) -> &'static str {
-        "Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256."
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
 
     fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(self)
-    }
-
-    fn accepts_replay_window(&self) -> bool {
-        // The body carries no timestamp the verifier can rely on.
-        false
-    }
-
-    fn max_body_bytes(&self) -> usize {
-        DEFAULT_MAX_BODY_BYTES
-    }
-
-    fn dedup_policy(&self) -> DedupPolicy {
-        DedupPolicy::new(Duration::from_secs(30), Duration::from_secs(25 * 3600))
-    }
-
-    fn retry_horizon(&self) -> Duration {
-        // 10 attempts over 24 h (older docs); 40 × 5 min ≈ 3 h 20 (current docs).
-        Duration::from_secs(24 * 3600)
+        Some(&signature::RULES)
     }
 
     fn event_keys(

@@ -7,24 +7,15 @@
 //! invalidates the old secret as soon as a new one is issued, so a receiver that wants
 //! no rejected deliveries during a reset holds both secrets for a while.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use http::HeaderName;
 
-use super::Mailtrap;
 use crate::{
     Secret,
     error::{MalformedReason, VerifyError},
     request::RequestView,
-    secret::KeyEncoding,
-    senders::{
-        SenderHeader, SignError, SignedHeader, Stamp,
-        rules::{Reencoded, SignatureRules, Signed},
-        signing,
-    },
+    senders::{SenderHeader, body_mac::BodyMac, rules::Reencoded},
     tag::{self, Tag},
-    verifier::Keys,
 };
 
 /// The signature header in Mailtrap's current docs and SDKs.
@@ -52,7 +43,7 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     hex::encode(secret.tag(&[body]).as_bytes())
 }
 
-fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
+fn presented(request: &dyn RequestView) -> Result<Tag, VerifyError> {
     let value = crate::senders::either(
         request,
         (&SIGNATURE, SIGNATURE_HEADER),
@@ -74,57 +65,30 @@ fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
     tag::decode_hex_tag(value).map_err(malformed)
 }
 
-impl SignatureRules for Mailtrap {
-    fn headers(&self) -> &'static [SenderHeader] {
-        &[HEADER]
-    }
+/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+pub(crate) static RULES: BodyMac = BodyMac {
+    header: HEADER,
+    presented,
+    sign,
+    reencoded,
+};
 
-    fn signature_header(&self) -> SenderHeader {
-        HEADER
-    }
-
-    fn key_encoding(&self) -> KeyEncoding {
-        KeyEncoding::Raw
-    }
-
-    fn verify(
-        &self,
-        request: &dyn RequestView,
-        body: &[u8],
-        keys: &Keys,
-        _window: Option<Duration>,
-        _now: &dyn Fn() -> i64,
-    ) -> Result<Signed, VerifyError> {
-        keys.match_body(&presented(request)?, body)
-            .map(Signed::body_only)
-    }
-
-    fn sign(
-        &self,
-        secret: Option<&Secret>,
-        body: &[u8],
-        _stamp: Option<Stamp<'_>>,
-    ) -> Result<Vec<SignedHeader>, SignError> {
-        Ok(signing::over_body(HEADER, secret, body, sign))
-    }
-
-    /// Hex with the email-API senders' `sha256=` prefix, or base64 (Stalwart's).
-    fn reencoded(&self, value: &str) -> Option<Reencoded> {
-        const EXPECTED: &str = "plain hex";
-        if let Some(hex_text) = value.strip_prefix("sha256=") {
-            return Some(Reencoded {
-                found: "hex with a `sha256=` prefix",
-                expected: EXPECTED,
-                value: hex_text.to_owned(),
-            });
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value)
-            .ok()?;
-        Some(Reencoded {
-            found: "base64",
+/// Diagnosis: hex with the email-API senders' `sha256=` prefix, or base64 (Stalwart's).
+fn reencoded(value: &str) -> Option<Reencoded> {
+    const EXPECTED: &str = "plain hex";
+    if let Some(hex_text) = value.strip_prefix("sha256=") {
+        return Some(Reencoded {
+            found: "hex with a `sha256=` prefix",
             expected: EXPECTED,
-            value: hex::encode(bytes),
-        })
+            value: hex_text.to_owned(),
+        });
     }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    Some(Reencoded {
+        found: "base64",
+        expected: EXPECTED,
+        value: hex::encode(bytes),
+    })
 }

@@ -66,61 +66,37 @@ pub use value::{NestedEvent, Value};
 
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
-    error::VerifyError,
     events::{ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace},
-    senders::rules::{SenderRules, SignatureRules},
+    idempotency::{DedupKey, Namespace},
+    senders::rules::{Facts, Replay, SenderRules, SignatureRules},
+};
+
+/// Stalwart's fixed facts (see the module docs).
+const FACTS: Facts = Facts {
+    id: "stalwart",
+    aliases: &[],
+    name: "Stalwart",
+    summary: "Stalwart mail server: `X-Signature`, base64 HMAC-SHA256.",
+    replay: Replay::Body(replay::check),
+    // All pending events go in one POST with no size cap; 1 MiB holds thousands.
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    // The request timeout: a slower handler is retried by Stalwart anyway.
+    lease: Duration::from_secs(30),
+    ttl: Duration::from_secs(10 * 60),
+    // Until events are `discardAfter` old, plus the last attempt's timeout and throttle.
+    retry_horizon: MIN_REPLAY_WINDOW,
 };
 
 /// Stalwart's rules (see the module docs).
 pub(crate) struct Stalwart;
 
 impl SenderRules for Stalwart {
-    fn id(&self) -> &'static str {
-        "stalwart"
-    }
-
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn name(&self) -> &'static str {
-        "Stalwart"
-    }
-
-    fn summary(&self) -> &'static str {
-        "Stalwart mail server: `X-Signature`, base64 HMAC-SHA256."
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
 
     fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(self)
-    }
-
-    fn accepts_replay_window(&self) -> bool {
-        true
-    }
-
-    fn body_signed_at(
-        &self,
-        body: &[u8],
-        now: &dyn Fn() -> i64,
-        window: Duration,
-    ) -> Result<Option<i64>, VerifyError> {
-        replay::check(body, now(), window).map(Some)
-    }
-
-    fn max_body_bytes(&self) -> usize {
-        // All pending events go in one POST with no size cap; 1 MiB holds thousands.
-        DEFAULT_MAX_BODY_BYTES
-    }
-
-    fn dedup_policy(&self) -> DedupPolicy {
-        DedupPolicy::new(Duration::from_secs(30), Duration::from_secs(10 * 60))
-    }
-
-    fn retry_horizon(&self) -> Duration {
-        // Until events are `discardAfter` old, plus the last attempt's timeout and throttle.
-        MIN_REPLAY_WINDOW
+        Some(&signature::RULES)
     }
 
     fn event_keys(

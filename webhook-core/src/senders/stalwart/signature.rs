@@ -6,24 +6,15 @@
 //! signed `createdAt` instead. A Stalwart server with no key sends no header at all:
 //! such a receiver must rely on Basic/Bearer credentials.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use http::HeaderName;
 
-use super::Stalwart;
 use crate::{
     Secret,
     error::VerifyError,
     request::RequestView,
-    secret::KeyEncoding,
-    senders::{
-        SenderHeader, SignError, SignedHeader, Stamp,
-        rules::{Reencoded, SignatureRules, Signed},
-        signing,
-    },
+    senders::{SenderHeader, body_mac::BodyMac, rules::Reencoded},
     tag::{self, Tag},
-    verifier::Keys,
 };
 
 /// The signature header (sent lowercase on the wire).
@@ -44,7 +35,7 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     tag::encode_base64_tag(&secret.tag(&[body]))
 }
 
-fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
+fn presented(request: &dyn RequestView) -> Result<Tag, VerifyError> {
     let value = crate::senders::single(request, &SIGNATURE, SIGNATURE_HEADER)?.ok_or(
         VerifyError::MissingSignature {
             header: SIGNATURE_HEADER,
@@ -56,56 +47,29 @@ fn presented<R: RequestView + ?Sized>(request: &R) -> Result<Tag, VerifyError> {
     })
 }
 
-impl SignatureRules for Stalwart {
-    fn headers(&self) -> &'static [SenderHeader] {
-        &[HEADER]
-    }
+/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+pub(crate) static RULES: BodyMac = BodyMac {
+    header: HEADER,
+    presented,
+    sign,
+    reencoded,
+};
 
-    fn signature_header(&self) -> SenderHeader {
-        HEADER
+/// Diagnosis: hex (as email-API senders and Mailtrap write it, with or without
+/// `sha256=`) where Stalwart writes base64.
+fn reencoded(value: &str) -> Option<Reencoded> {
+    let hex_text = value.strip_prefix("sha256=").unwrap_or(value);
+    if hex_text.len() != 64 {
+        return None;
     }
-
-    fn key_encoding(&self) -> KeyEncoding {
-        KeyEncoding::Raw
-    }
-
-    fn verify(
-        &self,
-        request: &dyn RequestView,
-        body: &[u8],
-        keys: &Keys,
-        _window: Option<Duration>,
-        _now: &dyn Fn() -> i64,
-    ) -> Result<Signed, VerifyError> {
-        keys.match_body(&presented(request)?, body)
-            .map(Signed::body_only)
-    }
-
-    fn sign(
-        &self,
-        secret: Option<&Secret>,
-        body: &[u8],
-        _stamp: Option<Stamp<'_>>,
-    ) -> Result<Vec<SignedHeader>, SignError> {
-        Ok(signing::over_body(HEADER, secret, body, sign))
-    }
-
-    /// Hex (as email-API senders and Mailtrap write it, with or without `sha256=`)
-    /// where Stalwart writes base64.
-    fn reencoded(&self, value: &str) -> Option<Reencoded> {
-        let hex_text = value.strip_prefix("sha256=").unwrap_or(value);
-        if hex_text.len() != 64 {
-            return None;
-        }
-        let bytes = hex::decode(hex_text).ok()?;
-        Some(Reencoded {
-            found: if value.starts_with("sha256=") {
-                "`sha256=` + hex"
-            } else {
-                "hex"
-            },
-            expected: "base64",
-            value: base64::engine::general_purpose::STANDARD.encode(bytes),
-        })
-    }
+    let bytes = hex::decode(hex_text).ok()?;
+    Some(Reencoded {
+        found: if value.starts_with("sha256=") {
+            "`sha256=` + hex"
+        } else {
+            "hex"
+        },
+        expected: "base64",
+        value: base64::engine::general_purpose::STANDARD.encode(bytes),
+    })
 }

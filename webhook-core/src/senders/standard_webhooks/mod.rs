@@ -58,53 +58,38 @@ pub use signature::{
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
     events::{ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace, id_key},
+    idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{SenderRules, SignatureRules},
+        rules::{Facts, Replay, SenderRules, SignatureRules},
         stalwart::StalwartKey,
     },
+};
+
+/// Standard Webhooks' fixed facts (see the module docs).
+const FACTS: Facts = Facts {
+    id: "standard-webhooks",
+    aliases: &["standard", "standardwebhooks", "svix", "resend"],
+    name: "Standard Webhooks",
+    summary: "Standard Webhooks (Svix, Resend): `webhook-id/-timestamp/-signature`.",
+    // It sets the `webhook-timestamp` tolerance.
+    replay: Replay::Header,
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    lease: Duration::from_secs(30),
+    ttl: Duration::from_secs(72 * 3600),
+    // Svix's schedule: 5 s … 10 h, about 27.5 h in all.
+    retry_horizon: Duration::from_secs(27 * 3600 + 35 * 60),
 };
 
 /// Standard Webhooks' rules (see the module docs).
 pub(crate) struct StandardWebhooks;
 
 impl SenderRules for StandardWebhooks {
-    fn id(&self) -> &'static str {
-        "standard-webhooks"
-    }
-
-    fn aliases(&self) -> &'static [&'static str] {
-        &["standard", "standardwebhooks", "svix", "resend"]
-    }
-
-    fn name(&self) -> &'static str {
-        "Standard Webhooks"
-    }
-
-    fn summary(&self) -> &'static str {
-        "Standard Webhooks (Svix, Resend): `webhook-id/-timestamp/-signature`."
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
 
     fn signature(&self) -> Option<&dyn SignatureRules> {
         Some(self)
-    }
-
-    fn accepts_replay_window(&self) -> bool {
-        // It sets the `webhook-timestamp` tolerance.
-        true
-    }
-
-    fn max_body_bytes(&self) -> usize {
-        DEFAULT_MAX_BODY_BYTES
-    }
-
-    fn dedup_policy(&self) -> DedupPolicy {
-        DedupPolicy::new(Duration::from_secs(30), Duration::from_secs(72 * 3600))
-    }
-
-    fn retry_horizon(&self) -> Duration {
-        // Svix's schedule: 5 s … 10 h, about 27.5 h in all.
-        Duration::from_secs(27 * 3600 + 35 * 60)
     }
 
     fn event_keys(

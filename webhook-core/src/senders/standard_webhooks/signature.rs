@@ -260,7 +260,7 @@ fn verifies_with_text_key(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool 
 }
 
 impl SignatureRules for StandardWebhooks {
-    fn headers(&self) -> &'static [SenderHeader] {
+    fn headers(&self) -> &[SenderHeader] {
         &[ID_PAIR, TIMESTAMP_PAIR, SIGNATURE_PAIR]
     }
 

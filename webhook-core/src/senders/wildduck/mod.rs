@@ -62,53 +62,39 @@ pub use event::{
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
     events::{BorrowedPayload, ParseContext, ParseError},
-    idempotency::{DedupKey, DedupPolicy, Namespace, id_key},
+    idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{SenderRules, SignatureRules},
+        rules::{Facts, Replay, SenderRules, SignatureRules},
         stalwart::StalwartKey,
     },
+};
+
+/// WildDuck's fixed facts (see the module docs).
+const FACTS: Facts = Facts {
+    id: "wildduck",
+    aliases: &[],
+    name: "WildDuck",
+    summary: "WildDuck: unsigned; Basic credentials or a URL token.",
+    // The body carries no timestamp the verifier can rely on.
+    replay: Replay::Unsupported,
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    // All five attempts happen within about 30 s: a crashed holder must not block them.
+    lease: Duration::from_secs(10),
+    ttl: Duration::from_secs(3600),
+    // Five attempts within about 30 s; failed jobs may be re-queued by hand.
+    retry_horizon: Duration::from_secs(30),
 };
 
 /// WildDuck's rules (see the module docs).
 pub(crate) struct WildDuck;
 
 impl SenderRules for WildDuck {
-    fn id(&self) -> &'static str {
-        "wildduck"
-    }
-
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn name(&self) -> &'static str {
-        "WildDuck"
-    }
-
-    fn summary(&self) -> &'static str {
-        "WildDuck: unsigned; Basic credentials or a URL token."
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
 
     fn signature(&self) -> Option<&dyn SignatureRules> {
         None
-    }
-
-    fn accepts_replay_window(&self) -> bool {
-        // The body carries no timestamp the verifier can rely on.
-        false
-    }
-
-    fn max_body_bytes(&self) -> usize {
-        DEFAULT_MAX_BODY_BYTES
-    }
-
-    fn dedup_policy(&self) -> DedupPolicy {
-        DedupPolicy::new(Duration::from_secs(10), Duration::from_secs(3600))
-    }
-
-    fn retry_horizon(&self) -> Duration {
-        // Five attempts within about 30 s; failed jobs may be re-queued by hand.
-        Duration::from_secs(30)
     }
 
     fn event_keys(
