@@ -382,7 +382,7 @@ fn secret_findings(
         .map(|(change, _)| Finding::SecretWhitespace { change })
         .collect();
 
-    if let Some(signature) = scheme.rules().signature() {
+    if let Some(signature) = scheme.rules().signature {
         let verifies = |key: &Secret| check(scheme, key, headers, body, now).is_ok();
         findings.extend(
             signature
@@ -401,7 +401,7 @@ fn encoding_findings(
     body: &[u8],
     now: SystemTime,
 ) -> Vec<Finding> {
-    let Some(signature) = scheme.rules().signature() else {
+    let Some(signature) = scheme.rules().signature else {
         return Vec::new();
     };
     let header = signature.signature_header();
@@ -442,7 +442,7 @@ fn other_scheme_findings(
     let signature_headers = Scheme::ALL.into_iter().flat_map(|other| {
         other
             .rules()
-            .signature()
+            .signature
             .map(|s| s.signature_header())
             .into_iter()
             .flat_map(move |header| header.names().map(move |name| (other, name)))

@@ -16,7 +16,7 @@
 //!   an HTTP status and a stable code; [`Problem`] is the JSON answer built from it.
 //! - [`senders`]: one module per sender holding all of its rules: signature format
 //!   and `sign` function, signed timestamp, payload types, event keys, default limits
-//!   and policies, diagnosis hints; and how to add a sender.
+//!   and policies, diagnosis hints; and [how to add a sender](senders#adding-a-sender).
 //!
 //! ```
 //! use webhook_core::{Scheme, Secret, Verifier, senders::stalwart};

@@ -61,7 +61,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
-    rules: &'static dyn SenderRules,
+    rules: &'static SenderRules,
     keys: Keys,
     credentials: Option<Credentials>,
     url_token: Option<UrlToken>,
@@ -113,7 +113,7 @@ impl Verifier {
             keys: Vec::new(),
             credentials: None,
             url_token: None,
-            max_body_bytes: scheme.rules().facts().max_body_bytes,
+            max_body_bytes: scheme.rules().max_body_bytes,
             replay_window: None,
             accept_unauthenticated: false,
         }
@@ -197,7 +197,7 @@ impl Verifier {
 
         let now: &dyn Fn() -> i64 = &now;
         let view: &dyn RequestView = &request;
-        let signed = match inner.rules.signature() {
+        let signed = match inner.rules.signature {
             // Credentials-only configuration (WildDuck, or Stalwart without a key): a
             // signature header, if any, cannot be checked and is ignored.
             Some(signature) if !inner.keys.0.is_empty() => {
@@ -213,9 +213,7 @@ impl Verifier {
             }) => (Some(key), message_id, signed_at),
             None => (None, None, None),
         };
-        if let (Some(window), Replay::Body(check)) =
-            (inner.replay_window, &inner.rules.facts().replay)
-        {
+        if let (Some(window), Replay::Body(check)) = (inner.replay_window, &inner.rules.replay) {
             signed_at = Some(check(bytes, now(), window)?);
         }
 
@@ -368,7 +366,7 @@ impl VerifierBuilder {
         if self.max_body_bytes == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
-        let encoding = match rules.signature() {
+        let encoding = match rules.signature {
             Some(signature) => signature.key_encoding(),
             None if self.keys.is_empty() => KeyEncoding::Raw,
             None => return Err(BuildError::SchemeDoesNotSign { scheme }),
@@ -388,7 +386,7 @@ impl VerifierBuilder {
                 _ => {}
             }
         }
-        if self.replay_window.is_some() && matches!(rules.facts().replay, Replay::Unsupported) {
+        if self.replay_window.is_some() && matches!(rules.replay, Replay::Unsupported) {
             return Err(BuildError::ReplayWindowUnsupported { scheme });
         }
         let authenticates =

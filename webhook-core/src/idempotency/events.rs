@@ -40,7 +40,7 @@ pub fn event_keys<B: AsRef<[u8]>>(
     stalwart: StalwartKey,
 ) -> Result<Vec<DedupKey>, ParseError> {
     let verification = verified.verification();
-    verification.scheme().rules().event_keys(
+    (verification.scheme().rules().event_keys)(
         verified.body().as_ref(),
         verification.parse_context(),
         namespace,
@@ -59,12 +59,12 @@ pub fn retain_events<B: AsRef<[u8]>>(
         return Ok(None);
     }
     let verification = verified.verification();
-    let reduced = verification.scheme().rules().retain_events(
-        verified.body().as_ref(),
-        verification.parse_context(),
-        keep,
-    )?;
-    Ok(reduced.map(|body| Verified::new(body, verification.clone())))
+    // One event per request: a body with nothing to keep is never handed on.
+    let Some(retain) = verification.scheme().rules().retain_events else {
+        return Ok(None);
+    };
+    let reduced = retain(verified.body().as_ref(), verification.parse_context(), keep)?;
+    Ok(Some(Verified::new(reduced, verification.clone())))
 }
 
 /// The key of an event id found at `path` in the body, or why it cannot be one.

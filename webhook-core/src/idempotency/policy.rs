@@ -90,7 +90,7 @@ impl DedupPolicy {
     /// The defaults for one sender (see the table above; each sender's module gives
     /// its reasons).
     pub fn for_scheme(scheme: Scheme) -> Self {
-        let facts = scheme.rules().facts();
+        let facts = scheme.rules();
         Self::new(facts.lease, facts.ttl)
     }
 

@@ -23,24 +23,26 @@
 //! - its **diagnosis hints**: what a mis-encoded signature or secret of this sender
 //!   looks like (`signature.rs`).
 //!
-//! Each folder's `mod.rs` answers the crate-internal `SenderRules` questions (its fixed
-//! facts as one `Facts` value, and the behaviour around them), a signing sender's
-//! `signature.rs` the `SignatureRules` ones; the verifier, the replay check,
-//! [`idempotency`](crate::idempotency) and [`diagnose`](crate::diagnose) ask the sender
-//! through its [`Scheme`] instead of matching on it. The public face of
-//! a sender is its [`Scheme`] variant (whose methods, such as [`Scheme::sign`] and
-//! [`Scheme::headers`], answer for it) and its module's public items.
+//! Each folder's `mod.rs` ends in one crate-private `SenderRules` value: the sender's
+//! names, its signature (a signing sender's `signature.rs` provides its
+//! `SignatureRules`), where its signed timestamp is, its default limits and policies,
+//! and its event-key and batch-splitting functions, each with the reason beside it.
+//! The verifier, the replay check, [`idempotency`](crate::idempotency) and
+//! [`diagnose`](crate::diagnose) read the sender's rules through its [`Scheme`]
+//! instead of matching on it. The public face of a sender is its [`Scheme`] variant
+//! (whose methods, such as [`Scheme::sign`] and [`Scheme::headers`], answer for it) and
+//! its module's public items.
 //!
 //! # Adding a sender
 //!
 //! 1. **One folder**, `webhook-core/src/senders/<name>/`, on the model of the closest
 //!    existing sender:
 //!    - `mod.rs`: the module doc (the sender's facts, with a table like the one above),
-//!      the payload types' `pub use`, its `Facts` (id, aliases, name, summary, whether
-//!      a replay window applies, body limit, lease and ttl with the retry horizon they
-//!      cover) and a unit struct implementing `SenderRules` (the facts, its signature,
-//!      reading the body's signed timestamp if it is in the body, the event keys,
-//!      splitting a batch);
+//!      the payload types' `pub use`, and its `static` `SenderRules` value: id,
+//!      aliases, name, summary, signature, where the signed timestamp is (a reader for
+//!      it if it is in the body, `replay.rs`), body limit, lease and ttl with the retry
+//!      horizon they cover, the event-key function and, for a batch, the splitting one
+//!      (`dedup.rs`);
 //!    - `signature.rs`, if the sender signs: its header names, its `sign` function and
 //!      its `SignatureRules` (headers, key encoding, verify, the signing headers, the
 //!      diagnosis hints): a `BodyMac` when one header carries an HMAC of the body
@@ -52,8 +54,9 @@
 //!    Declare the module in this file (`pub mod <name>;`), and, if the payload
 //!    borrows, add its owned alias beside `StalwartEvents` in the crate root.
 //! 2. **One enum variant** in [`Scheme`] (`senders/scheme.rs`), listed in
-//!    [`Scheme::ALL`] (whose length grows by one), and its arm in `Scheme::rules`, the
-//!    one `match` on the variants in this crate (the compiler points at it). The
+//!    [`Scheme::ALL`] (whose length grows by one), and its arm in `Scheme::rules`
+//!    (returning `&<name>::<NAME>`), the one `match` on the variants in this crate (the
+//!    compiler points at it). The
 //!    crate's tests run over [`Scheme::ALL`]: ids and aliases parse back and are
 //!    unique, every ttl outlasts its retry horizon.
 //! 3. **Its format in `webhook-sender`**: `webhook-sender/src/senders/<name>.rs` with

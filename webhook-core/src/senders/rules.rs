@@ -1,13 +1,13 @@
-//! The questions the rest of the crate asks a sender: [`SenderRules`] and, for a sender
-//! that signs, [`SignatureRules`].
+//! What the rest of the crate asks a sender: its [`SenderRules`], one static value per
+//! sender, and for a sender that signs, its [`SignatureRules`].
 //!
-//! Each sender's folder implements them once; [`Scheme::rules`](crate::Scheme) is the
-//! one place that turns a [`Scheme`] into its rules. The verifier, the replay check,
-//! idempotency and diagnosis call these methods instead of matching on the scheme, so
-//! what a sender does is read in its folder and nowhere else.
+//! Each sender's folder writes its rules once; [`Scheme::rules`](crate::Scheme) is the
+//! one place that turns a [`Scheme`](crate::Scheme) into them. The verifier, the replay
+//! check, idempotency and diagnosis read these rules instead of matching on the
+//! scheme, so what a sender does is read in its folder and nowhere else.
 //!
-//! The traits are crate-private, and so sealed: the public face of a sender is its
-//! [`Scheme`] variant and its folder's public items.
+//! Both are crate-private, and so sealed: the public face of a sender is its
+//! [`Scheme`](crate::Scheme) variant and its folder's public items.
 
 use std::time::Duration;
 
@@ -26,10 +26,11 @@ use crate::{
     verifier::Keys,
 };
 
-/// A sender's fixed facts: its names, and the limits and policies hookwise applies to
-/// it by default. Each sender's `mod.rs` has one, with the reasons beside the values.
-#[derive(Debug)]
-pub(crate) struct Facts {
+/// Everything hookwise knows about one sender: its names, its signature, where its
+/// signed timestamp is, the limits and policies applied to it by default, and how its
+/// bodies split into events. Each sender's `mod.rs` has one, with the reasons beside
+/// the values.
+pub(crate) struct SenderRules {
     /// The identifier on command lines and in configuration (`stalwart`, `email-api`).
     pub(crate) id: &'static str,
     /// Other identifiers accepted when parsing a [`Scheme`](crate::Scheme), lowercase.
@@ -38,6 +39,8 @@ pub(crate) struct Facts {
     pub(crate) name: &'static str,
     /// One line on how the sender authenticates, for listings and `--help`.
     pub(crate) summary: &'static str,
+    /// How the sender signs, or `None` when it does not (WildDuck).
+    pub(crate) signature: Option<&'static dyn SignatureRules>,
     /// Where the sender's signed timestamp is, which decides what a replay window does.
     pub(crate) replay: Replay,
     /// The body limit a verifier uses unless told otherwise.
@@ -48,10 +51,24 @@ pub(crate) struct Facts {
     pub(crate) ttl: Duration,
     /// How long after an event's first delivery the sender may still redeliver it.
     pub(crate) retry_horizon: Duration,
+    /// One deduplication key per event of a verified body, in order.
+    pub(crate) event_keys: EventKeys,
+    /// The body reduced to the events flagged `true` (one flag per event, in the order
+    /// of `event_keys`), each written back as it arrived; `None` for a sender whose
+    /// bodies carry one event (a body with nothing to keep is never handed on).
+    pub(crate) retain_events: Option<RetainEvents>,
 }
 
+/// Reads the deduplication keys of a verified body's events (see
+/// [`SenderRules::event_keys`]); only Stalwart's reads the [`StalwartKey`] choice.
+pub(crate) type EventKeys =
+    fn(&[u8], ParseContext<'_>, &Namespace, StalwartKey) -> Result<Vec<DedupKey>, ParseError>;
+
+/// Writes a batch back with only the flagged events (see
+/// [`SenderRules::retain_events`]).
+pub(crate) type RetainEvents = fn(&[u8], ParseContext<'_>, &[bool]) -> Result<Vec<u8>, ParseError>;
+
 /// Where a sender's signed timestamp is, if it has one.
-#[derive(Debug)]
 pub(crate) enum Replay {
     /// Nowhere the verifier can rely on: a replay window is refused at build.
     Unsupported,
@@ -62,37 +79,6 @@ pub(crate) enum Replay {
     /// check and judges it (`body`, now in Unix seconds, the window), returning the
     /// timestamp judged.
     Body(fn(&[u8], i64, Duration) -> Result<i64, VerifyError>),
-}
-
-/// Everything hookwise knows about one sender.
-pub(crate) trait SenderRules: Sync {
-    /// Its names, limits and default policies.
-    fn facts(&self) -> &'static Facts;
-
-    /// How the sender signs, or `None` when it does not (WildDuck).
-    fn signature(&self) -> Option<&dyn SignatureRules>;
-
-    /// One deduplication key per event of a verified body, in order.
-    fn event_keys(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError>;
-
-    /// The body reduced to the events flagged `true` (one flag per event, in the order of
-    /// [`event_keys`](Self::event_keys)), each written back as it arrived. `Ok(None)`:
-    /// the body cannot be split (one event per request) and is used as it is.
-    fn retain_events(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        keep: &[bool],
-    ) -> Result<Option<Vec<u8>>, ParseError> {
-        let _ = (body, context, keep);
-        Ok(None)
-    }
 }
 
 /// How a sender signs its requests.

@@ -44,40 +44,40 @@ impl Scheme {
     ];
 
     /// The sender's rules: the dispatch from a variant to its folder.
-    pub(crate) fn rules(self) -> &'static dyn SenderRules {
+    pub(crate) fn rules(self) -> &'static SenderRules {
         match self {
-            Scheme::Stalwart => &stalwart::Stalwart,
-            Scheme::EmailApi => &email_api::EmailApi,
-            Scheme::Mailtrap => &mailtrap::Mailtrap,
-            Scheme::StandardWebhooks => &standard_webhooks::StandardWebhooks,
-            Scheme::WildDuck => &wildduck::WildDuck,
+            Scheme::Stalwart => &stalwart::STALWART,
+            Scheme::EmailApi => &email_api::EMAIL_API,
+            Scheme::Mailtrap => &mailtrap::MAILTRAP,
+            Scheme::StandardWebhooks => &standard_webhooks::STANDARD_WEBHOOKS,
+            Scheme::WildDuck => &wildduck::WILDDUCK,
         }
     }
 
     /// The identifier used on command lines and in configuration (`stalwart`,
     /// `email-api`, `mailtrap`, `standard-webhooks`, `wildduck`).
     pub fn id(self) -> &'static str {
-        self.rules().facts().id
+        self.rules().id
     }
 
     /// One line on how the sender authenticates, for listings and `--help`.
     pub fn summary(self) -> &'static str {
-        self.rules().facts().summary
+        self.rules().summary
     }
 
     /// Whether the sender signs its requests with a shared secret.
     pub fn signs(self) -> bool {
-        self.rules().signature().is_some()
+        self.rules().signature.is_some()
     }
 
     /// The header carrying the signature, if the scheme has one.
     pub fn signature_header(self) -> Option<&'static str> {
-        Some(self.rules().signature()?.signature_header().name())
+        Some(self.rules().signature?.signature_header().name())
     }
 
     /// Every header the sender's signature involves (empty when it does not sign).
     pub fn headers(self) -> &'static [SenderHeader] {
-        self.rules().signature().map_or(&[], |s| s.headers())
+        self.rules().signature.map_or(&[], |s| s.headers())
     }
 
     /// How long after an event's first delivery the sender may still redeliver it: what
@@ -86,7 +86,7 @@ impl Scheme {
     ///
     /// [`DedupPolicy::for_scheme`]: crate::idempotency::DedupPolicy::for_scheme
     pub fn retry_horizon(self) -> Duration {
-        self.rules().facts().retry_horizon
+        self.rules().retry_horizon
     }
 
     /// Whether every request carries a message id, signed with the body and the same on
@@ -94,7 +94,7 @@ impl Scheme {
     /// [`sign`](Self::sign).
     pub fn stamps_message_id(self) -> bool {
         self.rules()
-            .signature()
+            .signature
             .is_some_and(|s| s.stamps_message_id())
     }
 
@@ -111,7 +111,7 @@ impl Scheme {
     /// ```
     pub fn secret_from(self, text: impl AsRef<[u8]>) -> Result<Secret, SecretError> {
         let text = text.as_ref();
-        match self.rules().signature().map(|s| s.key_encoding()) {
+        match self.rules().signature.map(|s| s.key_encoding()) {
             Some(KeyEncoding::StandardWebhooks) => Secret::standard_webhooks(
                 std::str::from_utf8(text).map_err(|_| SecretError::NotStandardWebhooks)?,
             ),
@@ -149,7 +149,7 @@ impl Scheme {
         body: &[u8],
         stamp: Option<Stamp<'_>>,
     ) -> Result<Vec<SignedHeader>, SignError> {
-        match self.rules().signature() {
+        match self.rules().signature {
             Some(signature) => signature.sign(secret, body, stamp),
             None if secret.is_some() => Err(SignError::DoesNotSign { scheme: self }),
             None => Ok(Vec::new()),
@@ -159,7 +159,7 @@ impl Scheme {
 
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.rules().facts().name)
+        f.write_str(self.rules().name)
     }
 }
 
@@ -173,7 +173,7 @@ pub struct UnknownScheme(pub String);
 fn known_names() -> String {
     let names: Vec<String> = Scheme::ALL
         .into_iter()
-        .map(|scheme| match scheme.rules().facts().aliases {
+        .map(|scheme| match scheme.rules().aliases {
             [] => scheme.id().to_owned(),
             aliases => format!("{} (or {})", scheme.id(), aliases.join(", ")),
         })
@@ -191,7 +191,7 @@ impl FromStr for Scheme {
         Scheme::ALL
             .into_iter()
             .find(|scheme| {
-                let facts = scheme.rules().facts();
+                let facts = scheme.rules();
                 facts.id == wanted || facts.aliases.contains(&wanted.as_str())
             })
             .ok_or_else(|| UnknownScheme(s.to_owned()))
@@ -221,9 +221,7 @@ mod tests {
     fn every_alias_names_one_scheme() {
         let mut seen: Vec<&str> = Vec::new();
         for scheme in Scheme::ALL {
-            for name in
-                std::iter::once(scheme.id()).chain(scheme.rules().facts().aliases.iter().copied())
-            {
+            for name in std::iter::once(scheme.id()).chain(scheme.rules().aliases.iter().copied()) {
                 assert_eq!(name, name.to_ascii_lowercase());
                 assert!(!seen.contains(&name), "{name} twice");
                 seen.push(name);

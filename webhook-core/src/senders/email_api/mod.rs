@@ -60,45 +60,35 @@ use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{Facts, Replay, SenderRules, SignatureRules},
+        rules::{Replay, SenderRules},
         stalwart::StalwartKey,
     },
 };
 
-/// The email-API senders' fixed facts (see the module docs).
-const FACTS: Facts = Facts {
+/// The email-API senders' rules (see the module docs).
+pub(crate) static EMAIL_API: SenderRules = SenderRules {
     id: "email-api",
     aliases: &["emailapi", "email_api", "github"],
     name: "email-API",
     summary: "Email-API senders: `X-Webhook-Signature: sha256=<hex>`.",
+    signature: Some(&signature::RULES),
     replay: Replay::Body(replay::check),
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
     lease: Duration::from_secs(30),
     ttl: Duration::from_secs(3600),
     // Waits of 1, 5 and 30 min after failed attempts.
     retry_horizon: Duration::from_secs(36 * 60),
+    event_keys,
+    retain_events: None,
 };
 
-/// The email-API senders' rules (see the module docs).
-pub(crate) struct EmailApi;
-
-impl SenderRules for EmailApi {
-    fn facts(&self) -> &'static Facts {
-        &FACTS
-    }
-
-    fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(&signature::RULES)
-    }
-
-    fn event_keys(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        _stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError> {
-        let event = EmailApiPayload::parse_borrowed(body, context)?;
-        Ok(vec![id_key(namespace, "id", &event.id)?])
-    }
+/// One event per request, keyed by its `id`.
+fn event_keys(
+    body: &[u8],
+    context: ParseContext<'_>,
+    namespace: &Namespace,
+    _stalwart: StalwartKey,
+) -> Result<Vec<DedupKey>, ParseError> {
+    let event = EmailApiPayload::parse_borrowed(body, context)?;
+    Ok(vec![id_key(namespace, "id", &event.id)?])
 }

@@ -79,7 +79,7 @@ fn parse(value: &[u8]) -> Result<Tag, MalformedReason> {
     }
 }
 
-/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+/// The sender's signature, for its `SenderRules`.
 pub(crate) static RULES: BodyMac = BodyMac {
     header: HEADER,
     presented,

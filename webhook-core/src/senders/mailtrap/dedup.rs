@@ -11,12 +11,14 @@ use super::{BodyFormat, MailtrapBatch, MailtrapEvent};
 use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key, unwritable},
+    senders::stalwart::StalwartKey,
 };
 
 pub(crate) fn event_keys(
     body: &[u8],
     context: ParseContext<'_>,
     namespace: &Namespace,
+    _stalwart: StalwartKey,
 ) -> Result<Vec<DedupKey>, ParseError> {
     let batch = MailtrapBatch::parse_borrowed(body, context)?;
     batch

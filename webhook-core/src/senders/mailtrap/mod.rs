@@ -21,7 +21,7 @@
 //! [`MailtrapBatch`] picks the format from the verified `Content-Type`; without one
 //! it looks at the body (a `{` first means JSON, then JSON Lines if more than one
 //! value follows; anything else is form data). Any other media type is refused with
-//! 415. A body with no event is [`ParseError::EmptyBatch`].
+//! 415. A body with no event is [`ParseError::EmptyBatch`](crate::ParseError::EmptyBatch).
 //!
 //! ```
 //! use webhook_core::{MediaType, ParseContext};
@@ -76,20 +76,16 @@ pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
 
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
-    events::{ParseContext, ParseError},
-    idempotency::{DedupKey, Namespace},
-    senders::{
-        rules::{Facts, Replay, SenderRules, SignatureRules},
-        stalwart::StalwartKey,
-    },
+    senders::rules::{Replay, SenderRules},
 };
 
-/// Mailtrap's fixed facts (see the module docs).
-const FACTS: Facts = Facts {
+/// Mailtrap's rules (see the module docs).
+pub(crate) static MAILTRAP: SenderRules = SenderRules {
     id: "mailtrap",
     aliases: &[],
     name: "Mailtrap",
     summary: "Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256.",
+    signature: Some(&signature::RULES),
     // The body carries no timestamp the verifier can rely on.
     replay: Replay::Unsupported,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -98,36 +94,6 @@ const FACTS: Facts = Facts {
     ttl: Duration::from_secs(25 * 3600),
     // 10 attempts over 24 h (older docs); 40 × 5 min ≈ 3 h 20 (current docs).
     retry_horizon: Duration::from_secs(24 * 3600),
+    event_keys: dedup::event_keys,
+    retain_events: Some(dedup::retain_events),
 };
-
-/// Mailtrap's rules (see the module docs).
-pub(crate) struct Mailtrap;
-
-impl SenderRules for Mailtrap {
-    fn facts(&self) -> &'static Facts {
-        &FACTS
-    }
-
-    fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(&signature::RULES)
-    }
-
-    fn event_keys(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        _stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError> {
-        dedup::event_keys(body, context, namespace)
-    }
-
-    fn retain_events(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        keep: &[bool],
-    ) -> Result<Option<Vec<u8>>, ParseError> {
-        dedup::retain_events(body, context, keep).map(Some)
-    }
-}

@@ -65,7 +65,7 @@ fn presented(request: &dyn RequestView) -> Result<Tag, VerifyError> {
     tag::decode_hex_tag(value).map_err(malformed)
 }
 
-/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+/// The sender's signature, for its `SenderRules`.
 pub(crate) static RULES: BodyMac = BodyMac {
     header: HEADER,
     presented,

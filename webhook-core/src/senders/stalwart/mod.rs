@@ -66,17 +66,16 @@ pub use value::{NestedEvent, Value};
 
 use crate::{
     DEFAULT_MAX_BODY_BYTES,
-    events::{ParseContext, ParseError},
-    idempotency::{DedupKey, Namespace},
-    senders::rules::{Facts, Replay, SenderRules, SignatureRules},
+    senders::rules::{Replay, SenderRules},
 };
 
-/// Stalwart's fixed facts (see the module docs).
-const FACTS: Facts = Facts {
+/// Stalwart's rules (see the module docs).
+pub(crate) static STALWART: SenderRules = SenderRules {
     id: "stalwart",
     aliases: &[],
     name: "Stalwart",
     summary: "Stalwart mail server: `X-Signature`, base64 HMAC-SHA256.",
+    signature: Some(&signature::RULES),
     replay: Replay::Body(replay::check),
     // All pending events go in one POST with no size cap; 1 MiB holds thousands.
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -85,36 +84,6 @@ const FACTS: Facts = Facts {
     ttl: Duration::from_secs(10 * 60),
     // Until events are `discardAfter` old, plus the last attempt's timeout and throttle.
     retry_horizon: MIN_REPLAY_WINDOW,
+    event_keys: dedup::event_keys,
+    retain_events: Some(dedup::retain_events),
 };
-
-/// Stalwart's rules (see the module docs).
-pub(crate) struct Stalwart;
-
-impl SenderRules for Stalwart {
-    fn facts(&self) -> &'static Facts {
-        &FACTS
-    }
-
-    fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(&signature::RULES)
-    }
-
-    fn event_keys(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError> {
-        dedup::event_keys(body, context, namespace, stalwart)
-    }
-
-    fn retain_events(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        keep: &[bool],
-    ) -> Result<Option<Vec<u8>>, ParseError> {
-        dedup::retain_events(body, context, keep).map(Some)
-    }
-}

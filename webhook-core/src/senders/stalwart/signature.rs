@@ -47,7 +47,7 @@ fn presented(request: &dyn RequestView) -> Result<Tag, VerifyError> {
     })
 }
 
-/// The sender's signature, for [`SenderRules::signature`](crate::senders::rules::SenderRules::signature).
+/// The sender's signature, for its `SenderRules`.
 pub(crate) static RULES: BodyMac = BodyMac {
     header: HEADER,
     presented,

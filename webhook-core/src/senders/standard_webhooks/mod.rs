@@ -60,17 +60,18 @@ use crate::{
     events::{ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{Facts, Replay, SenderRules, SignatureRules},
+        rules::{Replay, SenderRules},
         stalwart::StalwartKey,
     },
 };
 
-/// Standard Webhooks' fixed facts (see the module docs).
-const FACTS: Facts = Facts {
+/// Standard Webhooks' rules (see the module docs).
+pub(crate) static STANDARD_WEBHOOKS: SenderRules = SenderRules {
     id: "standard-webhooks",
     aliases: &["standard", "standardwebhooks", "svix", "resend"],
     name: "Standard Webhooks",
     summary: "Standard Webhooks (Svix, Resend): `webhook-id/-timestamp/-signature`.",
+    signature: Some(&signature::RULES),
     // It sets the `webhook-timestamp` tolerance.
     replay: Replay::Header,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -78,30 +79,19 @@ const FACTS: Facts = Facts {
     ttl: Duration::from_secs(72 * 3600),
     // Svix's schedule: 5 s … 10 h, about 27.5 h in all.
     retry_horizon: Duration::from_secs(27 * 3600 + 35 * 60),
+    event_keys,
+    retain_events: None,
 };
 
-/// Standard Webhooks' rules (see the module docs).
-pub(crate) struct StandardWebhooks;
-
-impl SenderRules for StandardWebhooks {
-    fn facts(&self) -> &'static Facts {
-        &FACTS
-    }
-
-    fn signature(&self) -> Option<&dyn SignatureRules> {
-        Some(self)
-    }
-
-    fn event_keys(
-        &self,
-        _body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        _stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError> {
-        let message_id = context
-            .message_id
-            .ok_or(ParseError::MissingContext { header: ID_HEADER })?;
-        Ok(vec![id_key(namespace, "webhook-id", message_id)?])
-    }
+/// One message per request, keyed by its signed `webhook-id` header.
+fn event_keys(
+    _body: &[u8],
+    context: ParseContext<'_>,
+    namespace: &Namespace,
+    _stalwart: StalwartKey,
+) -> Result<Vec<DedupKey>, ParseError> {
+    let message_id = context
+        .message_id
+        .ok_or(ParseError::MissingContext { header: ID_HEADER })?;
+    Ok(vec![id_key(namespace, "webhook-id", message_id)?])
 }

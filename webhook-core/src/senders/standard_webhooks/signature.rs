@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::StandardWebhooks;
 use crate::{
     Scheme, Secret,
     diagnose::SecretChange,
@@ -259,7 +258,13 @@ fn verifies_with_text_key(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool 
     presented.matches_any(&expected)
 }
 
-impl SignatureRules for StandardWebhooks {
+/// The Standard Webhooks signature, for its sender's rules.
+pub(crate) struct Signature;
+
+/// The Standard Webhooks signature rules.
+pub(crate) static RULES: Signature = Signature;
+
+impl SignatureRules for Signature {
     fn headers(&self) -> &[SenderHeader] {
         &[ID_PAIR, TIMESTAMP_PAIR, SIGNATURE_PAIR]
     }

@@ -64,17 +64,18 @@ use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{Facts, Replay, SenderRules, SignatureRules},
+        rules::{Replay, SenderRules},
         stalwart::StalwartKey,
     },
 };
 
-/// WildDuck's fixed facts (see the module docs).
-const FACTS: Facts = Facts {
+/// WildDuck's rules (see the module docs).
+pub(crate) static WILDDUCK: SenderRules = SenderRules {
     id: "wildduck",
     aliases: &[],
     name: "WildDuck",
     summary: "WildDuck: unsigned; Basic credentials or a URL token.",
+    signature: None,
     // The body carries no timestamp the verifier can rely on.
     replay: Replay::Unsupported,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -83,28 +84,17 @@ const FACTS: Facts = Facts {
     ttl: Duration::from_secs(3600),
     // Five attempts within about 30 s; failed jobs may be re-queued by hand.
     retry_horizon: Duration::from_secs(30),
+    event_keys,
+    retain_events: None,
 };
 
-/// WildDuck's rules (see the module docs).
-pub(crate) struct WildDuck;
-
-impl SenderRules for WildDuck {
-    fn facts(&self) -> &'static Facts {
-        &FACTS
-    }
-
-    fn signature(&self) -> Option<&dyn SignatureRules> {
-        None
-    }
-
-    fn event_keys(
-        &self,
-        body: &[u8],
-        context: ParseContext<'_>,
-        namespace: &Namespace,
-        _stalwart: StalwartKey,
-    ) -> Result<Vec<DedupKey>, ParseError> {
-        let event = WildDuckPayload::parse_borrowed(body, context)?;
-        Ok(vec![id_key(namespace, "id", &event.id)?])
-    }
+/// One event per request, keyed by its `id`.
+fn event_keys(
+    body: &[u8],
+    context: ParseContext<'_>,
+    namespace: &Namespace,
+    _stalwart: StalwartKey,
+) -> Result<Vec<DedupKey>, ParseError> {
+    let event = WildDuckPayload::parse_borrowed(body, context)?;
+    Ok(vec![id_key(namespace, "id", &event.id)?])
 }
