@@ -67,6 +67,10 @@
 //!    `webhook-cli/src/senders/<name>.rs` (sample events, how `send` delivers them, how
 //!    its events are summarized) and its arm in `webhook-cli/src/senders/mod.rs`.
 //!
+//! Its tests go beside the others': `webhook-core/tests/events_<name>.rs` for the
+//! payload types, its known-answer vectors in `tests/known_answers.rs`, its rows in the
+//! root `tests/hostile.rs` matrix, and fuzz targets for its parsers in `fuzz/`.
+//!
 //! Nothing else changes: the verifier, replay, idempotency, diagnosis, the adapters,
 //! the reference sender's endpoint and engine, and the CLI's commands (`--scheme`
 //! lists [`Scheme::ALL`]) are written against the rules, not against the variants.
