@@ -43,9 +43,13 @@ mod extract;
 pub mod idempotency;
 pub mod layer;
 mod rejection;
+#[cfg(feature = "serve")]
+mod serve;
 
 pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use idempotency::{IdempotencyLayer, Idempotent};
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
 pub use rejection::WebhookRejection;
+#[cfg(feature = "serve")]
+pub use serve::{Serve, serve};
