@@ -47,9 +47,11 @@ mod idempotency;
 mod middleware;
 mod rejection;
 mod request;
+mod server;
 
 pub use config::WebhookConfig;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
 pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
 pub use rejection::WebhookRejection;
+pub use server::{DISCONNECT_TIMEOUT, apply_limits};

@@ -17,8 +17,8 @@ use http::{HeaderMap, header::CONTENT_LENGTH, request::Parts};
 use http_body::Body;
 use http_body_util::BodyExt as _;
 use webhook_core::{
-    Rejection, Verified, Verifier, VerifyError,
-    capacity::{BodyBudget, BodyReservation, SlowBody},
+    Rejection, Verified, Verifier,
+    capacity::{BodyBudget, BodyBuffer, SlowBody},
 };
 
 use crate::WebhookRejection;
@@ -63,7 +63,11 @@ where
 /// }
 /// # }
 /// ```
-pub async fn read_body<B>(verifier: &Verifier, parts: &Parts, body: B) -> Result<Bytes, WebhookRejection>
+pub async fn read_body<B>(
+    verifier: &Verifier,
+    parts: &Parts,
+    body: B,
+) -> Result<Bytes, WebhookRejection>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -78,61 +82,19 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let declared = declared_length(&parts.headers);
-    verifier.check_declared_length(declared)?;
-    let limit = verifier.max_body_bytes();
     let budget = parts
         .extensions
         .get::<BodyBudget>()
         .unwrap_or_else(|| BodyBudget::global());
-    let mut reservation = budget.reserve_body(declared, limit)?;
-    let mut bytes = Vec::with_capacity(if declared.is_some() {
-        reservation.bytes()
-    } else {
-        0
-    });
+    let mut buffer = BodyBuffer::for_request(verifier, declared_length(&parts.headers), budget)?;
     let mut body = pin!(body);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| body_error(err.into()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if bytes.len() + data.len() > limit {
-            return Err(VerifyError::BodyTooLarge {
-                limit,
-                declared: None,
-            }
-            .into());
+        if let Some(data) = frame.data_ref() {
+            buffer.extend(data)?;
         }
-        if bytes.capacity() - bytes.len() < data.len() {
-            // Doubling, but never past the limit: the reservation covers the allocation.
-            let wanted = (bytes.len() + data.len())
-                .max(bytes.capacity() * 2)
-                .min(limit);
-            bytes.reserve_exact(wanted - bytes.len());
-        }
-        bytes.extend_from_slice(&data);
     }
-    if bytes.is_empty() {
-        return Ok(Bytes::new());
-    }
-    reservation.shrink_to(bytes.capacity());
-    Ok(Bytes::from_owner(Reserved {
-        bytes,
-        _reservation: reservation,
-    }))
-}
-
-/// A body's bytes with their share of the budget, given back when the bytes are.
-struct Reserved {
-    bytes: Vec<u8>,
-    _reservation: BodyReservation,
-}
-
-impl AsRef<[u8]> for Reserved {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes
-    }
+    Ok(Bytes::from_owner(buffer.finish()))
 }
 
 /// A body stream's failure: too slow for the server's deadline (408), or broken off.

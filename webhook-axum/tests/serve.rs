@@ -89,7 +89,10 @@ fn app() -> Router {
             }),
         )
         .with_state(verifier())
-        .route("/plain", post(|body: Bytes| async move { body.len().to_string() }))
+        .route(
+            "/plain",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        )
 }
 
 fn signed_request(path: &str, body: &[u8]) -> Vec<u8> {
@@ -157,10 +160,15 @@ async fn roundtrip(address: SocketAddr, request: &[u8]) -> String {
 async fn a_head_trickled_past_its_deadline_is_closed() {
     let server = start(app(), quick()).await;
     let mut slow = TcpStream::connect(server.address).await.unwrap();
-    slow.write_all(b"POST /hook HTTP/1.1\r\nhost: te").await.unwrap();
+    slow.write_all(b"POST /hook HTTP/1.1\r\nhost: te")
+        .await
+        .unwrap();
     let (answer, closed) = read_until_closed(&mut slow, Duration::from_secs(5)).await;
     let closed = closed.expect("the slow connection is closed");
-    assert!(closed >= Duration::from_millis(300), "closed early: {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(300),
+        "closed early: {closed:?}"
+    );
     assert_eq!(answer, "", "nothing is answered to half a head");
     // The server still answers.
     let answer = roundtrip(server.address, &signed_request("/hook", &stalwart_body(10))).await;
@@ -180,7 +188,10 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let closed = closed.expect("the idle connection is closed");
-    assert!(closed >= Duration::from_millis(500), "closed early: {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(500),
+        "closed early: {closed:?}"
+    );
     server.shutdown().await;
 }
 
@@ -217,7 +228,10 @@ async fn a_body_slower_than_its_allowance_is_answered_408_and_closed() {
         assert!(closed.is_some(), "{path}: still open");
         assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
         assert!(answer.contains("connection: close"), "{path}: {answer}");
-        assert!(answer.contains(r#""code":"body_timeout""#), "{path}: {answer}");
+        assert!(
+            answer.contains(r#""code":"body_timeout""#),
+            "{path}: {answer}"
+        );
     }
     server.shutdown().await;
 }
@@ -298,7 +312,11 @@ async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_
 
     release.notify_one();
     assert!(first.await.unwrap().starts_with("HTTP/1.1 200"));
-    assert_eq!(budget.in_use(), 0, "the bytes are given back with the request");
+    assert_eq!(
+        budget.in_use(),
+        0,
+        "the bytes are given back with the request"
+    );
     let second = tokio::spawn({
         let request = signed_request("/hook", &body);
         async move { roundtrip(address, &request).await }
@@ -342,7 +360,10 @@ async fn a_graceful_shutdown_closes_idle_connections_and_finishes_requests_in_pr
         TcpStream::connect(address).await.is_err(),
         "no new connection is accepted"
     );
-    assert!(!stopping.is_finished(), "the request in progress holds the shutdown");
+    assert!(
+        !stopping.is_finished(),
+        "the request in progress holds the shutdown"
+    );
     release.notify_one();
     let (answer, closed) = read_until_closed(&mut busy, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

@@ -174,7 +174,11 @@ mod tests {
         let rejection = Rejection::from(budget.reserve(5).unwrap_err());
         assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(rejection.code(), "receiver_busy");
-        assert!(rejection.headers().contains(&("retry-after", Cow::Borrowed("3"))));
+        assert!(
+            rejection
+                .headers()
+                .contains(&("retry-after", Cow::Borrowed("3")))
+        );
     }
 
     #[test]
@@ -183,6 +187,11 @@ mod tests {
         let rejection = Rejection::from(slow);
         assert_eq!(rejection.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(rejection.problem().code, "body_timeout");
-        assert!(!rejection.headers().iter().any(|(name, _)| *name == "retry-after"));
+        assert!(
+            !rejection
+                .headers()
+                .iter()
+                .any(|(name, _)| *name == "retry-after")
+        );
     }
 }

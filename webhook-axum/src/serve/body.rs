@@ -100,9 +100,7 @@ impl http_body::Body for PacedBody {
             Poll::Pending => {
                 ready!(this.poll_deadline(cx));
                 this.timed_out = true;
-                let slow = this
-                    .limits
-                    .slow_body(this.received, this.started.elapsed());
+                let slow = this.limits.slow_body(this.received, this.started.elapsed());
                 this.connection.record_slow_body(slow.clone());
                 Poll::Ready(Some(Err(Box::new(slow))))
             }

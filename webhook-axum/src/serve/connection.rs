@@ -58,8 +58,7 @@ impl Connection {
     }
 
     fn enter(&self, phase: u8) {
-        self.since
-            .store(nanos_since(self.epoch), Ordering::Relaxed);
+        self.since.store(nanos_since(self.epoch), Ordering::Relaxed);
         self.phase.store(phase, Ordering::Release);
     }
 
@@ -86,7 +85,10 @@ impl Connection {
     }
 
     pub(super) fn record_slow_body(&self, slow: SlowBody) {
-        *self.slow_body.lock().unwrap_or_else(PoisonError::into_inner) = Some(slow);
+        *self
+            .slow_body
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(slow);
     }
 
     pub(super) fn take_slow_body(&self) -> Option<SlowBody> {
@@ -239,11 +241,16 @@ mod tests {
         assert!(idle.is_evicted() && !body.is_evicted() && !handling.is_evicted());
 
         fourth.request_started(false);
-        let fifth = registry.admit().expect("then the one still receiving a body");
+        let fifth = registry
+            .admit()
+            .expect("then the one still receiving a body");
         assert!(body.is_evicted() && !handling.is_evicted());
 
         fifth.request_started(false);
-        assert!(registry.admit().is_none(), "every request is complete: refuse");
+        assert!(
+            registry.admit().is_none(),
+            "every request is complete: refuse"
+        );
         assert_eq!(registry.len(), 5);
 
         registry.remove(&idle);

@@ -39,9 +39,7 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
         let connection = Arc::clone(&self.connection);
         connection.request_started(!request.body().is_end_stream());
         let (mut parts, body) = request.into_parts();
-        parts
-            .extensions
-            .insert(self.limits.body_budget().clone());
+        parts.extensions.insert(self.limits.body_budget().clone());
         parts.extensions.insert(ConnectInfo(self.peer));
         let body = PacedBody::new(body, Arc::clone(&self.limits), Arc::clone(&connection));
         let request = Request::from_parts(parts, Body::new(body));

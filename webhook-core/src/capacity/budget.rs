@@ -271,7 +271,10 @@ mod tests {
         let budget = BodyBudget::new(1 << 20);
         assert_eq!(budget.reserve_body(Some(300), 1000).unwrap().bytes(), 300);
         assert_eq!(budget.reserve_body(None, 1000).unwrap().bytes(), 1000);
-        assert_eq!(budget.reserve_body(Some(u64::MAX), 1000).unwrap().bytes(), 1000);
+        assert_eq!(
+            budget.reserve_body(Some(u64::MAX), 1000).unwrap().bytes(),
+            1000
+        );
     }
 
     #[test]
