@@ -10,6 +10,20 @@ done
 # compiler is needed (cmake is not).
 command -v cc >/dev/null || { echo "missing cc: install a C compiler (e.g. apt-get install gcc)" >&2; exit 1; }
 
+# tests/hostile_traffic.rs runs each receiver under a real descriptor limit with
+# util-linux's prlimit (essential on Debian, so normally present).
+if ! command -v prlimit >/dev/null; then
+  echo "== installing util-linux (prlimit, for tests/hostile_traffic.rs)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq util-linux 2>&1); then
+    echo "$log" >&2
+    echo "could not install util-linux with apt-get" >&2
+    exit 1
+  fi
+  command -v prlimit >/dev/null || { echo "prlimit did not install" >&2; exit 1; }
+fi
+
 # The Redis idempotency store's tests and bench start a real redis-server on loopback.
 if ! command -v redis-server >/dev/null; then
   echo "== installing redis-server (for webhook-redis tests)"

@@ -6,9 +6,12 @@
 //! in, the handler runs, the response goes out). hyper reports none of these, so the
 //! per-connection service records them: the request's arrival, the end of its body,
 //! the drop of its response body. When the cap is reached, the registry makes room by
-//! closing the connection that has been awaiting a head the longest, then the one that
-//! has been receiving a body the longest; a connection whose request is complete is
-//! never cut off. With no such connection, the new one is refused.
+//! closing, oldest first: a connection still sending its first head, then one still
+//! sending its first body, then an idle keep-alive connection, then one sending a later
+//! body. A connection that has already carried a complete request is likelier a real
+//! sender's (its pooled connection between deliveries), so it goes after the ones that
+//! never have. A connection whose request is complete is never cut off; with nothing
+//! to close, the new connection is refused.
 
 use std::{
     collections::HashMap,
@@ -132,13 +135,15 @@ fn nanos_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The open connections, at most `cap` of them (not counting those already told to
-/// close).
+/// The open connections: at most `cap` live ones, and at most [`Registry::ceiling`]
+/// counting those told to close whose tasks have not dropped them yet.
 #[derive(Debug)]
 pub(super) struct Registry {
     cap: usize,
     epoch: Instant,
     state: Mutex<Open>,
+    /// Notified each time a connection is dropped.
+    room: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -155,11 +160,34 @@ impl Registry {
             cap,
             epoch: Instant::now(),
             state: Mutex::new(Open::default()),
+            room: Notify::new(),
         }
     }
 
     pub(super) fn cap(&self) -> usize {
         self.cap
+    }
+
+    /// The most descriptors connections may hold at once: the cap, plus a few closing
+    /// connections. An evicted connection closes when its task next runs; under a
+    /// flood, new ones can arrive faster than that, and without this ceiling the
+    /// closing ones would add up past the descriptor limit.
+    fn ceiling(&self) -> usize {
+        self.cap + (self.cap / 16).clamp(1, 64)
+    }
+
+    /// Waits until a new connection would not take the open descriptors past the
+    /// ceiling; meanwhile new connections wait in the listen backlog.
+    pub(super) async fn room(&self) {
+        loop {
+            let notified = self.room.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() < self.ceiling() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// A slot for a new connection, closing another one if the cap is reached and one
@@ -187,6 +215,8 @@ impl Registry {
         if open.connections.remove(&connection.id).is_some() && connection.is_evicted() {
             open.evicting -= 1;
         }
+        drop(open);
+        self.room.notify_waiters();
     }
 
     /// Connections open right now (those told to close included).
@@ -200,16 +230,20 @@ impl Registry {
 }
 
 impl Open {
-    /// Tells the connection that has waited longest for its head (else the one that has
-    /// been receiving its body longest) to close.
+    /// Tells the connection to close that comes first in the order of the module
+    /// documentation: never served before served, head before body, oldest first.
     fn evict_one(&mut self) -> bool {
-        let mut victim: Option<(&Arc<Connection>, (u8, u64))> = None;
+        let mut victim: Option<(&Arc<Connection>, (bool, u8, u64))> = None;
         for connection in self.connections.values() {
             let phase = connection.phase.load(Ordering::Acquire);
             if phase == HANDLING || connection.is_evicted() {
                 continue;
             }
-            let key = (phase, connection.since.load(Ordering::Relaxed));
+            let key = (
+                connection.served.load(Ordering::Relaxed),
+                phase,
+                connection.since.load(Ordering::Relaxed),
+            );
             if victim.is_none_or(|(_, best)| key < best) {
                 victim = Some((connection, key));
             }
@@ -258,6 +292,18 @@ mod tests {
         assert!(registry.admit().is_none(), "still three live connections");
         registry.remove(&handling);
         assert!(registry.admit().is_some());
+    }
+
+    #[test]
+    fn a_connection_that_carried_a_request_goes_after_those_that_never_did() {
+        let registry = Registry::new(2);
+        let pooled = registry.admit().unwrap();
+        pooled.request_started(false);
+        pooled.request_finished();
+        let slow_body = registry.admit().unwrap();
+        slow_body.request_started(true);
+        let _third = registry.admit().unwrap();
+        assert!(slow_body.is_evicted() && !pooled.is_evicted());
     }
 
     #[test]

@@ -156,7 +156,10 @@ impl Serve {
         http.max_buf_size(MAX_BUFFER).keep_alive(true);
         loop {
             let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
+                accepted = async {
+                    registry.room().await;
+                    listener.accept().await
+                } => match accepted {
                     Ok(accepted) => accepted,
                     Err(err) => {
                         accept_failed(err, &registry).await;
