@@ -566,9 +566,7 @@ async fn actix_slow_bodies_are_closed_and_deliveries_go_on() {
 /// One signed one-event delivery on a fresh connection; the status, or `None` when the
 /// connection failed or no answer came within `patience`.
 async fn deliver_once(address: SocketAddr, patience: Duration) -> Option<u16> {
-    let body = format!(
-        r#"{{"events":[{{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{{"accountName":"flood@example.org"}}}}]}}"#
-    );
+    let body = r#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"flood@example.org"}}]}"#;
     let request = format!(
         "POST {PATH} HTTP/1.1\r\nhost: receiver\r\ncontent-type: application/json\r\n\
          x-signature: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

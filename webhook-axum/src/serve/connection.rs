@@ -40,7 +40,7 @@ pub(super) struct Connection {
     /// Whether a request has been answered: the next head is then an idle wait.
     served: AtomicBool,
     evicted: AtomicBool,
-    /// Wakes the connection's task: back to awaiting a head, or evicted.
+    /// Wakes the connection's task when it is evicted.
     wake: Notify,
     /// The current request's body was cut off for being too slow.
     slow_body: Mutex<Option<SlowBody>>,
@@ -84,7 +84,6 @@ impl Connection {
     pub(super) fn request_finished(&self) {
         self.served.store(true, Ordering::Relaxed);
         self.enter(AWAITING_HEAD);
-        self.wake.notify_one();
     }
 
     pub(super) fn record_slow_body(&self, slow: SlowBody) {
@@ -123,6 +122,21 @@ impl Connection {
     /// Waits until the task should look at the connection again.
     pub(super) async fn woken(&self) {
         self.wake.notified().await;
+    }
+
+    /// Where the connection stands in the eviction order, lowest first: never served
+    /// before served, head before body, oldest first; `None` if it must not be closed
+    /// (its request is complete) or is closing already.
+    fn eviction_order(&self) -> Option<(bool, u8, u64)> {
+        let phase = self.phase.load(Ordering::Acquire);
+        if phase == HANDLING || self.is_evicted() {
+            return None;
+        }
+        Some((
+            self.served.load(Ordering::Relaxed),
+            phase,
+            self.since.load(Ordering::Relaxed),
+        ))
     }
 
     fn evict(&self) {
@@ -231,24 +245,14 @@ impl Registry {
 
 impl Open {
     /// Tells the connection to close that comes first in the order of the module
-    /// documentation: never served before served, head before body, oldest first.
+    /// documentation.
     fn evict_one(&mut self) -> bool {
-        let mut victim: Option<(&Arc<Connection>, (bool, u8, u64))> = None;
-        for connection in self.connections.values() {
-            let phase = connection.phase.load(Ordering::Acquire);
-            if phase == HANDLING || connection.is_evicted() {
-                continue;
-            }
-            let key = (
-                connection.served.load(Ordering::Relaxed),
-                phase,
-                connection.since.load(Ordering::Relaxed),
-            );
-            if victim.is_none_or(|(_, best)| key < best) {
-                victim = Some((connection, key));
-            }
-        }
-        let Some((connection, _)) = victim else {
+        let victim = self
+            .connections
+            .values()
+            .filter_map(|connection| Some((connection.eviction_order()?, connection)))
+            .min_by_key(|(order, _)| *order);
+        let Some((_, connection)) = victim else {
             return false;
         };
         connection.evict();

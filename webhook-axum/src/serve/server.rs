@@ -218,6 +218,11 @@ impl fmt::Debug for Serve {
 }
 
 /// Serves one connection until it ends, is evicted, or misses its head deadline.
+///
+/// The deadline is checked by one timer that is re-armed only when it fires: to the
+/// head (or idle) deadline while the connection awaits a head, else one period later.
+/// A request therefore costs this task no wake-up of its own; a connection that turns
+/// idle is still closed on time, as the period is no longer than the idle timeout.
 async fn drive(
     served: http1::Connection<TokioIo<TcpStream>, ConnectionService>,
     connection: Arc<Connection>,
@@ -225,27 +230,15 @@ async fn drive(
     limits: Arc<ServeLimits>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let (head, idle) = (limits.head_timeout(), limits.idle_timeout());
+    let period = head.min(idle).max(Duration::from_millis(1));
     let mut served = pin!(served);
+    let first = connection
+        .head_deadline(head, idle)
+        .unwrap_or_else(|| Instant::now() + period);
+    let mut check = pin!(sleep_until(first));
     let mut stopping = false;
     loop {
-        if connection.is_evicted() {
-            tracing::debug!("connection closed to make room under the connection cap");
-            break;
-        }
-        let deadline = connection.head_deadline(limits.head_timeout(), limits.idle_timeout());
-        if deadline.is_some() && stopping {
-            break;
-        }
-        if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
-            tracing::debug!("connection closed: no complete request head in time");
-            break;
-        }
-        let head_deadline = async {
-            match deadline {
-                Some(deadline) => sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
             result = served.as_mut() => {
@@ -254,12 +247,32 @@ async fn drive(
                 }
                 break;
             }
-            () = connection.woken() => {}
+            () = connection.woken() => {
+                if connection.is_evicted() {
+                    tracing::debug!("connection closed to make room under the connection cap");
+                    break;
+                }
+            }
             _ = stop.changed(), if !stopping => {
                 stopping = true;
+                // hyper closes the connection after the request in progress, if any.
                 served.as_mut().graceful_shutdown();
+                if connection.head_deadline(head, idle).is_some() {
+                    break;
+                }
             }
-            () = head_deadline => {}
+            () = check.as_mut() => {
+                let now = Instant::now();
+                match connection.head_deadline(head, idle) {
+                    Some(deadline) if deadline <= now => {
+                        tracing::debug!("connection closed: no complete request head in time");
+                        break;
+                    }
+                    Some(_) if stopping => break,
+                    Some(deadline) => check.as_mut().reset(deadline),
+                    None => check.as_mut().reset(now + period),
+                }
+            }
         }
     }
     registry.remove(&connection);

@@ -151,6 +151,15 @@ fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
+/// Two handles are equal when they share one counter (clones of one budget).
+impl PartialEq for BodyBudget {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.counter, &other.counter)
+    }
+}
+
+impl Eq for BodyBudget {}
+
 impl fmt::Debug for BodyBudget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodyBudget")
@@ -261,6 +270,8 @@ mod tests {
     fn clones_share_one_counter() {
         let budget = BodyBudget::new(10);
         let clone = budget.clone().with_retry_after(Duration::from_millis(1500));
+        assert_eq!(budget, clone);
+        assert_ne!(budget, BodyBudget::new(10));
         let _held = budget.reserve(10).unwrap();
         assert_eq!(clone.in_use(), 10);
         assert_eq!(clone.reserve(1).unwrap_err().retry_after_secs, 2);
