@@ -561,6 +561,49 @@ async fn actix_slow_bodies_are_closed_and_deliveries_go_on() {
     slowloris("actix", Trickle::Body).await;
 }
 
+// ---------------------------------------------------------------- idle
+
+/// A keep-alive connection that carried one delivery and then idles is closed after
+/// the idle timeout, and not before.
+async fn idle_connections_are_closed(adapter: &str) {
+    let _serial = SERIAL.lock().await;
+    let receiver = Receiver::start(adapter, NOFILE, &[("IDLE_MS", "1000".to_owned())]);
+    let body = r#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}]}"#;
+    let request = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: receiver\r\ncontent-type: application/json\r\n\
+         x-signature: {}\r\ncontent-length: {}\r\n\r\n{body}",
+        stalwart::sign(&Secret::new(SECRET), body.as_bytes()),
+        body.len()
+    );
+    let mut stream = TcpStream::connect(receiver.address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buffer = [0u8; 4096];
+    let n = stream.read(&mut buffer).await.unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let answered = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(1..) = stream.read(&mut buffer).await {}
+    })
+    .await;
+    let idle = answered.elapsed();
+    eprintln!(
+        "{adapter}: an idle keep-alive connection was closed after {idle:?} (idle timeout 1 s)"
+    );
+    assert!(closed.is_ok(), "still open after 10 s");
+    assert!(idle >= Duration::from_millis(900), "closed early: {idle:?}");
+    assert!(idle < Duration::from_secs(4), "{idle:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_closes_idle_keep_alive_connections() {
+    idle_connections_are_closed("axum").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_closes_idle_keep_alive_connections() {
+    idle_connections_are_closed("actix").await;
+}
+
 // ---------------------------------------------------------------- flood
 
 /// One signed one-event delivery on a fresh connection; the status, or `None` when the

@@ -178,7 +178,10 @@ async fn a_head_trickled_past_its_deadline_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let limits = quick().with_idle_timeout(Duration::from_millis(600));
+    // A head timeout longer than the idle timeout must not delay the idle one.
+    let limits = quick()
+        .with_head_timeout(Duration::from_secs(30))
+        .with_idle_timeout(Duration::from_millis(600));
     let server = start(app(), limits).await;
     let mut stream = TcpStream::connect(server.address).await.unwrap();
     stream

@@ -220,9 +220,10 @@ impl fmt::Debug for Serve {
 /// Serves one connection until it ends, is evicted, or misses its head deadline.
 ///
 /// The deadline is checked by one timer that is re-armed only when it fires: to the
-/// head (or idle) deadline while the connection awaits a head, else one period later.
-/// A request therefore costs this task no wake-up of its own; a connection that turns
-/// idle is still closed on time, as the period is no longer than the idle timeout.
+/// head (or idle) deadline, but never more than one period ahead, the period being the
+/// shorter of the two timeouts. A request therefore costs this task no wake-up of its
+/// own, and a connection that turns idle between two checks is still closed on time:
+/// its idle deadline is at least one period away when the next check sees it.
 async fn drive(
     served: http1::Connection<TokioIo<TcpStream>, ConnectionService>,
     connection: Arc<Connection>,
@@ -233,10 +234,13 @@ async fn drive(
     let (head, idle) = (limits.head_timeout(), limits.idle_timeout());
     let period = head.min(idle).max(Duration::from_millis(1));
     let mut served = pin!(served);
-    let first = connection
-        .head_deadline(head, idle)
-        .unwrap_or_else(|| Instant::now() + period);
-    let mut check = pin!(sleep_until(first));
+    let next_check = |deadline: Option<Instant>| {
+        let periodic = Instant::now() + period;
+        deadline.map_or(periodic, |deadline| deadline.min(periodic))
+    };
+    let mut check = pin!(sleep_until(next_check(
+        connection.head_deadline(head, idle)
+    )));
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -262,15 +266,14 @@ async fn drive(
                 }
             }
             () = check.as_mut() => {
-                let now = Instant::now();
-                match connection.head_deadline(head, idle) {
-                    Some(deadline) if deadline <= now => {
+                let deadline = connection.head_deadline(head, idle);
+                match deadline {
+                    Some(deadline) if deadline <= Instant::now() => {
                         tracing::debug!("connection closed: no complete request head in time");
                         break;
                     }
                     Some(_) if stopping => break,
-                    Some(deadline) => check.as_mut().reset(deadline),
-                    None => check.as_mut().reset(now + period),
+                    _ => check.as_mut().reset(next_check(deadline)),
                 }
             }
         }
