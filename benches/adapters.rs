@@ -224,32 +224,14 @@ fn adapters(c: &mut Criterion) {
 /// servers' own CPU time per request, read from the kernel's per-thread counters: its
 /// ratio is what a server saturated by a faster client would show.
 fn ratios() {
-    let ClientSide {
-        runtime,
-        http: client,
-        body,
-        signature,
-    } = ClientSide::new();
-    serve_ratios(&runtime, &client, &body, &signature);
+    let side = ClientSide::new();
+    serve_ratios(&side);
     for (framework, address) in [("axum", axum_server(false)), ("actix", actix_server())] {
-        // Server CPU nanoseconds and batches sent, for bare and hook.
-        let server = [
-            (Cell::new(0u64), Cell::new(0u64)),
-            (Cell::new(0), Cell::new(0)),
-        ];
+        let server = [ServerTime::default(), ServerTime::default()];
         let mut cases: Vec<interleave::Case<'_>> = ["bare", "hook"]
             .into_iter()
-            .map(|path| {
-                let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
-                let (runtime, client, body, signature) = (&runtime, &client, &body, &signature);
-                let (server_ns, batches) = &server[usize::from(path == "hook")];
-                interleave::Case::new(path, move || {
-                    let before = server_cpu_ns();
-                    runtime.block_on(send_batch(client, &uri, body, signature));
-                    server_ns.set(server_ns.get() + server_cpu_ns() - before);
-                    batches.set(batches.get() + 1);
-                })
-            })
+            .zip(&server)
+            .map(|(path, time)| side.case(path, format!("http://{address}/{path}"), time))
             .collect();
         interleave::run(
             &format!("{framework}_1KiB_stalwart: time per batch of {REQUESTS} requests"),
@@ -257,10 +239,7 @@ fn ratios() {
             &mut cases,
         );
         drop(cases);
-        let per_request = |(ns, batches): &(Cell<u64>, Cell<u64>)| {
-            ns.get() as f64 / (batches.get() * REQUESTS as u64) as f64
-        };
-        let (bare, hook) = (per_request(&server[0]), per_request(&server[1]));
+        let (bare, hook) = (server[0].per_request_ns(), server[1].per_request_ns());
         println!(
             "server CPU per request: bare {:.2} µs, hook {:.2} µs; rate ratio hook ÷ bare {:.3}",
             bare / 1e3,
@@ -272,33 +251,19 @@ fn ratios() {
 
 /// What `webhook_axum::serve` costs beside `axum::serve`: the bare handler on each, and
 /// the hook on `webhook_axum::serve`, interleaved, with each server's CPU per request.
-fn serve_ratios(
-    runtime: &tokio::runtime::Runtime,
-    client: &HttpClient,
-    body: &Bytes,
-    signature: &str,
-) {
+fn serve_ratios(side: &ClientSide) {
     let (plain, protected) = (axum_server(false), axum_server(true));
     let targets = [
         ("bare on axum::serve", plain, "bare"),
         ("bare on webhook_axum::serve", protected, "bare"),
         ("hook on webhook_axum::serve", protected, "hook"),
     ];
-    let server: Vec<(Cell<u64>, Cell<u64>)> = targets
-        .iter()
-        .map(|_| (Cell::new(0), Cell::new(0)))
-        .collect();
+    let server: Vec<ServerTime> = targets.iter().map(|_| ServerTime::default()).collect();
     let mut cases: Vec<interleave::Case<'_>> = targets
         .iter()
         .zip(&server)
-        .map(|((name, address, path), (server_ns, batches))| {
-            let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
-            interleave::Case::new(*name, move || {
-                let before = server_cpu_ns();
-                runtime.block_on(send_batch(client, &uri, body, signature));
-                server_ns.set(server_ns.get() + server_cpu_ns() - before);
-                batches.set(batches.get() + 1);
-            })
+        .map(|((name, address, path), time)| {
+            side.case(name, format!("http://{address}/{path}"), time)
         })
         .collect();
     interleave::run(
@@ -307,11 +272,39 @@ fn serve_ratios(
         &mut cases,
     );
     drop(cases);
-    for ((name, ..), (ns, batches)) in targets.iter().zip(&server) {
+    for ((name, ..), time) in targets.iter().zip(&server) {
         println!(
             "server CPU per request, {name}: {:.2} µs",
-            ns.get() as f64 / (batches.get() * REQUESTS as u64) as f64 / 1e3
+            time.per_request_ns() / 1e3
         );
+    }
+}
+
+/// The servers' CPU nanoseconds and the batches sent, for one case.
+#[derive(Default)]
+struct ServerTime {
+    ns: Cell<u64>,
+    batches: Cell<u64>,
+}
+
+impl ServerTime {
+    fn per_request_ns(&self) -> f64 {
+        self.ns.get() as f64 / (self.batches.get() * REQUESTS as u64) as f64
+    }
+}
+
+impl ClientSide {
+    /// A case sending one batch to `url` per iteration, adding the servers' CPU time
+    /// to `time`.
+    fn case<'a>(&'a self, name: &str, url: String, time: &'a ServerTime) -> interleave::Case<'a> {
+        let uri: http::Uri = url.parse().unwrap();
+        interleave::Case::new(name, move || {
+            let before = server_cpu_ns();
+            self.runtime
+                .block_on(send_batch(&self.http, &uri, &self.body, &self.signature));
+            time.ns.set(time.ns.get() + server_cpu_ns() - before);
+            time.batches.set(time.batches.get() + 1);
+        })
     }
 }
 

@@ -10,19 +10,9 @@ done
 # compiler is needed (cmake is not).
 command -v cc >/dev/null || { echo "missing cc: install a C compiler (e.g. apt-get install gcc)" >&2; exit 1; }
 
-# tests/hostile_traffic.rs runs each receiver under a real descriptor limit with
-# util-linux's prlimit (essential on Debian, so normally present).
-if ! command -v prlimit >/dev/null; then
-  echo "== installing util-linux (prlimit, for tests/hostile_traffic.rs)"
-  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
-  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq util-linux 2>&1); then
-    echo "$log" >&2
-    echo "could not install util-linux with apt-get" >&2
-    exit 1
-  fi
-  command -v prlimit >/dev/null || { echo "prlimit did not install" >&2; exit 1; }
-fi
+# tests/hostile_traffic.rs and the soak run receivers under a real descriptor limit with
+# util-linux's prlimit (an Essential package on Debian: always installed there).
+command -v prlimit >/dev/null || { echo "missing prlimit: install util-linux (apt-get install util-linux)" >&2; exit 1; }
 
 # The Redis idempotency store's tests and bench start a real redis-server on loopback.
 if ! command -v redis-server >/dev/null; then

@@ -281,23 +281,38 @@ async fn at_the_cap_the_connection_waiting_longest_for_its_head_makes_room() {
     server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_made() {
-    let budget = BodyBudget::new(1500);
-    let (release, entered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+/// Lets a test hold a handler (with its verified body) until it releases it.
+struct Hold {
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+/// A verifying route whose handler signals `entered` and waits for `release`.
+fn holding_app() -> (Router, Hold) {
+    let hold = Hold {
+        entered: Arc::new(Notify::new()),
+        release: Arc::new(Notify::new()),
+    };
+    let (entered, release) = (hold.entered.clone(), hold.release.clone());
     let app = Router::new()
         .route(
             "/hook",
-            post({
-                let (release, entered) = (release.clone(), entered.clone());
+            post(
                 move |Webhook(verified): Webhook<Verified<Bytes>>| async move {
                     entered.notify_one();
                     release.notified().await;
                     verified.body().len().to_string()
-                }
-            }),
+                },
+            ),
         )
         .with_state(verifier());
+    (app, hold)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_made() {
+    let budget = BodyBudget::new(1500);
+    let (app, hold) = holding_app();
     let server = start(app, quick().with_body_budget(budget.clone())).await;
     let body = stalwart_body(900);
     let address = server.address;
@@ -305,7 +320,7 @@ async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_
         let request = signed_request("/hook", &body);
         async move { roundtrip(address, &request).await }
     });
-    entered.notified().await;
+    hold.entered.notified().await;
     assert!(budget.in_use() >= body.len(), "{budget:?}");
 
     let refused = roundtrip(address, &signed_request("/hook", &body)).await;
@@ -313,7 +328,7 @@ async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_
     assert!(refused.contains("retry-after: 2"), "{refused}");
     assert!(refused.contains(r#""code":"receiver_busy""#), "{refused}");
 
-    release.notify_one();
+    hold.release.notify_one();
     assert!(first.await.unwrap().starts_with("HTTP/1.1 200"));
     assert_eq!(
         budget.in_use(),
@@ -324,28 +339,15 @@ async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_
         let request = signed_request("/hook", &body);
         async move { roundtrip(address, &request).await }
     });
-    entered.notified().await;
-    release.notify_one();
+    hold.entered.notified().await;
+    hold.release.notify_one();
     assert!(second.await.unwrap().starts_with("HTTP/1.1 200"));
     server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_closes_idle_connections_and_finishes_requests_in_progress() {
-    let (release, entered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let app = Router::new()
-        .route(
-            "/hook",
-            post({
-                let (release, entered) = (release.clone(), entered.clone());
-                move |Webhook(verified): Webhook<Verified<Bytes>>| async move {
-                    entered.notify_one();
-                    release.notified().await;
-                    verified.body().len().to_string()
-                }
-            }),
-        )
-        .with_state(verifier());
+    let (app, hold) = holding_app();
     let limits = quick().with_head_timeout(Duration::from_secs(30));
     let server = start(app, limits).await;
     let mut idle = TcpStream::connect(server.address).await.unwrap();
@@ -353,7 +355,7 @@ async fn a_graceful_shutdown_closes_idle_connections_and_finishes_requests_in_pr
     busy.write_all(&signed_request("/hook", &stalwart_body(10)))
         .await
         .unwrap();
-    entered.notified().await;
+    hold.entered.notified().await;
 
     let address = server.address;
     let stopping = tokio::spawn(server.shutdown());
@@ -367,7 +369,7 @@ async fn a_graceful_shutdown_closes_idle_connections_and_finishes_requests_in_pr
         !stopping.is_finished(),
         "the request in progress holds the shutdown"
     );
-    release.notify_one();
+    hold.release.notify_one();
     let (answer, closed) = read_until_closed(&mut busy, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(closed.is_some());
