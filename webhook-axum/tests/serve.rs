@@ -281,6 +281,27 @@ async fn at_the_cap_the_connection_waiting_longest_for_its_head_makes_room() {
     server.shutdown().await;
 }
 
+/// At the cap, with every connection's request complete and in its handler, there is
+/// nothing to close: the new connection is answered 503 with `Retry-After` and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_with_every_request_in_progress_a_new_connection_is_refused_503() {
+    let (app, hold) = holding_app();
+    let server = start(app, quick().with_max_connections(1)).await;
+    let address = server.address;
+    let busy = tokio::spawn(async move {
+        roundtrip(address, &signed_request("/hook", &stalwart_body(10))).await
+    });
+    hold.entered.notified().await;
+    let mut refused = TcpStream::connect(address).await.unwrap();
+    let (answer, closed) = read_until_closed(&mut refused, Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "the refused connection is closed");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    hold.release.notify_one();
+    assert!(busy.await.unwrap().starts_with("HTTP/1.1 200"));
+    server.shutdown().await;
+}
+
 /// Lets a test hold a handler (with its verified body) until it releases it.
 struct Hold {
     entered: Arc<Notify>,
