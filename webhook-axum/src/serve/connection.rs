@@ -1,5 +1,5 @@
-//! Each connection's phase, the registry that caps how many are open, and the task that
-//! serves one connection and enforces its head and idle deadlines.
+//! Each connection's phase, and the registry that caps how many are open (the task that
+//! serves a connection and enforces its head and idle deadlines is `server::drive`).
 //!
 //! A connection is in one of three phases: **awaiting a head** (just accepted, or idle
 //! between keep-alive requests), **receiving a body**, or **handling** (the request is
