@@ -35,6 +35,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+pub mod capacity;
 pub mod diagnose;
 mod error;
 pub mod events;
