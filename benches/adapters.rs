@@ -60,7 +60,9 @@ fn spawn_server(
     rx.recv().unwrap()
 }
 
-fn axum_server() -> SocketAddr {
+/// The axum router on `axum::serve`, or (`protected`) on `webhook_axum::serve` with its
+/// deadlines, connection cap and body budget.
+fn axum_server(protected: bool) -> SocketAddr {
     use axum::{Router, routing::post};
     use webhook_axum::Webhook;
 
@@ -70,7 +72,7 @@ fn axum_server() -> SocketAddr {
     async fn hook(Webhook(events): Webhook<StalwartEvents>) -> String {
         events.len().to_string()
     }
-    spawn_server(|ready| {
+    spawn_server(move |ready| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -83,7 +85,11 @@ fn axum_server() -> SocketAddr {
                 .with_state(verifier());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             ready.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
+            if protected {
+                webhook_axum::serve(listener, app).await.unwrap();
+            } else {
+                axum::serve(listener, app).await.unwrap();
+            }
         });
     })
 }
@@ -180,7 +186,12 @@ fn adapters(c: &mut Criterion) {
         signature,
     } = ClientSide::new();
 
-    for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
+    let servers = [
+        ("axum", axum_server(false)),
+        ("axum_protected", axum_server(true)),
+        ("actix", actix_server()),
+    ];
+    for (framework, address) in servers {
         let mut group = c.benchmark_group(format!("{framework}_1KiB_stalwart"));
         group.throughput(Throughput::Elements(REQUESTS as u64));
         group.measurement_time(Duration::from_secs(8));
@@ -213,31 +224,14 @@ fn adapters(c: &mut Criterion) {
 /// servers' own CPU time per request, read from the kernel's per-thread counters: its
 /// ratio is what a server saturated by a faster client would show.
 fn ratios() {
-    let ClientSide {
-        runtime,
-        http: client,
-        body,
-        signature,
-    } = ClientSide::new();
-    for (framework, address) in [("axum", axum_server()), ("actix", actix_server())] {
-        // Server CPU nanoseconds and batches sent, for bare and hook.
-        let server = [
-            (Cell::new(0u64), Cell::new(0u64)),
-            (Cell::new(0), Cell::new(0)),
-        ];
+    let side = ClientSide::new();
+    serve_ratios(&side);
+    for (framework, address) in [("axum", axum_server(false)), ("actix", actix_server())] {
+        let server = [ServerTime::default(), ServerTime::default()];
         let mut cases: Vec<interleave::Case<'_>> = ["bare", "hook"]
             .into_iter()
-            .map(|path| {
-                let uri: http::Uri = format!("http://{address}/{path}").parse().unwrap();
-                let (runtime, client, body, signature) = (&runtime, &client, &body, &signature);
-                let (server_ns, batches) = &server[usize::from(path == "hook")];
-                interleave::Case::new(path, move || {
-                    let before = server_cpu_ns();
-                    runtime.block_on(send_batch(client, &uri, body, signature));
-                    server_ns.set(server_ns.get() + server_cpu_ns() - before);
-                    batches.set(batches.get() + 1);
-                })
-            })
+            .zip(&server)
+            .map(|(path, time)| side.case(path, format!("http://{address}/{path}"), time))
             .collect();
         interleave::run(
             &format!("{framework}_1KiB_stalwart: time per batch of {REQUESTS} requests"),
@@ -245,16 +239,72 @@ fn ratios() {
             &mut cases,
         );
         drop(cases);
-        let per_request = |(ns, batches): &(Cell<u64>, Cell<u64>)| {
-            ns.get() as f64 / (batches.get() * REQUESTS as u64) as f64
-        };
-        let (bare, hook) = (per_request(&server[0]), per_request(&server[1]));
+        let (bare, hook) = (server[0].per_request_ns(), server[1].per_request_ns());
         println!(
             "server CPU per request: bare {:.2} µs, hook {:.2} µs; rate ratio hook ÷ bare {:.3}",
             bare / 1e3,
             hook / 1e3,
             bare / hook
         );
+    }
+}
+
+/// What `webhook_axum::serve` costs beside `axum::serve`: the bare handler on each, and
+/// the hook on `webhook_axum::serve`, interleaved, with each server's CPU per request.
+fn serve_ratios(side: &ClientSide) {
+    let (plain, protected) = (axum_server(false), axum_server(true));
+    let targets = [
+        ("bare on axum::serve", plain, "bare"),
+        ("bare on webhook_axum::serve", protected, "bare"),
+        ("hook on webhook_axum::serve", protected, "hook"),
+    ];
+    let server: Vec<ServerTime> = targets.iter().map(|_| ServerTime::default()).collect();
+    let mut cases: Vec<interleave::Case<'_>> = targets
+        .iter()
+        .zip(&server)
+        .map(|((name, address, path), time)| {
+            side.case(name, format!("http://{address}/{path}"), time)
+        })
+        .collect();
+    interleave::run(
+        &format!("axum servers, 1KiB_stalwart: time per batch of {REQUESTS} requests"),
+        Duration::from_millis(100),
+        &mut cases,
+    );
+    drop(cases);
+    for ((name, ..), time) in targets.iter().zip(&server) {
+        println!(
+            "server CPU per request, {name}: {:.2} µs",
+            time.per_request_ns() / 1e3
+        );
+    }
+}
+
+/// The servers' CPU nanoseconds and the batches sent, for one case.
+#[derive(Default)]
+struct ServerTime {
+    ns: Cell<u64>,
+    batches: Cell<u64>,
+}
+
+impl ServerTime {
+    fn per_request_ns(&self) -> f64 {
+        self.ns.get() as f64 / (self.batches.get() * REQUESTS as u64) as f64
+    }
+}
+
+impl ClientSide {
+    /// A case sending one batch to `url` per iteration, adding the servers' CPU time
+    /// to `time`.
+    fn case<'a>(&'a self, name: &str, url: String, time: &'a ServerTime) -> interleave::Case<'a> {
+        let uri: http::Uri = url.parse().unwrap();
+        interleave::Case::new(name, move || {
+            let before = server_cpu_ns();
+            self.runtime
+                .block_on(send_batch(&self.http, &uri, &self.body, &self.signature));
+            time.ns.set(time.ns.get() + server_cpu_ns() - before);
+            time.batches.set(time.batches.get() + 1);
+        })
     }
 }
 

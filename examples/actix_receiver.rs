@@ -10,7 +10,7 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use webhook_actix::{Webhook, WebhookConfig};
-use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier};
+use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
     for event in &events {
@@ -42,13 +42,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
+    // The deadlines, the connection cap and the body budget: `apply_limits` sets the
+    // server's `client_request_timeout` (head, 10 s), `keep_alive` (idle, 30 s) and
+    // `max_connections` (below the descriptor limit); the same limits as app data give
+    // the extractor its body deadline (10 s + 1 s per 64 KiB) and its 64 MiB budget for
+    // the bodies being read (503 with `Retry-After` beyond it).
+    let limits = ServeLimits::default();
+    let app_limits = limits.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .app_data(app_limits.clone())
             .app_data(WebhookConfig::new(verifier.clone()))
             .route("/hooks/stalwart", web::post().to(stalwart))
-    })
-    .workers(2)
-    .bind(("127.0.0.1", port))?;
+    });
+    let server = webhook_actix::apply_limits(server, &limits, 2).bind(("127.0.0.1", port))?;
     for address in server.addrs() {
         println!("listening on http://{address}/hooks/stalwart");
     }

@@ -10,7 +10,7 @@
 
 use axum::{Router, routing::post};
 use webhook_axum::Webhook;
-use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier};
+use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) {
     for event in &events {
@@ -49,6 +49,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "listening on http://{}/hooks/stalwart",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    // Not `axum::serve`: this one has deadlines for the request head (10 s), the body
+    // (10 s + 1 s per 64 KiB) and idle keep-alive connections (30 s), a connection cap
+    // below the descriptor limit, and one 64 MiB budget for the bodies being read
+    // (503 with `Retry-After` beyond it). Each is a `ServeLimits` setting.
+    webhook_axum::serve(listener, app)
+        .with_limits(ServeLimits::default())
+        .await?;
     Ok(())
 }

@@ -10,6 +10,10 @@ done
 # compiler is needed (cmake is not).
 command -v cc >/dev/null || { echo "missing cc: install a C compiler (e.g. apt-get install gcc)" >&2; exit 1; }
 
+# tests/hostile_traffic.rs and the soak run receivers under a real descriptor limit with
+# util-linux's prlimit (an Essential package on Debian: always installed there).
+command -v prlimit >/dev/null || { echo "missing prlimit: install util-linux (apt-get install util-linux)" >&2; exit 1; }
+
 # The Redis idempotency store's tests and bench start a real redis-server on loopback.
 if ! command -v redis-server >/dev/null; then
   echo "== installing redis-server (for webhook-redis tests)"

@@ -1,10 +1,28 @@
-//! Reading the payload up to the verifier's limit, never buffering past it, then
-//! verifying it. Shared by the extractor and the middleware.
+//! Reading the payload up to the verifier's limit, within the body budget and the body
+//! deadline, then verifying it. Shared by the extractor and the middleware.
+//!
+//! The [`ServeLimits`] come from the app data (registered with
+//! `App::app_data(limits.clone())`), or are the defaults. A declared length over the
+//! limit is refused 413 and a body that does not fit in the budget 503 before a byte is
+//! read; a body later than [`ServeLimits::body_allowance`] is answered 408. In each
+//! case the unread rest keeps the connection from being reused (see
+//! [`WebhookRejection::with_unread`]), so actix closes it after the answer.
 
-use actix_web::{HttpRequest, dev::Payload, http::header::CONTENT_LENGTH};
-use bytes::{Bytes, BytesMut};
+use std::sync::OnceLock;
+
+use actix_web::{
+    HttpRequest,
+    dev::Payload,
+    http::header::CONTENT_LENGTH,
+    rt::time::{Instant, timeout},
+    web,
+};
+use bytes::Bytes;
 use futures_util::StreamExt as _;
-use webhook_core::{Rejection, Verified, Verifier, VerifyError};
+use webhook_core::{
+    Rejection, Verified, Verifier,
+    capacity::{BodyBuffer, ServeLimits},
+};
 
 use crate::{WebhookRejection, request::ActixRequest};
 
@@ -13,27 +31,49 @@ pub(crate) async fn verify_payload(
     request: &HttpRequest,
     mut payload: Payload,
 ) -> Result<Verified<Bytes>, WebhookRejection> {
-    if let Err(too_large) = verifier.check_declared_length(declared_length(request)) {
-        return Err(WebhookRejection::with_unread(too_large, payload));
-    }
-    let limit = verifier.max_body_bytes();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| {
-            WebhookRejection::from(Rejection::BodyRead {
-                detail: err.to_string(),
-            })
-        })?;
-        if body.len() + chunk.len() > limit {
-            let too_large = VerifyError::BodyTooLarge {
-                limit,
-                declared: None,
-            };
+    let limits = serve_limits(request);
+    let declared = declared_length(request);
+    let mut buffer = match BodyBuffer::for_request(verifier, declared, limits.body_budget()) {
+        Ok(buffer) => buffer,
+        Err(refused) => return Err(WebhookRejection::with_unread(refused, payload)),
+    };
+    let started = Instant::now();
+    loop {
+        let received = buffer.len() as u64;
+        let left = limits
+            .body_allowance(received)
+            .saturating_sub(started.elapsed());
+        let chunk = match timeout(left, payload.next()).await {
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk.map_err(|err| {
+                WebhookRejection::from(Rejection::BodyRead {
+                    detail: err.to_string(),
+                })
+            })?,
+            Err(_) => {
+                let slow = limits.slow_body(received, started.elapsed());
+                return Err(WebhookRejection::with_unread(slow, payload));
+            }
+        };
+        if let Err(too_large) = buffer.extend(&chunk) {
             return Err(WebhookRejection::with_unread(too_large, payload));
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(verifier.verify(&ActixRequest(request), body.freeze())?)
+    let body = Bytes::from_owner(buffer.finish());
+    Ok(verifier.verify(&ActixRequest(request), body)?)
+}
+
+/// The limits registered for this request (plain or in `web::Data`), else the defaults.
+fn serve_limits(request: &HttpRequest) -> &ServeLimits {
+    static DEFAULT: OnceLock<ServeLimits> = OnceLock::new();
+    request
+        .app_data::<ServeLimits>()
+        .or_else(|| {
+            request
+                .app_data::<web::Data<ServeLimits>>()
+                .map(|data| data.get_ref())
+        })
+        .unwrap_or_else(|| DEFAULT.get_or_init(ServeLimits::default))
 }
 
 fn declared_length(request: &HttpRequest) -> Option<u64> {

@@ -35,6 +35,13 @@
 //!   duplicate gets 409.
 //! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
+//! - [`apply_limits`]: the `HttpServer` settings (`client_request_timeout`,
+//!   `keep_alive`, `max_connections`, …) for a receiver on the public internet, from
+//!   the same [`ServeLimits`](webhook_core::capacity::ServeLimits) as
+//!   `webhook_axum::serve`; registered as app data, the limits also give the extractor
+//!   and the middleware their body deadline (408 `body_timeout`) and their
+//!   [`BodyBudget`](webhook_core::capacity::BodyBudget) (503 `receiver_busy` with
+//!   `Retry-After`).
 //!
 //! actix-web 4 uses `http` 0.2 types while the core uses `http` 1.x: this crate reads
 //! headers through their names, so neither adapter pays for the other and no version
@@ -47,9 +54,11 @@ mod idempotency;
 mod middleware;
 mod rejection;
 mod request;
+mod server;
 
 pub use config::WebhookConfig;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
 pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
 pub use rejection::WebhookRejection;
+pub use server::{DISCONNECT_TIMEOUT, apply_limits};

@@ -1,15 +1,25 @@
-//! Reading a request body up to the verifier's limit, never buffering past it.
+//! Reading a request body up to the verifier's limit, never buffering past it, and
+//! within the server's [`BodyBudget`].
 //!
-//! A declared `Content-Length` above the limit is refused before a byte is read; a
-//! chunked body is read through [`Limited`], which fails the moment the running total
-//! passes the limit, so a 100 MB upload costs at most the limit in memory. Both the
-//! extractor and the layer read through here.
+//! A declared `Content-Length` above the limit is refused before a byte is read; then
+//! the body's bytes are reserved from the budget (the declared length, or the whole
+//! limit for a chunked body) and a body that does not fit is refused 503 before it is
+//! read. A chunked body fails the moment its running total passes the limit, so a
+//! 100 MB upload costs at most the limit in memory. The reservation travels with the
+//! bytes (`Bytes::from_owner`) and is given back when the last handle on them is
+//! dropped. A body cut off by [`serve`](crate::serve)'s deadline becomes 408
+//! `body_timeout`. Both the extractor and the layer read through here.
+
+use std::pin::pin;
 
 use bytes::Bytes;
 use http::{HeaderMap, header::CONTENT_LENGTH, request::Parts};
 use http_body::Body;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use webhook_core::{Rejection, Verified, Verifier, VerifyError};
+use http_body_util::BodyExt as _;
+use webhook_core::{
+    Rejection, Verified, Verifier,
+    capacity::{BodyBudget, BodyBuffer, SlowBody},
+};
 
 use crate::WebhookRejection;
 
@@ -25,13 +35,18 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let bytes = read_limited(&parts.headers, body, verifier).await?;
+    let bytes = read_limited(parts, body, verifier).await?;
     Ok(verifier.verify(parts, bytes)?)
 }
 
 /// Reads a request body up to `verifier`'s limit without verifying it: a declared
-/// `Content-Length` above the limit is refused before reading, a longer stream as soon
-/// as it passes the limit.
+/// `Content-Length` above the limit is refused before reading (413), a body that does
+/// not fit in the request's [`BodyBudget`] too (503 with `Retry-After`), a longer stream
+/// as soon as it passes the limit (413).
+///
+/// The budget is the one [`serve`](crate::serve) puts in the request extensions, or one
+/// you add yourself with `.layer(axum::Extension(budget))`; without either,
+/// [`BodyBudget::global`].
 ///
 /// For receivers that need the raw bytes even when verification fails (to log or
 /// diagnose them) and call [`Verifier::verify`] themselves; the extractor and the layer
@@ -40,7 +55,7 @@ where
 /// ```
 /// # async fn demo(verifier: webhook_core::Verifier, request: axum::extract::Request) {
 /// let (parts, body) = request.into_parts();
-/// match webhook_axum::read_body(&verifier, &parts.headers, body).await {
+/// match webhook_axum::read_body(&verifier, &parts, body).await {
 ///     Ok(bytes) => {
 ///         let _ = verifier.verify(&parts, bytes);
 ///     }
@@ -50,41 +65,49 @@ where
 /// ```
 pub async fn read_body<B>(
     verifier: &Verifier,
-    headers: &HeaderMap,
+    parts: &Parts,
     body: B,
 ) -> Result<Bytes, WebhookRejection>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    read_limited(headers, body, verifier)
+    read_limited(parts, body, verifier)
         .await
         .map_err(WebhookRejection)
 }
 
-async fn read_limited<B>(
-    headers: &HeaderMap,
-    body: B,
-    verifier: &Verifier,
-) -> Result<Bytes, Rejection>
+async fn read_limited<B>(parts: &Parts, body: B, verifier: &Verifier) -> Result<Bytes, Rejection>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    verifier.check_declared_length(declared_length(headers))?;
-    let limit = verifier.max_body_bytes();
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(VerifyError::BodyTooLarge {
-                limit,
-                declared: None,
-            }
-            .into())
+    let budget = parts
+        .extensions
+        .get::<BodyBudget>()
+        .unwrap_or_else(|| BodyBudget::global());
+    let mut buffer = BodyBuffer::for_request(verifier, declared_length(&parts.headers), budget)?;
+    let mut body = pin!(body);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| body_error(err.into()))?;
+        if let Some(data) = frame.data_ref() {
+            buffer.extend(data)?;
         }
-        Err(err) => Err(Rejection::BodyRead {
-            detail: err.to_string(),
-        }),
+    }
+    Ok(Bytes::from_owner(buffer.finish()))
+}
+
+/// A body stream's failure: too slow for the server's deadline (408), or broken off.
+fn body_error(err: BoxError) -> Rejection {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*err);
+    while let Some(current) = source {
+        if let Some(slow) = current.downcast_ref::<SlowBody>() {
+            return Rejection::SlowBody(slow.clone());
+        }
+        source = current.source();
+    }
+    Rejection::BodyRead {
+        detail: err.to_string(),
     }
 }
 

@@ -34,6 +34,12 @@
 //! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
 //!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
 //!   secret or a MAC, logged with `tracing` at warn level.
+//! - [`serve`]: serves a router on the public internet (instead of `axum::serve`):
+//!   deadlines for the request head, the body and idle keep-alive connections, a
+//!   connection cap below the descriptor limit that makes room by closing the
+//!   connection that has waited longest for its head, and one
+//!   [`BodyBudget`](webhook_core::capacity::BodyBudget) for the bodies being read (503
+//!   `receiver_busy` with `Retry-After` beyond it). Feature `serve`, on by default.
 //!
 //! This crate holds no verification or parsing logic of its own: it moves bytes from
 //! axum to [`webhook_core`] and answers with what the core decides.
@@ -43,9 +49,13 @@ mod extract;
 pub mod idempotency;
 pub mod layer;
 mod rejection;
+#[cfg(feature = "serve")]
+mod serve;
 
 pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use idempotency::{IdempotencyLayer, Idempotent};
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
 pub use rejection::WebhookRejection;
+#[cfg(feature = "serve")]
+pub use serve::{Serve, serve};

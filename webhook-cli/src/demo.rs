@@ -152,7 +152,7 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = socket.local_addr()?;
     let app = receiver.clone().router();
-    let server = tokio::spawn(async move { axum::serve(socket, app).await });
+    let server = tokio::spawn(async move { webhook_axum::serve(socket, app).await });
     let say = |text: &str| {
         if !json {
             anstream::println!(

@@ -43,7 +43,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
             );
         }
         let app = receiver.router();
-        axum::serve(socket, app)
+        webhook_axum::serve(socket, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

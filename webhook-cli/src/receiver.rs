@@ -87,7 +87,7 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
     };
     let scheme = endpoint.scheme;
     receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
-    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts.headers, body).await {
+    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, body).await {
         Ok(bytes) => bytes,
         Err(rejection) => return reject(&receiver, scheme, rejection.0, &[]),
     };

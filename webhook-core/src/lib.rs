@@ -37,6 +37,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+pub mod capacity;
 pub mod diagnose;
 mod error;
 pub mod events;

@@ -10,7 +10,10 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
-use crate::{ParseError, Problem, VerifyError};
+use crate::{
+    ParseError, Problem, VerifyError,
+    capacity::{OverBudget, SlowBody},
+};
 
 /// Why a webhook request is not handed to the handler.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +50,15 @@ pub enum Rejection {
         /// What the store reported (never a URL or a credential).
         detail: String,
     },
+    /// The receiver already holds as many request bodies as its
+    /// [`BodyBudget`](crate::capacity::BodyBudget) allows: the sender should retry later
+    /// (503, with `Retry-After`). The body was not read.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+    /// The body arrived more slowly than the receiver's
+    /// [`ServeLimits`](crate::capacity::ServeLimits) allow (408); the connection is closed.
+    #[error(transparent)]
+    SlowBody(#[from] SlowBody),
     /// The receiver is wired wrongly (a 500: the operator's mistake, not the sender's).
     #[error("the webhook receiver is misconfigured: {reason}")]
     Misconfigured {
@@ -63,7 +75,8 @@ impl Rejection {
             Self::Parse(err) => err.status(),
             Self::BodyRead { .. } => StatusCode::BAD_REQUEST,
             Self::InProgress { .. } => StatusCode::CONFLICT,
-            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable { .. } | Self::OverBudget(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Misconfigured { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +89,8 @@ impl Rejection {
             Self::BodyRead { .. } => "body_read_error",
             Self::InProgress { .. } => "in_progress",
             Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::OverBudget(_) => "receiver_busy",
+            Self::SlowBody(_) => "body_timeout",
             Self::Misconfigured { .. } => "receiver_misconfigured",
         }
     }
@@ -91,7 +106,10 @@ impl Rejection {
         if let Self::InProgress { retry_after_secs }
         | Self::StoreUnavailable {
             retry_after_secs, ..
-        } = self
+        }
+        | Self::OverBudget(OverBudget {
+            retry_after_secs, ..
+        }) = self
         {
             headers.push(("retry-after", Cow::Owned(retry_after_secs.to_string())));
         }
@@ -139,5 +157,41 @@ impl Rejection {
     /// ```
     pub fn problem(&self) -> Problem {
         Problem::new(self.status(), self.code(), self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::capacity::{BodyBudget, ServeLimits};
+
+    #[test]
+    fn an_over_budget_body_is_a_503_with_retry_after() {
+        let budget = BodyBudget::new(10).with_retry_after(Duration::from_secs(3));
+        let _held = budget.reserve(10).unwrap();
+        let rejection = Rejection::from(budget.reserve(5).unwrap_err());
+        assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(rejection.code(), "receiver_busy");
+        assert!(
+            rejection
+                .headers()
+                .contains(&("retry-after", Cow::Borrowed("3")))
+        );
+    }
+
+    #[test]
+    fn a_slow_body_is_a_408() {
+        let slow = ServeLimits::default().slow_body(3, Duration::from_secs(11));
+        let rejection = Rejection::from(slow);
+        assert_eq!(rejection.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(rejection.problem().code, "body_timeout");
+        assert!(
+            !rejection
+                .headers()
+                .iter()
+                .any(|(name, _)| *name == "retry-after")
+        );
     }
 }
