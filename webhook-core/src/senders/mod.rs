@@ -58,7 +58,9 @@
 //!    (returning `&<name>::<NAME>`), the one `match` on the variants in this crate (the
 //!    compiler points at it). The
 //!    crate's tests run over [`Scheme::ALL`]: ids and aliases parse back and are
-//!    unique, every ttl outlasts its retry horizon.
+//!    unique, and every ttl outlasts the retry horizon the sender documents (the
+//!    horizons are a table in `idempotency/policy.rs`'s test, which fails until the
+//!    new sender's row is there).
 //! 3. **Its format in `webhook-sender`**: `webhook-sender/src/senders/<name>.rs` with
 //!    `impl DeliveryPolicy { pub fn <name>() }`, the sender's delivery preset (and a
 //!    typed `Format` if its bodies are built from this crate's models, re-exported in
