@@ -21,7 +21,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::{client::legacy::connect::HttpConnector, rt::TokioExecutor};
-use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
+use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, senders::stalwart};
 
 #[path = "support/interleave.rs"]
 mod interleave;

@@ -22,7 +22,7 @@ use dudect_bencher::{
 use http::{HeaderMap, HeaderValue};
 use webhook_core::{
     Credentials, Scheme, Secret, Verifier,
-    scheme::{email_api, stalwart},
+    senders::{email_api, stalwart},
 };
 
 const SAMPLES: usize = 200_000;

@@ -25,7 +25,7 @@ use hmac::{KeyInit as _, Mac as _};
 use http::{HeaderMap, HeaderValue};
 use webhook_core::{
     Scheme, Secret, Verifier,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 const SIZES: [(usize, &str); 5] = [
@@ -117,7 +117,7 @@ fn cases(body: &[u8]) -> Vec<Case> {
                 ("webhook-timestamp", timestamp.to_string()),
                 (
                     "webhook-signature",
-                    standard::sign(&whsec(), MESSAGE_ID, timestamp, body),
+                    standard_webhooks::sign(&whsec(), MESSAGE_ID, timestamp, body),
                 ),
             ]),
         },

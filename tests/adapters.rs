@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderValue, Method};
 use support::{Counts, Route, Server, post};
-use webhook_core::{Secret, scheme::stalwart};
+use webhook_core::{Secret, senders::stalwart};
 use webhook_sender::{Body, Endpoint, Message, Sender};
 
 /// What a case does to the sender's request before it goes out.
@@ -240,7 +240,7 @@ fn endpoint(server: &Server, route: Route) -> Endpoint {
 async fn deliver(server: &Server, case: &Case) -> u16 {
     let endpoint = endpoint(server, case.route);
     let stats = if case.route == Route::Stalwart {
-        let batch: webhook_core::events::stalwart::WebhookEvents<'_> =
+        let batch: webhook_core::senders::stalwart::WebhookEvents<'_> =
             serde_json::from_str(case.body).unwrap();
         let sender = Sender::stalwart(endpoint).build().unwrap();
         for event in &batch {

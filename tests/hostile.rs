@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use support::{MAX_BODY, Route, Server, post};
 use webhook_core::{
     Secret,
-    scheme::{email_api, mailtrap, stalwart},
+    senders::{email_api, mailtrap, stalwart},
 };
 use webhook_sender::{Body, Endpoint};
 

@@ -39,8 +39,7 @@ use tokio::{
 use webhook_core::{
     Scheme, Secret, Verified, Verifier,
     capacity::{BodyBudget, ServeLimits, descriptor_limit},
-    events::stalwart::{DataMap, Key, Value},
-    scheme::stalwart,
+    senders::stalwart::{self, DataMap, Key, Value},
 };
 use webhook_sender::{DeliveryLog, Endpoint, Sender, StalwartEvent, Stats};
 

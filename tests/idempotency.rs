@@ -22,8 +22,10 @@ use http::Request;
 use support::{RequestBody, post};
 use webhook_core::{
     Scheme, Secret, StalwartEvents, Verifier,
-    idempotency::{ClaimToken, Deduplicator, IdempotencyStore, MemoryStore, Namespace, Policy},
-    scheme::stalwart,
+    idempotency::{
+        ClaimToken, DedupPolicy, Deduplicator, IdempotencyStore, MemoryStore, Namespace,
+    },
+    senders::stalwart,
 };
 use webhook_redis::{RedisConfig, RedisStore, testing::RedisServer};
 
@@ -240,7 +242,7 @@ async fn scenarios<S>(
     let namespace = Namespace::new("crash").unwrap();
     let dedup = Deduplicator::new(
         store.clone(),
-        Policy::for_scheme(Scheme::Stalwart).with_lease(lease),
+        DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(lease),
     )
     .with_namespace(namespace.clone());
     let address = serve(dedup, effects.clone()).await;

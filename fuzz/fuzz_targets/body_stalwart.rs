@@ -9,7 +9,7 @@
 use hookwise_fuzz::{check_parse_error, is_compact_canonical};
 use libfuzzer_sys::fuzz_target;
 use webhook_core::events::parse_unverified_borrowed;
-use webhook_core::events::stalwart::{EventType, WebhookEvents};
+use webhook_core::senders::stalwart::{EventType, WebhookEvents};
 use webhook_core::{MediaType, ParseContext, ParseError, StalwartEvents, parse_unverified};
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     match (borrowed, owned) {
         (Ok(batch), Ok(owned)) => {
             assert!(!batch.is_empty());
-            assert!(batch.clone().into_owned() == owned, "owned and borrowed parses differ");
+            assert!(
+                batch.clone().into_owned() == owned,
+                "owned and borrowed parses differ"
+            );
             let bytes = serde_json::to_vec(&batch).expect("a parsed batch serializes");
             if is_compact_canonical(data) {
                 assert_eq!(
@@ -31,7 +34,11 @@ fuzz_target!(|data: &[u8]| {
             let again = parse_unverified_borrowed::<WebhookEvents<'_>>(&bytes, ctx)
                 .expect("the re-serialized batch parses");
             assert!(again == batch, "the re-serialized batch parses differently");
-            assert_eq!(serde_json::to_vec(&again).unwrap(), bytes, "serialization is not a fixpoint");
+            assert_eq!(
+                serde_json::to_vec(&again).unwrap(),
+                bytes,
+                "serialization is not a fixpoint"
+            );
             for event in &batch {
                 let name = event.event_type().as_str();
                 let parsed: EventType = name.parse().unwrap();
@@ -40,7 +47,12 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(&parsed, event.event_type());
                 assert_eq!(EventType::from(name.to_owned()), parsed);
                 let _ = parsed.current_equivalents();
-                let _ = (event.id(), event.created_at(), event.created_at_text(), event.fingerprint());
+                let _ = (
+                    event.id(),
+                    event.created_at(),
+                    event.created_at_text(),
+                    event.fingerprint(),
+                );
                 if let Ok(fields) = event.fields() {
                     for (key, _) in fields.iter() {
                         if let Some(value) = fields.value(key) {
@@ -55,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(a, b, "owned and borrowed parses fail differently");
             check_parse_error(&a);
         }
-        (a, b) => panic!("owned and borrowed parses disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+        (a, b) => panic!(
+            "owned and borrowed parses disagree: {:?} vs {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
     }
     assert!(matches!(
         parse_unverified_borrowed::<WebhookEvents<'_>>(data, ParseContext::new(MediaType::Other)),

@@ -10,14 +10,21 @@
 use hookwise_fuzz::check_parse_error;
 use libfuzzer_sys::fuzz_target;
 use webhook_core::events::parse_unverified_borrowed;
-use webhook_core::events::standard::StandardEvent;
-use webhook_core::{MediaType, ParseContext, ParseError, StandardWebhook, parse_unverified};
+use webhook_core::senders::standard_webhooks::StandardEvent;
+use webhook_core::{
+    MediaType, ParseContext, ParseError, parse_unverified,
+    senders::standard_webhooks::StandardWebhook,
+};
 
 const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
 const AT: i64 = 1_614_265_330;
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = ParseContext { media_type: MediaType::Json, message_id: Some(ID), signed_at: Some(AT) };
+    let ctx = ParseContext {
+        media_type: MediaType::Json,
+        message_id: Some(ID),
+        signed_at: Some(AT),
+    };
     let generic = parse_unverified::<StandardWebhook>(data, ctx);
     let typed = parse_unverified::<StandardWebhook<StandardEvent<'static>>>(data, ctx);
     let borrowed = parse_unverified_borrowed::<StandardWebhook<StandardEvent<'_>>>(data, ctx);
@@ -36,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
             if let Err(err) = &generic {
                 let text = err.to_string();
                 assert!(
-                    text.contains("number out of range") || text.contains("escape") || text.contains("surrogate"),
+                    text.contains("number out of range")
+                        || text.contains("escape")
+                        || text.contains("surrogate"),
                     "typed ok, Value failed: {err}"
                 );
             }
@@ -46,14 +55,22 @@ fuzz_target!(|data: &[u8]| {
             let again: StandardEvent<'static> =
                 serde_json::from_slice(&bytes).expect("the re-serialized event parses");
             assert_eq!(&again, event, "the re-serialized event parses differently");
-            assert_eq!(serde_json::to_vec(&again).unwrap(), bytes, "serialization is not a fixpoint");
+            assert_eq!(
+                serde_json::to_vec(&again).unwrap(),
+                bytes,
+                "serialization is not a fixpoint"
+            );
             let _ = (event.time(), event.data_as::<serde_json::Value>());
         }
         (Err(a), Err(b)) => {
             assert_eq!(a, b, "owned and borrowed parses fail differently");
             check_parse_error(a);
         }
-        (a, b) => panic!("owned and borrowed parses disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+        (a, b) => panic!(
+            "owned and borrowed parses disagree: {:?} vs {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
     }
     let bare = ParseContext::new(MediaType::Json);
     assert!(matches!(

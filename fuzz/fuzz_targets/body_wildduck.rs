@@ -1,4 +1,4 @@
-//! WildDuck's event parser (`WildDuckEvent`), borrowed and owned.
+//! WildDuck's event parser (`WildDuckPayload`), borrowed and owned.
 //!
 //! Invariants: the borrowed and owned parses agree; serializing a parsed event gives
 //! bytes that parse to an equal event and serialize to themselves; the event type
@@ -7,31 +7,47 @@
 use hookwise_fuzz::check_parse_error;
 use libfuzzer_sys::fuzz_target;
 use webhook_core::events::parse_unverified_borrowed;
-use webhook_core::events::wildduck::{WildDuckEvent, WildDuckEventType};
+use webhook_core::senders::wildduck::{WildDuckEventType, WildDuckPayload};
 use webhook_core::{MediaType, ParseContext, parse_unverified};
 
 fuzz_target!(|data: &[u8]| {
     let ctx = ParseContext::new(MediaType::Json);
-    let borrowed = parse_unverified_borrowed::<WildDuckEvent<'_>>(data, ctx);
+    let borrowed = parse_unverified_borrowed::<WildDuckPayload<'_>>(data, ctx);
     let owned = parse_unverified::<webhook_core::WildDuckEvent>(data, ctx);
     match (borrowed, owned) {
         (Ok(event), Ok(owned)) => {
-            assert_eq!(event.clone().into_owned(), owned, "owned and borrowed parses differ");
+            assert_eq!(
+                event.clone().into_owned(),
+                owned,
+                "owned and borrowed parses differ"
+            );
             let bytes = serde_json::to_vec(&event).expect("a parsed event serializes");
-            let again = parse_unverified_borrowed::<WildDuckEvent<'_>>(&bytes, ctx)
+            let again = parse_unverified_borrowed::<WildDuckPayload<'_>>(&bytes, ctx)
                 .expect("the re-serialized event parses");
             assert_eq!(again, event, "the re-serialized event parses differently");
-            assert_eq!(serde_json::to_vec(&again).unwrap(), bytes, "serialization is not a fixpoint");
+            assert_eq!(
+                serde_json::to_vec(&again).unwrap(),
+                bytes,
+                "serialization is not a fixpoint"
+            );
             let name = event.event_type.as_str();
             let round = WildDuckEventType::from_name(name);
             assert_eq!(round, event.event_type);
             assert_eq!(round.to_string(), name);
-            let _ = (event.source_event_id(), event.delivery_index(), event.is_server_wide());
+            let _ = (
+                event.source_event_id(),
+                event.delivery_index(),
+                event.is_server_wide(),
+            );
         }
         (Err(a), Err(b)) => {
             assert_eq!(a, b, "owned and borrowed parses fail differently");
             check_parse_error(&a);
         }
-        (a, b) => panic!("owned and borrowed parses disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+        (a, b) => panic!(
+            "owned and borrowed parses disagree: {:?} vs {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
     }
 });

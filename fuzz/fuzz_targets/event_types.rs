@@ -11,10 +11,10 @@ use libfuzzer_sys::fuzz_target;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use webhook_core::Scheme;
-use webhook_core::events::email_api::{BounceType, EmailApiEventType};
-use webhook_core::events::mailtrap::{EventKind, SendingStream};
-use webhook_core::events::stalwart::{EventType, Family};
-use webhook_core::events::wildduck::{ForwardType, WildDuckEventType};
+use webhook_core::senders::email_api::{BounceType, EmailApiEventType};
+use webhook_core::senders::mailtrap::{EventKind, SendingStream};
+use webhook_core::senders::stalwart::{EventType, Family};
+use webhook_core::senders::wildduck::{ForwardType, WildDuckEventType};
 
 fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut h = DefaultHasher::new();
@@ -34,7 +34,9 @@ macro_rules! string_enum_round_trip {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(name) = std::str::from_utf8(data) else { return };
+    let Ok(name) = std::str::from_utf8(data) else {
+        return;
+    };
 
     let event: EventType = name.parse().unwrap();
     assert_eq!(event.as_str(), name);
@@ -61,10 +63,30 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(family.to_string(), name);
     }
 
-    string_enum_round_trip!(name, EmailApiEventType, BounceType, WildDuckEventType, ForwardType, EventKind, SendingStream);
+    string_enum_round_trip!(
+        name,
+        EmailApiEventType,
+        BounceType,
+        WildDuckEventType,
+        ForwardType,
+        EventKind,
+        SendingStream
+    );
 
-    let ids = ["stalwart", "email-api", "emailapi", "email_api", "github", "mailtrap",
-        "standard-webhooks", "standard", "standardwebhooks", "svix", "resend", "wildduck"];
+    let ids = [
+        "stalwart",
+        "email-api",
+        "emailapi",
+        "email_api",
+        "github",
+        "mailtrap",
+        "standard-webhooks",
+        "standard",
+        "standardwebhooks",
+        "svix",
+        "resend",
+        "wildduck",
+    ];
     let known = ids.contains(&name.to_ascii_lowercase().as_str());
     match name.parse::<Scheme>() {
         Ok(scheme) => {

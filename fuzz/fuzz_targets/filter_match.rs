@@ -13,7 +13,10 @@
 #![no_main]
 use hookwise_fuzz::split_lines;
 use libfuzzer_sys::fuzz_target;
-use webhook_core::filter::{EventFilter, MatchMode, Pattern, PatternError, Policy, Subscription, WILDDUCK_MAX_PATTERN_LEN};
+use webhook_core::filter::{
+    EventFilter, FilterPolicy, MatchMode, Pattern, PatternError, Subscription,
+    WILDDUCK_MAX_PATTERN_LEN,
+};
 
 /// The documented meaning of the `Pattern::parse` syntax; `None` if refused.
 fn reference_parse_match(text: &str, name: &str) -> Option<bool> {
@@ -57,11 +60,18 @@ fn check_parsed(text: &str, name: &str) -> Option<Pattern> {
             let json = serde_json::to_string(p).unwrap();
             assert_eq!(&serde_json::from_str::<Pattern>(&json).unwrap(), p);
             let compat = wildduck_candidates(name).contains(&p.to_string());
-            assert_eq!(p.matches_with(name, MatchMode::WildDuckCompat), compat, "{p:?} on {name:?} (compat)");
+            assert_eq!(
+                p.matches_with(name, MatchMode::WildDuckCompat),
+                compat,
+                "{p:?} on {name:?} (compat)"
+            );
         }
         (Err(err), None) => {
             let _ = err.to_string();
-            assert!(matches!(err, PatternError::Empty | PatternError::MisplacedWildcard { .. }));
+            assert!(matches!(
+                err,
+                PatternError::Empty | PatternError::MisplacedWildcard { .. }
+            ));
         }
         (p, r) => panic!("Pattern::parse({text:?}) = {p:?}, reference {r:?}"),
     }
@@ -85,7 +95,11 @@ fn check_wildduck(text: &str, name: &str) -> Option<Pattern> {
             };
             assert_eq!(p.matches(name), documented, "{p:?} on {name:?}");
             let compat = wildduck_candidates(name).contains(&normalized);
-            assert_eq!(p.matches_with(name, MatchMode::WildDuckCompat), compat, "{p:?} on {name:?} (compat)");
+            assert_eq!(
+                p.matches_with(name, MatchMode::WildDuckCompat),
+                compat,
+                "{p:?} on {name:?} (compat)"
+            );
         }
         Err(PatternError::Empty) => assert!(normalized.is_empty()),
         Err(PatternError::TooLong { len, max }) => {
@@ -98,8 +112,12 @@ fn check_wildduck(text: &str, name: &str) -> Option<Pattern> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
     let mut parts = split_lines(text.as_bytes(), 5)
         .into_iter()
         .map(|p| std::str::from_utf8(p).unwrap());
@@ -113,14 +131,27 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(pa), Some(pb)) = (&pa, &pb) {
         for mode in [MatchMode::Documented, MatchMode::WildDuckCompat] {
             let listed = pa.matches_with(name, mode) || pb.matches_with(name, mode);
-            let include = EventFilter::new(Policy::Include, [pa.clone(), pb.clone()]);
+            let include = EventFilter::new(FilterPolicy::Include, [pa.clone(), pb.clone()]);
             let exclude = EventFilter::exclude([pa.clone(), pb.clone()]);
-            assert_eq!(include.matches_with(name, mode), listed, "include {a:?} {b:?} on {name:?}");
-            assert_eq!(exclude.matches_with(name, mode), !listed, "exclude {a:?} {b:?} on {name:?}");
+            assert_eq!(
+                include.matches_with(name, mode),
+                listed,
+                "include {a:?} {b:?} on {name:?}"
+            );
+            assert_eq!(
+                exclude.matches_with(name, mode),
+                !listed,
+                "exclude {a:?} {b:?} on {name:?}"
+            );
         }
-        assert_eq!(EventFilter::parse(Policy::Include, [a, b]).unwrap().patterns(), &[pa.clone(), pb.clone()]);
+        assert_eq!(
+            EventFilter::parse(FilterPolicy::Include, [a, b])
+                .unwrap()
+                .patterns(),
+            &[pa.clone(), pb.clone()]
+        );
     } else {
-        assert!(EventFilter::parse(Policy::Exclude, [a, b]).is_err());
+        assert!(EventFilter::parse(FilterPolicy::Exclude, [a, b]).is_err());
     }
 
     let (wa, wb) = (check_wildduck(a, name), check_wildduck(b, name));
@@ -132,10 +163,14 @@ fuzz_target!(|data: &[u8]| {
                 _ => true,
             };
             for mode in [MatchMode::Documented, MatchMode::WildDuckCompat] {
-                let expected = for_user && (wa.matches_with(name, mode) || wb.matches_with(name, mode));
+                let expected =
+                    for_user && (wa.matches_with(name, mode) || wb.matches_with(name, mode));
                 assert_eq!(sub.matches_with(name, event_user, mode), expected);
             }
-            assert_eq!(sub.matches(name, event_user), sub.matches_with(name, event_user, MatchMode::Documented));
+            assert_eq!(
+                sub.matches(name, event_user),
+                sub.matches_with(name, event_user, MatchMode::Documented)
+            );
         }
         Err(_) => assert!(wa.is_none() || wb.is_none()),
     }

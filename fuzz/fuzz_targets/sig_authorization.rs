@@ -33,8 +33,14 @@ fn verifier(bearer: bool, url_token: bool) -> Verifier {
     builder.build().unwrap()
 }
 
-static VERIFIERS: LazyLock<[Verifier; 4]> =
-    LazyLock::new(|| [verifier(false, false), verifier(true, false), verifier(false, true), verifier(true, true)]);
+static VERIFIERS: LazyLock<[Verifier; 4]> = LazyLock::new(|| {
+    [
+        verifier(false, false),
+        verifier(true, false),
+        verifier(false, true),
+        verifier(true, true),
+    ]
+});
 
 /// The credentials part of an `Authorization` value if its scheme word is `scheme`.
 fn credentials<'a>(value: &'a [u8], scheme: &str) -> Option<&'a [u8]> {
@@ -77,7 +83,10 @@ fn percent_decode(s: &str) -> Vec<u8> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = ((b[i + 1] as char).to_digit(16), (b[i + 2] as char).to_digit(16)) {
+            if let (Some(h), Some(l)) = (
+                (b[i + 1] as char).to_digit(16),
+                (b[i + 2] as char).to_digit(16),
+            ) {
                 out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
@@ -90,14 +99,19 @@ fn percent_decode(s: &str) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let bearer = flags & 1 != 0;
     let with_token = flags & 2 != 0;
     let twice = flags & 4 != 0;
     let omit = flags & 8 != 0;
     let mut parts = split_lines(rest, 2).into_iter();
     let auth = parts.next().unwrap_or_default();
-    let query = parts.next().and_then(|q| std::str::from_utf8(q).ok()).map(str::to_owned);
+    let query = parts
+        .next()
+        .and_then(|q| std::str::from_utf8(q).ok())
+        .map(str::to_owned);
     let mut req = RawRequest::new();
     if !omit {
         req.push("authorization", auth);
@@ -107,19 +121,23 @@ fuzz_target!(|data: &[u8]| {
     }
     req.query = query.clone();
     let verifier = &VERIFIERS[usize::from(bearer) + 2 * usize::from(with_token)];
-    let expected_ok = !omit
-        && !twice
-        && auth_ok(auth, bearer)
-        && (!with_token || token_ok(query.as_deref()));
+    let expected_ok =
+        !omit && !twice && auth_ok(auth, bearer) && (!with_token || token_ok(query.as_deref()));
     match verifier.verify(&req, b"{}") {
         Ok(verified) => {
-            assert!(expected_ok, "verified: auth {auth:?} query {query:?} flags {flags:#x}");
+            assert!(
+                expected_ok,
+                "verified: auth {auth:?} query {query:?} flags {flags:#x}"
+            );
             assert!(verified.verification().credentials_checked());
             assert_eq!(verified.verification().url_token_checked(), with_token);
         }
         Err(err) => {
             check_verify_error(&err);
-            assert!(!expected_ok, "refused ({err:?}): auth {auth:?} query {query:?} flags {flags:#x}");
+            assert!(
+                !expected_ok,
+                "refused ({err:?}): auth {auth:?} query {query:?} flags {flags:#x}"
+            );
         }
     }
 });

@@ -10,13 +10,16 @@
 use hookwise_fuzz::either_header_check;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
-use webhook_core::{Scheme, Secret, Verifier, scheme::email_api};
+use webhook_core::{Scheme, Secret, Verifier, senders::email_api};
 
 const SECRET: &str = "It's a Secret to Everybody";
 const BODY: &[u8] = b"Hello, World!";
 
 static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
-    Verifier::builder(Scheme::EmailApi).secret(Secret::new(SECRET)).build().unwrap()
+    Verifier::builder(Scheme::EmailApi)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap()
 });
 static EXPECTED: LazyLock<String> = LazyLock::new(|| email_api::sign(&Secret::new(SECRET), BODY));
 

@@ -9,13 +9,17 @@
 use hookwise_fuzz::either_header_check;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
-use webhook_core::{Scheme, Secret, Verifier, scheme::mailtrap};
+use webhook_core::{Scheme, Secret, Verifier, senders::mailtrap};
 
 const SECRET: &str = "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e";
-const BODY: &[u8] = include_bytes!("../../webhook-core/tests/fixtures/mailtrap/cross-sdk-vector.json");
+const BODY: &[u8] =
+    include_bytes!("../../webhook-core/tests/fixtures/mailtrap/cross-sdk-vector.json");
 
 static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
-    Verifier::builder(Scheme::Mailtrap).secret(Secret::new(SECRET)).build().unwrap()
+    Verifier::builder(Scheme::Mailtrap)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap()
 });
 static EXPECTED: LazyLock<String> = LazyLock::new(|| mailtrap::sign(&Secret::new(SECRET), BODY));
 

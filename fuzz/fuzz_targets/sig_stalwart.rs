@@ -8,18 +8,23 @@
 use hookwise_fuzz::{RawRequest, check_verify_error, split_lines};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
-use webhook_core::{Scheme, Secret, Verifier, scheme::stalwart};
+use webhook_core::{Scheme, Secret, Verifier, senders::stalwart};
 
 const SECRET: &str = "my-secret-key";
 const BODY: &[u8] = include_bytes!("../../webhook-core/tests/fixtures/stalwart/example-1.json");
 
 static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
-    Verifier::builder(Scheme::Stalwart).secret(Secret::new(SECRET)).build().unwrap()
+    Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap()
 });
 static EXPECTED: LazyLock<String> = LazyLock::new(|| stalwart::sign(&Secret::new(SECRET), BODY));
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let mut req = RawRequest::new();
     let twice = flags & 1 != 0;
     if twice {
@@ -32,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
     match VERIFIER.verify(&req, BODY) {
         Ok(verified) => {
             assert_eq!(req.headers.len(), 1, "a repeated header verified");
-            assert_eq!(req.headers[0].1, EXPECTED.as_bytes(), "a non-canonical signature verified");
+            assert_eq!(
+                req.headers[0].1,
+                EXPECTED.as_bytes(),
+                "a non-canonical signature verified"
+            );
             assert_eq!(verified.verification().matched_key().unwrap().index(), 0);
         }
         Err(err) => {

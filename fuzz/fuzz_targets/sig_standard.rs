@@ -8,14 +8,14 @@
 //! omit the timestamp; bit 6 send the signature header twice.
 //! Invariants: a request verifies only with a plain-integer timestamp within the
 //! tolerance, a non-empty UTF-8 id (reported back as the message id) and, when the
-//! timestamp is canonical, an entry equal to `standard::sign` of the message; such an
+//! timestamp is canonical, an entry equal to `standard_webhooks::sign` of the message; such an
 //! entry with sound headers always verifies.
 #![no_main]
 use hookwise_fuzz::{RawRequest, check_verify_error, split_lines};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 use std::time::{Duration, UNIX_EPOCH};
-use webhook_core::{Scheme, Secret, Verifier, scheme::standard};
+use webhook_core::{Scheme, Secret, Verifier, senders::standard_webhooks};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const BODY: &[u8] = br#"{"test": 2432232314}"#;
@@ -31,7 +31,9 @@ static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
 });
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let mut parts = split_lines(rest, 3).into_iter();
     let signature = parts.next().unwrap_or_default();
     let id = parts.next().unwrap_or_default();
@@ -39,9 +41,15 @@ fuzz_target!(|data: &[u8]| {
     let bit = |n: u8| flags & (1 << n) != 0;
     let mut req = RawRequest::new();
     let (sig_name, other_sig) = if bit(0) {
-        (standard::SVIX_SIGNATURE_HEADER, standard::SIGNATURE_HEADER)
+        (
+            standard_webhooks::SVIX_SIGNATURE_HEADER,
+            standard_webhooks::SIGNATURE_HEADER,
+        )
     } else {
-        (standard::SIGNATURE_HEADER, standard::SVIX_SIGNATURE_HEADER)
+        (
+            standard_webhooks::SIGNATURE_HEADER,
+            standard_webhooks::SVIX_SIGNATURE_HEADER,
+        )
     };
     req.push(sig_name, signature);
     if bit(3) {
@@ -51,11 +59,22 @@ fuzz_target!(|data: &[u8]| {
         req.push(sig_name, signature);
     }
     if !bit(4) {
-        req.push(if bit(1) { standard::SVIX_ID_HEADER } else { standard::ID_HEADER }, id);
+        req.push(
+            if bit(1) {
+                standard_webhooks::SVIX_ID_HEADER
+            } else {
+                standard_webhooks::ID_HEADER
+            },
+            id,
+        );
     }
     if !bit(5) {
         req.push(
-            if bit(2) { standard::SVIX_TIMESTAMP_HEADER } else { standard::TIMESTAMP_HEADER },
+            if bit(2) {
+                standard_webhooks::SVIX_TIMESTAMP_HEADER
+            } else {
+                standard_webhooks::TIMESTAMP_HEADER
+            },
             timestamp,
         );
     }
@@ -66,7 +85,12 @@ fuzz_target!(|data: &[u8]| {
     let id_text = std::str::from_utf8(id).ok().filter(|id| !id.is_empty());
     let digits = timestamp.strip_prefix(b"-").unwrap_or(timestamp);
     let ts = (!digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit))
-        .then(|| std::str::from_utf8(timestamp).unwrap().parse::<i64>().unwrap());
+        .then(|| {
+            std::str::from_utf8(timestamp)
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        });
     let canonical_ts = ts.filter(|ts| ts.to_string().as_bytes() == timestamp);
     let entries = || signature.split(|&b| b == b' ').filter(|e| !e.is_empty());
 
@@ -79,18 +103,25 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(v.message_id(), Some(id_text));
             let ts = ts.expect("verified with a timestamp that is not a plain integer");
             assert_eq!(v.signed_at(), Some(ts));
-            assert!((ts - NOW).abs() <= TOLERANCE, "verified outside the tolerance: {ts}");
+            assert!(
+                (ts - NOW).abs() <= TOLERANCE,
+                "verified outside the tolerance: {ts}"
+            );
             if let Some(ts) = canonical_ts {
-                let expected = standard::sign(&SECRET_KEY, id_text, ts, BODY);
-                assert!(entries().any(|e| e == expected.as_bytes()), "no entry matches the MAC");
+                let expected = standard_webhooks::sign(&SECRET_KEY, id_text, ts, BODY);
+                assert!(
+                    entries().any(|e| e == expected.as_bytes()),
+                    "no entry matches the MAC"
+                );
             }
         }
         Err(err) => {
             check_verify_error(&err);
-            if let (false, false, false, Some(id_text), Some(ts)) = (bit(4), bit(5), bit(6), id_text, canonical_ts)
+            if let (false, false, false, Some(id_text), Some(ts)) =
+                (bit(4), bit(5), bit(6), id_text, canonical_ts)
                 && (ts - NOW).abs() <= TOLERANCE
             {
-                let expected = standard::sign(&SECRET_KEY, id_text, ts, BODY);
+                let expected = standard_webhooks::sign(&SECRET_KEY, id_text, ts, BODY);
                 assert!(
                     !entries().any(|e| e == expected.as_bytes()),
                     "a correctly signed request was refused: {err:?}"

@@ -21,12 +21,11 @@ use hookwise_fuzz::{RawRequest, check_parse_error, check_verify_error, split_lin
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 use std::time::{Duration, UNIX_EPOCH};
-use webhook_core::replay::{EMAIL_API_MIN_WINDOW, STALWART_MIN_WINDOW};
-use webhook_core::scheme::{email_api, mailtrap, stalwart, standard};
+use webhook_core::senders::standard_webhooks::StandardWebhook;
+use webhook_core::senders::{email_api, mailtrap, stalwart, standard_webhooks};
 use webhook_core::{
     Credentials, EmailApiEvent, MailtrapEvents, ParseError, Payload, Scheme, Secret,
-    StalwartEvents, StandardWebhook, Verified, Verifier, VerifyError, WildDuckEvent,
-    parse_unverified,
+    StalwartEvents, Verified, Verifier, VerifyError, WildDuckEvent, parse_unverified,
 };
 
 /// 2025-08-21T14:01:40Z, the `createdAt` of the first Stalwart example.
@@ -53,8 +52,8 @@ fn build(scheme: Scheme, replay: bool) -> Verifier {
         _ => builder.secret(secret(scheme)),
     };
     let builder = match (replay, scheme) {
-        (true, Scheme::Stalwart) => builder.replay_window(STALWART_MIN_WINDOW),
-        (true, Scheme::EmailApi) => builder.replay_window(EMAIL_API_MIN_WINDOW),
+        (true, Scheme::Stalwart) => builder.replay_window(stalwart::MIN_REPLAY_WINDOW),
+        (true, Scheme::EmailApi) => builder.replay_window(email_api::MIN_REPLAY_WINDOW),
         _ => builder,
     };
     builder.build().unwrap()
@@ -62,7 +61,10 @@ fn build(scheme: Scheme, replay: bool) -> Verifier {
 
 /// `[scheme][replay]`.
 static VERIFIERS: LazyLock<Vec<[Verifier; 2]>> = LazyLock::new(|| {
-    Scheme::ALL.iter().map(|&s| [build(s, false), build(s, true)]).collect()
+    Scheme::ALL
+        .iter()
+        .map(|&s| [build(s, false), build(s, true)])
+        .collect()
 });
 
 /// The signature header name(s) and value for a correctly signed `body`.
@@ -72,18 +74,27 @@ fn sign(scheme: Scheme, body: &[u8]) -> (&'static str, String) {
         Scheme::Stalwart => (stalwart::SIGNATURE_HEADER, stalwart::sign(&key, body)),
         Scheme::EmailApi => (email_api::SIGNATURE_HEADER, email_api::sign(&key, body)),
         Scheme::Mailtrap => (mailtrap::SIGNATURE_HEADER, mailtrap::sign(&key, body)),
-        Scheme::StandardWebhooks => {
-            (standard::SIGNATURE_HEADER, standard::sign(&key, STANDARD_ID, NOW, body))
-        }
-        _ => ("authorization", credentials().header_value().to_str().unwrap().to_owned()),
+        Scheme::StandardWebhooks => (
+            standard_webhooks::SIGNATURE_HEADER,
+            standard_webhooks::sign(&key, STANDARD_ID, NOW, body),
+        ),
+        _ => (
+            "authorization",
+            credentials().header_value().to_str().unwrap().to_owned(),
+        ),
     }
 }
 
-fn request(scheme: Scheme, content_type: Option<&'static str>, name: &'static str, value: &[u8]) -> RawRequest {
+fn request(
+    scheme: Scheme,
+    content_type: Option<&'static str>,
+    name: &'static str,
+    value: &[u8],
+) -> RawRequest {
     let mut req = RawRequest::new().with(name, value);
     if scheme == Scheme::StandardWebhooks {
-        req.push(standard::ID_HEADER, STANDARD_ID);
-        req.push(standard::TIMESTAMP_HEADER, NOW.to_string());
+        req.push(standard_webhooks::ID_HEADER, STANDARD_ID);
+        req.push(standard_webhooks::TIMESTAMP_HEADER, NOW.to_string());
     }
     if let Some(ct) = content_type {
         req.push("content-type", ct);
@@ -159,7 +170,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(err) => {
                 check_verify_error(&err);
-                assert!(replay && replay_error(&err), "a correctly signed body was refused: {err:?}");
+                assert!(
+                    replay && replay_error(&err),
+                    "a correctly signed body was refused: {err:?}"
+                );
             }
         }
         if scheme.signs() && !body.is_empty() {
@@ -180,11 +194,18 @@ fuzz_target!(|data: &[u8]| {
             Ok(verified) => {
                 let ok = match scheme {
                     Scheme::Stalwart => value == expected.as_bytes(),
-                    Scheme::EmailApi | Scheme::Mailtrap => value.eq_ignore_ascii_case(expected.as_bytes()),
-                    Scheme::StandardWebhooks => value.split(|&b| b == b' ').any(|e| e == expected.as_bytes()),
+                    Scheme::EmailApi | Scheme::Mailtrap => {
+                        value.eq_ignore_ascii_case(expected.as_bytes())
+                    }
+                    Scheme::StandardWebhooks => value
+                        .split(|&b| b == b' ')
+                        .any(|e| e == expected.as_bytes()),
                     _ => true, // Basic credentials: checked by sig_authorization.
                 };
-                assert!(ok, "{scheme:?}: {value:?} verified but is not the signature");
+                assert!(
+                    ok,
+                    "{scheme:?}: {value:?} verified but is not the signature"
+                );
                 parse(scheme, &verified);
             }
             Err(err) => check_verify_error(&err),

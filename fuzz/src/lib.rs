@@ -60,7 +60,12 @@ pub fn check_verify_error(err: &VerifyError) {
         "unexpected status {status} for {err:?}"
     );
     let code = err.code();
-    assert!(!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+    assert!(
+        !code.is_empty()
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    );
     let _ = err.to_string();
     let problem = Problem::from(err);
     let json = problem.to_json();
@@ -76,7 +81,12 @@ pub fn check_parse_error(err: &ParseError) {
         "unexpected status {status} for {err:?}"
     );
     let code = err.code();
-    assert!(!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+    assert!(
+        !code.is_empty()
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    );
     let _ = err.to_string();
     let json = Problem::from(err).to_json();
     let value: serde_json::Value = serde_json::from_str(&json).expect("problem is JSON");
@@ -134,15 +144,19 @@ pub fn is_compact_canonical(bytes: &[u8]) -> bool {
 /// byte; its JSON Lines rendering parses (as JSON Lines) to the same events; each
 /// event's kind round-trips through its wire name.
 pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
-    use webhook_core::events::mailtrap::{BodyFormat, EventKind, MailtrapEvent, MailtrapEvents};
     use webhook_core::events::parse_unverified_borrowed;
+    use webhook_core::senders::mailtrap::{BodyFormat, EventKind, MailtrapBatch, MailtrapEvent};
 
     let ctx = ParseContext::new(media_type);
-    let borrowed = parse_unverified_borrowed::<MailtrapEvents<'_>>(data, ctx);
+    let borrowed = parse_unverified_borrowed::<MailtrapBatch<'_>>(data, ctx);
     let owned = webhook_core::parse_unverified::<webhook_core::MailtrapEvents>(data, ctx);
     let events = match (borrowed, owned) {
         (Ok(events), Ok(owned)) => {
-            assert_eq!(events.clone().into_owned(), owned, "owned and borrowed parses differ");
+            assert_eq!(
+                events.clone().into_owned(),
+                owned,
+                "owned and borrowed parses differ"
+            );
             events
         }
         (Err(a), Err(b)) => {
@@ -150,11 +164,18 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
             check_parse_error(&a);
             return;
         }
-        (a, b) => panic!("owned and borrowed parses disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+        (a, b) => panic!(
+            "owned and borrowed parses disagree: {:?} vs {:?}",
+            a.is_ok(),
+            b.is_ok()
+        ),
     };
     assert!(!events.is_empty());
     match media_type {
-        MediaType::Json => assert!(matches!(events.format, BodyFormat::Batch | BodyFormat::Single)),
+        MediaType::Json => assert!(matches!(
+            events.format,
+            BodyFormat::Batch | BodyFormat::Single
+        )),
         MediaType::JsonLines => assert_eq!(events.format, BodyFormat::JsonLines),
         MediaType::FormUrlEncoded => assert_eq!(events.format, BodyFormat::Form),
         _ => {}
@@ -162,20 +183,30 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
 
     let json_ctx = ParseContext::new(MediaType::Json);
     let bytes = serde_json::to_vec(&events).expect("parsed events serialize");
-    if matches!(events.format, BodyFormat::Batch | BodyFormat::Single) && is_compact_canonical(data) {
+    if matches!(events.format, BodyFormat::Batch | BodyFormat::Single) && is_compact_canonical(data)
+    {
         assert_eq!(
             String::from_utf8_lossy(&bytes),
             String::from_utf8_lossy(data),
             "re-serialization is not byte-identical"
         );
     }
-    let again = parse_unverified_borrowed::<MailtrapEvents<'_>>(&bytes, json_ctx)
+    let again = parse_unverified_borrowed::<MailtrapBatch<'_>>(&bytes, json_ctx)
         .expect("the JSON serialization parses");
-    assert_eq!(again.events, events.events, "the JSON serialization parses to other events");
-    assert_eq!(serde_json::to_vec(&again).unwrap(), bytes, "serialization is not a fixpoint");
+    assert_eq!(
+        again.events, events.events,
+        "the JSON serialization parses to other events"
+    );
+    assert_eq!(
+        serde_json::to_vec(&again).unwrap(),
+        bytes,
+        "serialization is not a fixpoint"
+    );
 
-    let jsonl = events.to_json_lines().expect("parsed events render as JSON Lines");
-    let from_lines = parse_unverified_borrowed::<MailtrapEvents<'_>>(
+    let jsonl = events
+        .to_json_lines()
+        .expect("parsed events render as JSON Lines");
+    let from_lines = parse_unverified_borrowed::<MailtrapBatch<'_>>(
         jsonl.as_bytes(),
         ParseContext::new(MediaType::JsonLines),
     )
@@ -195,10 +226,19 @@ pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
             "the JSON Lines rendering parses to another event"
         );
     }
-    assert_eq!(from_lines.to_json_lines().unwrap(), jsonl, "JSON Lines rendering is not a fixpoint");
+    assert_eq!(
+        from_lines.to_json_lines().unwrap(),
+        jsonl,
+        "JSON Lines rendering is not a fixpoint"
+    );
 
     for event in &events {
-        let _ = (event.name(), event.timestamp(), event.event_id(), event.as_audit());
+        let _ = (
+            event.name(),
+            event.timestamp(),
+            event.event_id(),
+            event.as_audit(),
+        );
         if let MailtrapEvent::Sending(sent) = event {
             let name = sent.kind.as_str();
             let round = EventKind::from_name(name);
@@ -224,7 +264,9 @@ pub fn either_header_check(
     primary: &'static str,
     secondary: &'static str,
 ) {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let mut values = split_lines(rest, 3).into_iter();
     let mut req = RawRequest::new();
     if flags & 1 != 0 {
@@ -244,13 +286,22 @@ pub fn either_header_check(
             assert!(!repeated, "a repeated header verified");
             assert!(all_same, "conflicting headers verified");
             let value = &req.headers[0].1;
-            assert!(value.eq_ignore_ascii_case(expected.as_bytes()), "a wrong value verified: {value:?}");
+            assert!(
+                value.eq_ignore_ascii_case(expected.as_bytes()),
+                "a wrong value verified: {value:?}"
+            );
         }
         Err(err) => {
             check_verify_error(&err);
             if req.headers.is_empty() {
-                assert!(matches!(err, VerifyError::MissingSignature { .. }), "{err:?}");
-            } else if !repeated && all_same && req.headers[0].1.eq_ignore_ascii_case(expected.as_bytes()) {
+                assert!(
+                    matches!(err, VerifyError::MissingSignature { .. }),
+                    "{err:?}"
+                );
+            } else if !repeated
+                && all_same
+                && req.headers[0].1.eq_ignore_ascii_case(expected.as_bytes())
+            {
                 panic!("the correct signature was refused: {err:?}");
             }
         }

@@ -21,8 +21,8 @@ use http_body::Frame;
 use http_body_util::BodyExt as _;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use webhook_core::{
-    Credentials, EmailApiEvent, MailtrapEvents, Scheme, Secret, StalwartEvents, StandardWebhook,
-    Verifier, WildDuckEvent,
+    Credentials, EmailApiEvent, MailtrapEvents, Scheme, Secret, StalwartEvents, Verifier,
+    WildDuckEvent, senders::standard_webhooks::StandardWebhook,
 };
 
 /// The body limit of every test verifier, small so oversize cases stay cheap.

@@ -8,8 +8,8 @@ use webhook_core::{FromVerified, Verified};
 use crate::{WebhookConfig, WebhookRejection, body::verify_payload};
 
 /// A verified, parsed webhook: `T` is a payload type (`StalwartEvents`, `EmailApiEvent`,
-/// `MailtrapEvents`, `WildDuckEvent`, `StandardWebhook<T>`, your own `Payload`) or the raw
-/// [`Verified<Bytes>`].
+/// `MailtrapEvents`, `WildDuckEvent`, `senders::standard_webhooks::StandardWebhook<T>`,
+/// your own `Payload`) or the raw [`Verified<Bytes>`].
 ///
 /// The verifier comes from [`WebhookConfig`] (or a `Verifier`) in the app data. The
 /// extractor reads the payload up to the verifier's limit (an oversized body is refused

@@ -15,7 +15,7 @@ use actix_web::{
 };
 use bytes::Bytes;
 use webhook_actix::{VerifyWebhook, Webhook, WebhookConfig};
-use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, scheme::stalwart};
+use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, senders::stalwart};
 
 const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
 

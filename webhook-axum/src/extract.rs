@@ -10,8 +10,9 @@ use webhook_core::{FromVerified, Verified, Verifier};
 use crate::{WebhookRejection, body::verify_request};
 
 /// A verified, parsed webhook: `T` is a payload type ([`StalwartEvents`],
-/// `EmailApiEvent`, `MailtrapEvents`, `WildDuckEvent`, `StandardWebhook<T>`, your own
-/// [`Payload`]) or the raw [`Verified<Bytes>`].
+/// `EmailApiEvent`, `MailtrapEvents`, `WildDuckEvent`,
+/// `senders::standard_webhooks::StandardWebhook<T>`, your own [`Payload`]) or the raw
+/// [`Verified<Bytes>`].
 ///
 /// The [`Verifier`] comes from the router state through [`FromRef`]. The extractor reads
 /// the body up to the verifier's limit (refusing an oversized one without buffering

@@ -22,7 +22,7 @@ use http::{Request, StatusCode};
 use http_body::Frame;
 use tower::ServiceExt as _;
 use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer, Webhook};
-use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, scheme::stalwart};
+use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, senders::stalwart};
 
 const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
 

@@ -22,7 +22,7 @@ use webhook_axum::Webhook;
 use webhook_core::{
     Scheme, Secret, Verified, Verifier,
     capacity::{BodyBudget, ServeLimits},
-    scheme::stalwart,
+    senders::stalwart,
 };
 
 const SECRET: &str = "serve-test-secret";

@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{
+    Args, Parser, Subcommand,
+    builder::{PossibleValue, TypedValueParser},
+    error::{ContextKind, ContextValue, ErrorKind},
+};
 use webhook_core::{Scheme, SecretSource};
 
 pub(crate) const EXIT_CODES: &str = "\
@@ -41,31 +45,45 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
 }
 
-/// The sender whose scheme to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum SchemeArg {
-    /// Stalwart mail server: `X-Signature`, base64 HMAC-SHA256.
-    Stalwart,
-    /// Email-API senders: `X-Webhook-Signature: sha256=<hex>`.
-    EmailApi,
-    /// Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256.
-    Mailtrap,
-    /// Standard Webhooks (Svix, Resend): `webhook-id/-timestamp/-signature`.
-    #[value(alias = "svix", alias = "resend")]
-    StandardWebhooks,
-    /// WildDuck: unsigned; Basic credentials or a URL token.
-    Wildduck,
-}
+/// Parses `--scheme`: a [`Scheme`] id or alias, as webhook-core reads it; `--help` lists
+/// each scheme's id with its one-line summary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SchemeParser;
 
-impl From<SchemeArg> for Scheme {
-    fn from(arg: SchemeArg) -> Self {
-        match arg {
-            SchemeArg::Stalwart => Scheme::Stalwart,
-            SchemeArg::EmailApi => Scheme::EmailApi,
-            SchemeArg::Mailtrap => Scheme::Mailtrap,
-            SchemeArg::StandardWebhooks => Scheme::StandardWebhooks,
-            SchemeArg::Wildduck => Scheme::WildDuck,
-        }
+impl TypedValueParser for SchemeParser {
+    type Value = Scheme;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Scheme, clap::Error> {
+        let text = value.to_str().unwrap_or_default();
+        text.parse().map_err(|_| {
+            let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+            if let Some(arg) = arg {
+                err.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(arg.to_string()),
+                );
+            }
+            err.insert(
+                ContextKind::InvalidValue,
+                ContextValue::String(text.to_owned()),
+            );
+            err.insert(
+                ContextKind::ValidValue,
+                ContextValue::Strings(Scheme::ALL.iter().map(|s| s.id().to_owned()).collect()),
+            );
+            err
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Scheme::ALL.into_iter().map(|scheme| {
+            PossibleValue::new(scheme.id()).help(scheme.summary())
+        })))
     }
 }
 
@@ -106,8 +124,8 @@ pub(crate) struct DemoArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ListenArgs {
     /// The sender's scheme.
-    #[arg(long, value_enum)]
-    pub(crate) scheme: SchemeArg,
+    #[arg(long, value_parser = SchemeParser)]
+    pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// Also require HTTP Basic credentials `USER:PASSWORD` (Stalwart `httpAuth`,
@@ -144,8 +162,8 @@ pub(crate) struct SendArgs {
     #[arg(long)]
     pub(crate) url: String,
     /// The sender's scheme.
-    #[arg(long, value_enum)]
-    pub(crate) scheme: SchemeArg,
+    #[arg(long, value_parser = SchemeParser)]
+    pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// The event type to send (a Stalwart name such as `auth.success`, or the sender's
@@ -173,8 +191,8 @@ pub(crate) struct SendArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
     /// The sender's scheme.
-    #[arg(long, value_enum)]
-    pub(crate) scheme: SchemeArg,
+    #[arg(long, value_parser = SchemeParser)]
+    pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// The body to sign (default: standard input).
@@ -191,8 +209,8 @@ pub(crate) struct SignArgs {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The sender's scheme.
-    #[arg(long, value_enum)]
-    pub(crate) scheme: SchemeArg,
+    #[arg(long, value_parser = SchemeParser)]
+    pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// The body, exactly as received.

@@ -29,16 +29,88 @@ use crate::{
     cli::DemoArgs,
     error::CliError,
     receiver::{Endpoint, Receiver, Tally},
-    samples,
+    send,
+    senders::{email_api, mailtrap, stalwart, standard_webhooks, wildduck},
 };
 
-/// The demo's secrets: fixed, so the demo needs no set-up and its output is stable.
-const STALWART_SECRET: &str = "demo-stalwart-secret";
-const EMAIL_API_SECRET: &str = "demo-email-api-secret";
-const MAILTRAP_SECRET: &str = "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e";
-const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const WILDDUCK_USER: &str = "wildduck";
-const WILDDUCK_PASSWORD: &str = "demo-wildduck-password";
+/// The demo's endpoints, one per sender, with fixed secrets so the demo needs no
+/// set-up and its output is stable.
+const STALWART: Demo = Demo::signed(Scheme::Stalwart, "/hooks/stalwart", "demo-stalwart-secret");
+const EMAIL_API: Demo = Demo::signed(
+    Scheme::EmailApi,
+    "/hooks/email-api",
+    "demo-email-api-secret",
+);
+const MAILTRAP: Demo = Demo::signed(
+    Scheme::Mailtrap,
+    "/hooks/mailtrap",
+    "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e",
+);
+const RESEND: Demo = Demo::signed(
+    Scheme::StandardWebhooks,
+    "/hooks/resend",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+);
+const WILDDUCK: Demo = Demo {
+    scheme: Scheme::WildDuck,
+    path: "/hooks/wildduck",
+    auth: DemoAuth::Basic("wildduck", "demo-wildduck-password"),
+};
+const DEMO: [&Demo; 5] = [&STALWART, &EMAIL_API, &MAILTRAP, &RESEND, &WILDDUCK];
+
+/// One demo endpoint: the sender, the receiver's path for it, and how it authenticates.
+struct Demo {
+    scheme: Scheme,
+    path: &'static str,
+    auth: DemoAuth,
+}
+
+/// How a demo sender authenticates.
+enum DemoAuth {
+    /// Signs with this secret's text (as the sender keys it).
+    Secret(&'static str),
+    /// Signs nothing; Basic credentials travel in the URL, as WildDuck's do.
+    Basic(&'static str, &'static str),
+}
+
+impl Demo {
+    const fn signed(scheme: Scheme, path: &'static str, secret: &'static str) -> Self {
+        Self {
+            scheme,
+            path,
+            auth: DemoAuth::Secret(secret),
+        }
+    }
+
+    fn url(&self, address: SocketAddr) -> String {
+        let userinfo = match self.auth {
+            DemoAuth::Basic(user, password) => format!("{user}:{password}@"),
+            DemoAuth::Secret(_) => String::new(),
+        };
+        format!("http://{userinfo}{address}{}", self.path)
+    }
+
+    /// The receiving side of this endpoint.
+    fn verifier(&self) -> Result<Verifier, CliError> {
+        let builder = Verifier::builder(self.scheme);
+        Ok(match self.auth {
+            DemoAuth::Secret(text) => builder.secret(self.scheme.secret_from(text)?),
+            DemoAuth::Basic(user, password) => {
+                builder.credentials(Credentials::basic(user, Secret::new(password)))
+            }
+        }
+        .build()?)
+    }
+
+    /// The sending side of this endpoint.
+    fn sender_endpoint(&self, address: SocketAddr) -> Result<SenderEndpoint, CliError> {
+        let endpoint = SenderEndpoint::new(self.scheme, &self.url(address))?;
+        Ok(match self.auth {
+            DemoAuth::Secret(text) => endpoint.secret(self.scheme.secret_from(text)?)?,
+            DemoAuth::Basic(..) => endpoint,
+        })
+    }
+}
 
 /// What the demo sends, and so what its summary must show.
 pub(crate) const EXPECTED_ACCEPTED: u64 = 12;
@@ -54,54 +126,20 @@ pub(crate) fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
 
 fn endpoints() -> Result<Vec<Endpoint>, CliError> {
     let store = MemoryStore::new();
-    let endpoint = |path, scheme, verifier: Verifier, secret: Option<&str>| Endpoint {
-        path: Some(path),
-        scheme,
-        verifier,
-        secret: secret.map(|s| zeroize::Zeroizing::new(s.to_owned())),
-        dedup: Some(Deduplicator::for_scheme(store.clone(), scheme)),
-    };
-    let signed = |scheme, secret: Secret| Verifier::builder(scheme).secret(secret).build();
-    Ok(vec![
-        endpoint(
-            "/hooks/stalwart",
-            Scheme::Stalwart,
-            signed(Scheme::Stalwart, Secret::new(STALWART_SECRET))?,
-            Some(STALWART_SECRET),
-        ),
-        endpoint(
-            "/hooks/email-api",
-            Scheme::EmailApi,
-            signed(Scheme::EmailApi, Secret::new(EMAIL_API_SECRET))?,
-            Some(EMAIL_API_SECRET),
-        ),
-        endpoint(
-            "/hooks/mailtrap",
-            Scheme::Mailtrap,
-            signed(Scheme::Mailtrap, Secret::new(MAILTRAP_SECRET))?,
-            Some(MAILTRAP_SECRET),
-        ),
-        endpoint(
-            "/hooks/resend",
-            Scheme::StandardWebhooks,
-            signed(
-                Scheme::StandardWebhooks,
-                Secret::standard_webhooks(STANDARD_SECRET)?,
-            )?,
-            Some(STANDARD_SECRET),
-        ),
-        endpoint(
-            "/hooks/wildduck",
-            Scheme::WildDuck,
-            Verifier::builder(Scheme::WildDuck)
-                .credentials(Credentials::basic(
-                    WILDDUCK_USER,
-                    Secret::new(WILDDUCK_PASSWORD),
-                ))
-                .build()?,
-            None,
-        ),
-    ])
+    DEMO.iter()
+        .map(|demo| {
+            Ok(Endpoint {
+                path: Some(demo.path),
+                scheme: demo.scheme,
+                verifier: demo.verifier()?,
+                secret: match demo.auth {
+                    DemoAuth::Secret(text) => Some(zeroize::Zeroizing::new(text.to_owned())),
+                    DemoAuth::Basic(..) => None,
+                },
+                dedup: Some(Deduplicator::for_scheme(store.clone(), demo.scheme)),
+            })
+        })
+        .collect()
 }
 
 async fn demo(json: bool) -> Result<ExitCode, CliError> {
@@ -146,50 +184,30 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
     add(send_stalwart(address, &stalwart_events, created).await?);
 
     say("email-API: delivered, then bounced (X-Webhook-Signature: sha256=…)");
-    let delivered =
-        Message::json(serde_json::to_vec(&samples::email_api("delivered", 1)).unwrap_or_default());
-    let bounced =
-        Message::json(serde_json::to_vec(&samples::email_api("bounced", 2)).unwrap_or_default());
-    add(send_messages(
-        address,
-        "email-api",
-        Scheme::EmailApi,
-        [delivered.clone(), bounced],
-    )
-    .await?);
+    let delivered = Message::json(send::json(&email_api::sample("delivered", 1)));
+    let bounced = Message::json(send::json(&email_api::sample("bounced", 2)));
+    add(send_messages(address, &EMAIL_API, [delivered.clone(), bounced]).await?);
 
     say("Mailtrap: one batch of four events (Mailtrap-Signature)");
-    let batch = samples::mailtrap_batch(
+    let batch = mailtrap::batch(
         ["delivery", "open", "click", "bounce"]
             .iter()
             .enumerate()
-            .map(|(n, kind)| samples::mailtrap_event(kind, n as u64))
+            .map(|(n, kind)| mailtrap::sample(kind, n as u64))
             .collect(),
     );
-    add(send_messages(
-        address,
-        "mailtrap",
-        Scheme::Mailtrap,
-        [Message::json(
-            serde_json::to_vec(&batch).unwrap_or_default(),
-        )],
-    )
-    .await?);
+    add(send_messages(address, &MAILTRAP, [Message::json(send::json(&batch))]).await?);
 
     say("Resend (Standard Webhooks): email.delivered (webhook-id/-timestamp/-signature)");
-    let resend = Message::json(
-        serde_json::to_vec(&samples::standard("email.delivered", 1)).unwrap_or_default(),
-    );
-    add(send_messages(address, "resend", Scheme::StandardWebhooks, [resend]).await?);
+    let resend = Message::json(send::json(&standard_webhooks::sample("email.delivered", 1)));
+    add(send_messages(address, &RESEND, [resend]).await?);
 
     say("WildDuck: mailbox.created (unsigned; Basic credentials in the URL)");
-    let wildduck = Message::json(
-        serde_json::to_vec(&samples::wildduck("mailbox.created", 1)).unwrap_or_default(),
-    );
-    add(send_messages(address, "wildduck", Scheme::WildDuck, [wildduck]).await?);
+    let wildduck = Message::json(send::json(&wildduck::sample("mailbox.created", 1)));
+    add(send_messages(address, &WILDDUCK, [wildduck]).await?);
 
     say("duplicates: the email-API event again (same id), a Stalwart retry (new id, same content)");
-    add(send_messages(address, "email-api", Scheme::EmailApi, [delivered]).await?);
+    add(send_messages(address, &EMAIL_API, [delivered]).await?);
     add(send_stalwart(address, &stalwart_events[..1], created).await?);
 
     say("broken requests: a tampered body, and a body re-serialized by a proxy");
@@ -241,20 +259,14 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
     })
 }
 
-fn url(address: SocketAddr, path: &str) -> String {
-    format!("http://{address}/hooks/{path}")
-}
-
 async fn send_stalwart(
     address: SocketAddr,
     types: &[&str],
     created: DateTime<Utc>,
 ) -> Result<Stats, CliError> {
-    let endpoint = SenderEndpoint::new(Scheme::Stalwart, &url(address, "stalwart"))?
-        .secret(Secret::new(STALWART_SECRET))?;
-    let sender = Sender::stalwart(endpoint).build()?;
+    let sender = Sender::stalwart(STALWART.sender_endpoint(address)?).build()?;
     for (n, event_type) in types.iter().enumerate() {
-        let event = samples::stalwart(event_type, n as u64).created_at(created);
+        let event = stalwart::sample(event_type, n as u64).created_at(created);
         sender
             .send(event)
             .map_err(|err| CliError::Usage(err.to_string()))?;
@@ -264,27 +276,10 @@ async fn send_stalwart(
 
 async fn send_messages(
     address: SocketAddr,
-    path: &str,
-    scheme: Scheme,
+    demo: &Demo,
     messages: impl IntoIterator<Item = Message>,
 ) -> Result<Stats, CliError> {
-    let endpoint = match scheme {
-        Scheme::WildDuck => {
-            let with_credentials = url(address, path).replacen(
-                "http://",
-                &format!("http://{WILDDUCK_USER}:{WILDDUCK_PASSWORD}@"),
-                1,
-            );
-            SenderEndpoint::new(scheme, &with_credentials)?
-        }
-        Scheme::StandardWebhooks => SenderEndpoint::new(scheme, &url(address, path))?
-            .secret(Secret::standard_webhooks(STANDARD_SECRET)?)?,
-        Scheme::Mailtrap => SenderEndpoint::new(scheme, &url(address, path))?
-            .secret(Secret::new(MAILTRAP_SECRET))?,
-        _ => SenderEndpoint::new(scheme, &url(address, path))?
-            .secret(Secret::new(EMAIL_API_SECRET))?,
-    };
-    let sender = Sender::messages(endpoint).build()?;
+    let sender = Sender::messages(demo.sender_endpoint(address)?).build()?;
     for message in messages {
         sender
             .send(message)
@@ -296,10 +291,9 @@ async fn send_messages(
 /// Two requests the receiver must refuse, made from a correct one: the body changed
 /// after signing, and the body re-serialized (pretty-printed) by something in between.
 async fn send_broken(address: SocketAddr) -> Result<usize, CliError> {
-    let endpoint = SenderEndpoint::new(Scheme::EmailApi, &url(address, "email-api"))?
-        .secret(Secret::new(EMAIL_API_SECRET))?;
+    let endpoint = EMAIL_API.sender_endpoint(address)?;
     let transport = HttpTransport::for_endpoint(&endpoint)?;
-    let body = serde_json::to_vec(&samples::email_api("delivered", 99)).unwrap_or_default();
+    let body = send::json(&email_api::sample("delivered", 99));
     let request = endpoint
         .request(&Body::json(body.clone()), None, SystemTime::now())
         .map_err(|err| CliError::Usage(err.to_string()))?;

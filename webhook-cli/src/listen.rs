@@ -16,7 +16,7 @@ use crate::{
 };
 
 pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
-    let scheme = Scheme::from(args.scheme);
+    let scheme = args.scheme;
     let secret = args.secret.source().load_text()?;
     let verifier = build_verifier(scheme, secret.as_deref().map(String::as_str), &args)?;
     let receiver = Arc::new(Receiver {
@@ -60,10 +60,7 @@ pub(crate) fn build_verifier(
 ) -> Result<Verifier, CliError> {
     let mut builder = Verifier::builder(scheme).max_body_bytes(args.max_body);
     if let Some(text) = secret {
-        builder = builder.secret(match scheme {
-            Scheme::StandardWebhooks => Secret::standard_webhooks(text)?,
-            _ => Secret::new(text),
-        });
+        builder = builder.secret(scheme.secret_from(text)?);
     }
     if let Some(basic) = &args.basic {
         let (user, password) = basic

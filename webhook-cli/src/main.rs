@@ -21,8 +21,8 @@ mod error;
 mod listen;
 mod receiver;
 mod render;
-mod samples;
 mod send;
+mod senders;
 mod sign;
 mod verify;
 

@@ -7,10 +7,9 @@ use anstyle::{AnsiColor, Style};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use webhook_core::{
-    EmailApiEvent, MailtrapEvents, ParseError, Rejection, Scheme, StalwartEvents, StandardWebhook,
-    Verified, WildDuckEvent, diagnose::Finding, events::standard::StandardEvent,
-};
+use webhook_core::{ParseError, Rejection, Scheme, Verified, diagnose::Finding};
+
+use crate::senders;
 
 pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
 const OK: Style = AnsiColor::Green.on_default().bold();
@@ -30,70 +29,12 @@ pub(crate) struct Summary {
 
 /// Parses a verified body into summaries, with the sender's typed model.
 pub(crate) fn summarize(verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
-    let to_json = |value: &dyn erased::Json| value.to_value();
-    Ok(match verified.verification().scheme() {
-        Scheme::Stalwart => verified
-            .parse::<StalwartEvents>()?
-            .events
-            .iter()
-            .map(|event| Summary {
-                time: Some(event.created_at()),
-                kind: event.event_type().to_string(),
-                id: Some(event.id().to_owned()),
-                json: to_json(event),
-            })
-            .collect(),
-        Scheme::EmailApi => {
-            let event = verified.parse::<EmailApiEvent>()?;
-            vec![Summary {
-                time: Some(event.created_at),
-                kind: event.event_type.to_string(),
-                id: Some(event.id.to_string()),
-                json: to_json(&event),
-            }]
-        }
-        Scheme::Mailtrap => verified
-            .parse::<MailtrapEvents>()?
-            .iter()
-            .map(|event| Summary {
-                time: event.timestamp(),
-                kind: event.name().to_owned(),
-                id: event.event_id().map(str::to_owned),
-                json: to_json(event),
-            })
-            .collect(),
-        Scheme::WildDuck => {
-            let event = verified.parse::<WildDuckEvent>()?;
-            vec![Summary {
-                time: Some(event.time),
-                kind: event.event_type.to_string(),
-                id: Some(event.id.to_string()),
-                json: to_json(&event),
-            }]
-        }
-        _ => {
-            let webhook = verified.parse::<StandardWebhook<StandardEvent<'static>>>()?;
-            vec![Summary {
-                time: Some(webhook.timestamp),
-                kind: webhook.payload.event_type.to_string(),
-                id: Some(webhook.message_id.clone()),
-                json: to_json(&webhook.payload),
-            }]
-        }
-    })
+    senders::of(verified.verification().scheme()).summarize(verified)
 }
 
-/// Object-safe serialization to a JSON value, so `summarize` can treat every model alike.
-mod erased {
-    pub(crate) trait Json {
-        fn to_value(&self) -> serde_json::Value;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
+/// An event as its model serializes it, for [`Summary::json`].
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(event: &T) -> Value {
+    serde_json::to_value(event).unwrap_or(Value::Null)
 }
 
 /// How a request ended, for printing.

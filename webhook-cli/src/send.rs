@@ -4,50 +4,46 @@
 use std::{io::IsTerminal as _, process::ExitCode, sync::Arc, time::Duration};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::runtime::Runtime;
 use webhook_core::Scheme;
 use webhook_sender::{
-    Endpoint, Format, Message, Policy, Record, Sender, SenderBuilder, Stats, Status,
+    DeliveryPolicy, Endpoint, Format, Message, Record, Sender, SenderBuilder, Stats, Status,
 };
 
 use crate::{
     cli::SendArgs,
     error::{CliError, read_file},
-    samples,
+    senders,
 };
 
 /// How many log records are printed one per line; longer runs get a summary.
 const LOG_LINES: usize = 20;
 
 pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
-    let scheme = Scheme::from(args.scheme);
-    let endpoint = endpoint(scheme, &args)?;
-    let policy = Policy::for_scheme(scheme)
-        .with_timeout(Some(Duration::from_secs_f64(args.timeout.max(0.001))));
+    let scheme = args.scheme;
+    let sender = senders::of(scheme);
+    let run = SendRun {
+        endpoint: endpoint(scheme, &args)?,
+        policy: DeliveryPolicy::for_scheme(scheme)
+            .with_timeout(Some(Duration::from_secs_f64(args.timeout.max(0.001)))),
+        event: args
+            .event
+            .clone()
+            .unwrap_or_else(|| sender.default_event().to_owned()),
+        count: args.count,
+        rate: args.rate,
+        wait: Duration::from_secs_f64(args.wait.max(0.0)),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let count = args.count;
-    let wait = Duration::from_secs_f64(args.wait.max(0.0));
-    let event = args
-        .event
-        .clone()
-        .unwrap_or_else(|| samples::default_event(scheme).to_owned());
-    let stats = runtime.block_on(async {
-        if let Some(path) = &args.file {
+    let stats = match &args.file {
+        Some(path) => {
             let body = read_file(path)?;
-            let sender = Sender::messages(endpoint).policy(policy);
-            let items = (0..count).map(move |_| Message::json(body.clone()));
-            drive(sender, items, count, args.rate, wait).await
-        } else if scheme == Scheme::Stalwart {
-            let sender = Sender::stalwart(endpoint).policy(policy);
-            let items = (0..count).map(move |n| samples::stalwart(&event, n));
-            drive(sender, items, count, args.rate, wait).await
-        } else {
-            let sender = Sender::messages(endpoint).policy(policy);
-            let items = (0..count).map(move |n| sample_message(scheme, &event, n));
-            drive(sender, items, count, args.rate, wait).await
+            messages(&runtime, run, move |_, _| Message::json(body.clone()))
         }
-    })?;
+        None => sender.send(&runtime, run),
+    }?;
     Ok(if stats.delivered == stats.submitted {
         ExitCode::SUCCESS
     } else {
@@ -55,35 +51,84 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     })
 }
 
+/// What `send` sends, and how.
+pub(crate) struct SendRun {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) policy: DeliveryPolicy,
+    /// The event type of the samples.
+    pub(crate) event: String,
+    pub(crate) count: u64,
+    /// Events per second (`None`: as fast as the sender's batching allows).
+    pub(crate) rate: Option<f64>,
+    /// How long to keep retrying before reporting what was not delivered.
+    pub(crate) wait: Duration,
+}
+
 fn endpoint(scheme: Scheme, args: &SendArgs) -> Result<Endpoint, CliError> {
     let endpoint = Endpoint::new(scheme, &args.url)?;
-    let source = args.secret.source();
-    let missing =
-        || CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into());
-    Ok(match scheme {
+    if !scheme.signs() {
         // WildDuck signs nothing: credentials travel in the URL (`user:pass@`).
-        Scheme::WildDuck => endpoint,
-        Scheme::StandardWebhooks => {
-            endpoint.secret(source.load_standard_webhooks()?.ok_or_else(missing)?)?
-        }
-        _ => endpoint.secret(source.load()?.ok_or_else(missing)?)?,
+        return Ok(endpoint);
+    }
+    let text = args.secret.source().load_text()?.ok_or_else(|| {
+        CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
+    })?;
+    Ok(endpoint.secret(scheme.secret_from(text.as_bytes())?)?)
+}
+
+/// Sends `run.count` JSON bodies made by `body(event, n)`, one per request, each
+/// labelled with its event type and number in the log.
+pub(crate) fn one_per_request(
+    runtime: &Runtime,
+    run: SendRun,
+    body: impl Fn(&str, u64) -> Vec<u8> + Send + 'static,
+) -> Result<Stats, CliError> {
+    messages(runtime, run, move |event, n| {
+        Message::json(body(event, n)).with_label(format!("{event} #{n}"))
     })
 }
 
-/// A sample body for the senders that send one event per request.
-fn sample_message(scheme: Scheme, event: &str, n: u64) -> Message {
-    let body = match scheme {
-        Scheme::EmailApi => serde_json::to_vec(&samples::email_api(event, n)),
-        Scheme::Mailtrap => {
-            serde_json::to_vec(&samples::mailtrap_batch(vec![samples::mailtrap_event(
-                event, n,
-            )]))
-        }
-        Scheme::WildDuck => serde_json::to_vec(&samples::wildduck(event, n)),
-        _ => serde_json::to_vec(&samples::standard(event, n)),
-    };
-    // The models serialize infallibly (strings, numbers and raw JSON only).
-    Message::json(body.unwrap_or_default()).with_label(format!("{event} #{n}"))
+/// Sends `run.count` messages made by `message(event, n)`, one per request.
+fn messages(
+    runtime: &Runtime,
+    run: SendRun,
+    message: impl Fn(&str, u64) -> Message + Send + 'static,
+) -> Result<Stats, CliError> {
+    run.deliver(runtime, Sender::messages, message)
+}
+
+impl SendRun {
+    /// Sends `count` items made by `item(event, n)` through the sender `start` makes
+    /// for the endpoint, under the run's policy.
+    pub(crate) fn deliver<F: Format>(
+        self,
+        runtime: &Runtime,
+        start: impl FnOnce(Endpoint) -> SenderBuilder<F>,
+        item: impl Fn(&str, u64) -> F::Item + Send + 'static,
+    ) -> Result<Stats, CliError> {
+        let Self {
+            endpoint,
+            policy,
+            event,
+            count,
+            rate,
+            wait,
+        } = self;
+        let items = (0..count).map(move |n| item(&event, n));
+        runtime.block_on(drive(
+            start(endpoint).policy(policy),
+            items,
+            count,
+            rate,
+            wait,
+        ))
+    }
+}
+
+/// The compact JSON of a sample (webhook-core's models serialize infallibly: strings,
+/// numbers and raw JSON only).
+pub(crate) fn json<T: serde::Serialize + ?Sized>(sample: &T) -> Vec<u8> {
+    serde_json::to_vec(sample).unwrap_or_default()
 }
 
 async fn drive<F: Format>(

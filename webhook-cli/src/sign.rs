@@ -6,10 +6,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use webhook_core::{
-    Scheme,
-    scheme::{email_api, mailtrap, stalwart, standard},
-};
+use webhook_core::senders::Stamp;
 
 use crate::{
     cli::SignArgs,
@@ -27,42 +24,31 @@ pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
             body
         }
     };
-    let source = args.secret.source();
-    let missing =
-        || CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into());
-    let scheme = Scheme::from(args.scheme);
-    let headers: Vec<(&str, String)> = match scheme {
-        Scheme::StandardWebhooks => {
-            let secret = source.load_standard_webhooks()?.ok_or_else(missing)?;
-            let id = args.id.clone().unwrap_or_else(fresh_message_id);
-            let timestamp = args.timestamp.unwrap_or_else(unix_now);
-            vec![
-                ("webhook-id", id.clone()),
-                ("webhook-timestamp", timestamp.to_string()),
-                (
-                    "webhook-signature",
-                    standard::sign(&secret, &id, timestamp, &body),
-                ),
-            ]
+    let scheme = args.scheme;
+    if !scheme.signs() {
+        return Err(CliError::Usage(format!(
+            "{scheme} does not sign its requests: its receivers check Basic credentials or \
+             a URL token instead"
+        )));
+    }
+    let text = args.secret.source().load_text()?.ok_or_else(|| {
+        CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
+    })?;
+    let secret = scheme.secret_from(text.as_bytes())?;
+    let id = scheme
+        .stamps_message_id()
+        .then(|| args.id.clone().unwrap_or_else(fresh_message_id));
+    let stamp = id.as_deref().map(|message_id| Stamp {
+        message_id,
+        timestamp: args.timestamp.unwrap_or_else(unix_now),
+    });
+    let headers = scheme
+        .sign(Some(&secret), &body, stamp)
+        .map_err(|err| CliError::Usage(err.to_string()))?;
+    for signed in headers {
+        if let Some(value) = signed.value {
+            println!("{}: {value}", signed.header.display_name());
         }
-        Scheme::WildDuck => {
-            return Err(CliError::Usage(
-                "WildDuck does not sign its requests: its receivers check Basic credentials or \
-                 a URL token instead"
-                    .into(),
-            ));
-        }
-        _ => {
-            let secret = source.load()?.ok_or_else(missing)?;
-            match scheme {
-                Scheme::EmailApi => vec![("X-Webhook-Signature", email_api::sign(&secret, &body))],
-                Scheme::Mailtrap => vec![("Mailtrap-Signature", mailtrap::sign(&secret, &body))],
-                _ => vec![("X-Signature", stalwart::sign(&secret, &body))],
-            }
-        }
-    };
-    for (name, value) in headers {
-        println!("{name}: {value}");
     }
     Ok(ExitCode::SUCCESS)
 }

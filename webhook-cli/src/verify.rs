@@ -5,7 +5,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use webhook_core::{Scheme, diagnose::diagnose};
+use webhook_core::diagnose::diagnose;
 
 use crate::{
     capture,
@@ -15,11 +15,11 @@ use crate::{
 };
 
 pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
-    let scheme = Scheme::from(args.scheme);
+    let scheme = args.scheme;
     if !scheme.signs() {
-        return Err(CliError::Usage(
-            "WildDuck does not sign its requests: there is no signature to verify".into(),
-        ));
+        return Err(CliError::Usage(format!(
+            "{scheme} does not sign its requests: there is no signature to verify"
+        )));
     }
     let (mut headers, body) = match (&args.request, &args.body) {
         (Some(path), _) => capture::parse_request(path)?,

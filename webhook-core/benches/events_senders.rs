@@ -14,10 +14,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use webhook_core::MediaType;
-use webhook_core::events::mailtrap::MailtrapEvents;
-use webhook_core::events::wildduck::WildDuckEvent;
 use webhook_core::events::{BorrowedPayload, ParseContext, Payload};
-use webhook_core::filter::{EventFilter, MatchMode, Pattern, Policy};
+use webhook_core::filter::{EventFilter, FilterPolicy, MatchMode, Pattern};
+use webhook_core::senders::mailtrap::MailtrapBatch;
+use webhook_core::senders::wildduck::WildDuckPayload;
 
 /// Mailtrap's worst case: 500 events with custom variables.
 fn mailtrap_batch() -> String {
@@ -121,12 +121,12 @@ fn mailtrap(c: &mut Criterion) {
         b.iter(|| serde_json::from_slice::<FlattenBatch<'_>>(black_box(body)).unwrap())
     });
     group.bench_function("hookwise_borrowed", |b| {
-        b.iter(|| MailtrapEvents::parse_borrowed(black_box(body), json).unwrap())
+        b.iter(|| MailtrapBatch::parse_borrowed(black_box(body), json).unwrap())
     });
     group.bench_function("hookwise_owned", |b| {
-        b.iter(|| <MailtrapEvents<'static> as Payload>::parse(black_box(body), json).unwrap())
+        b.iter(|| <MailtrapBatch<'static> as Payload>::parse(black_box(body), json).unwrap())
     });
-    let parsed = MailtrapEvents::parse_borrowed(body, json).unwrap();
+    let parsed = MailtrapBatch::parse_borrowed(body, json).unwrap();
     group.bench_function("hookwise_serialize", |b| {
         b.iter(|| serde_json::to_vec(black_box(&parsed)).unwrap())
     });
@@ -141,7 +141,7 @@ fn wildduck(c: &mut Criterion) {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(body)).unwrap())
     });
     group.bench_function("hookwise_borrowed", |b| {
-        b.iter(|| WildDuckEvent::parse_borrowed(black_box(body), json).unwrap())
+        b.iter(|| WildDuckPayload::parse_borrowed(black_box(body), json).unwrap())
     });
     group.finish();
 }
@@ -150,9 +150,9 @@ fn filter(c: &mut Criterion) {
     let names: Vec<String> = (0..640)
         .map(|i| format!("family{}.event-{i}", i % 40))
         .collect();
-    let exact = EventFilter::parse(Policy::Include, names.iter().step_by(2)).unwrap();
+    let exact = EventFilter::parse(FilterPolicy::Include, names.iter().step_by(2)).unwrap();
     let wildcards = EventFilter::parse(
-        Policy::Exclude,
+        FilterPolicy::Exclude,
         [
             "telemetry.*",
             "*-error",

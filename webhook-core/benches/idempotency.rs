@@ -26,7 +26,7 @@ use std::{
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use webhook_core::{
     Scheme,
-    idempotency::{Claim, DedupKey, IdempotencyStore, MemoryStore, Policy, run_once},
+    idempotency::{Claim, DedupKey, DedupPolicy, IdempotencyStore, MemoryStore, run_once},
 };
 
 const CAP: usize = 100_000;
@@ -175,7 +175,7 @@ fn helpers(c: &mut Criterion) {
     let mut group = c.benchmark_group("helpers");
     group.throughput(Throughput::Elements(1));
     let store = full_store(CAP);
-    let policy = Policy::for_scheme(Scheme::Stalwart);
+    let policy = DedupPolicy::for_scheme(Scheme::Stalwart);
     group.bench_function("run_once/memory_store", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

@@ -13,8 +13,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use webhook_core::{
-    MediaType, ParseContext,
-    events::{parse_unverified_borrowed, stalwart::WebhookEvents},
+    MediaType, ParseContext, events::parse_unverified_borrowed, senders::stalwart::WebhookEvents,
 };
 
 #[path = "../../benches/support/interleave.rs"]

@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::{Secret, error::VerifyError, request::RequestView, scheme};
+use crate::{Secret, error::VerifyError, request::RequestView, senders};
 
 const AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
 
@@ -104,7 +104,7 @@ impl Credentials {
 
     pub(crate) fn check<R: RequestView + ?Sized>(&self, request: &R) -> Result<(), VerifyError> {
         let expected = self.scheme_name();
-        let value = scheme::single(request, &AUTHORIZATION, "authorization")?
+        let value = senders::single(request, &AUTHORIZATION, "authorization")?
             .ok_or(VerifyError::MissingAuth { expected })?;
         let malformed = |reason| VerifyError::MalformedAuth { expected, reason };
         let (word, rest) =

@@ -19,20 +19,20 @@
 //!   valid (and by how much).
 //!
 //! Findings never contain the secret, the presented signature or the expected MAC:
-//! only which transformation made the request verify.
+//! only which transformation made the request verify. What a mis-encoded signature or
+//! secret looks like is each sender's to say (its folder under
+//! [`senders`](crate::senders)); the variants are tried here.
 
 use std::{
     fmt,
     time::{Duration, SystemTime},
 };
 
-use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::{
     Scheme, Secret, Verifier, VerifyError,
     request::{HeaderLookup, RequestView},
-    scheme::{email_api, mailtrap, stalwart, standard},
 };
 
 /// The outcome of [`diagnose`].
@@ -252,7 +252,7 @@ impl fmt::Display for SecretChange {
 /// Standard Webhooks). `now` is the clock to judge timestamps by.
 ///
 /// ```
-/// use webhook_core::{Scheme, Secret, diagnose::{diagnose, Finding, SecretChange}, scheme::stalwart};
+/// use webhook_core::{Scheme, Secret, diagnose::{diagnose, Finding, SecretChange}, senders::stalwart};
 ///
 /// let body = br#"{"events":[]}"#;
 /// let mut headers = http::HeaderMap::new();
@@ -318,13 +318,10 @@ pub fn diagnose<R: RequestView + ?Sized>(
     Diagnosis { result, findings }
 }
 
-/// The key a scheme derives from a secret's text; `None` if it cannot (bad `whsec_`).
+/// The key a scheme derives from a secret's text; `None` if it cannot (empty, or a bad
+/// `whsec_`).
 fn key_for(scheme: Scheme, text: &[u8]) -> Option<Secret> {
-    match scheme {
-        Scheme::StandardWebhooks => Secret::standard_webhooks(std::str::from_utf8(text).ok()?).ok(),
-        _ if text.is_empty() => None,
-        _ => Some(Secret::new(text)),
-    }
+    scheme.secret_from(text).ok().filter(|key| !key.is_empty())
 }
 
 fn verifier(scheme: Scheme, key: &Secret, body: &[u8]) -> Result<Verifier, VerifyError> {
@@ -385,54 +382,16 @@ fn secret_findings(
         .map(|(change, _)| Finding::SecretWhitespace { change })
         .collect();
 
-    let text = secret.trim_ascii();
-    let encodings: Vec<(SecretChange, bool)> = match scheme {
-        Scheme::StandardWebhooks => vec![
-            (
-                SecretChange::WhsecUsedAsText,
-                check_raw_standard(text, headers, body),
-            ),
-            (
-                SecretChange::WhsecBodyUsedAsText,
-                text.strip_prefix(b"whsec_")
-                    .is_some_and(|rest| check_raw_standard(rest, headers, body)),
-            ),
-        ],
-        _ => vec![(
-            SecretChange::HexDecoded,
-            hex::decode(text).is_ok_and(|decoded| {
-                !decoded.is_empty()
-                    && check(scheme, &Secret::new(&decoded), headers, body, now).is_ok()
-            }),
-        )],
-    };
-    findings.extend(
-        encodings
-            .into_iter()
-            .filter(|(_, fits)| *fits)
-            .map(|(change, _)| Finding::SecretEncoding { change }),
-    );
-    findings
-}
-
-/// Standard Webhooks signed with a raw-text key (the `whsec_` mistake on the sender's
-/// or the receiver's side): recomputed directly, since the verifier rightly refuses
-/// such keys.
-fn check_raw_standard(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
-    if key.is_empty() {
-        return false;
+    if let Some(signature) = scheme.rules().signature {
+        let verifies = |key: &Secret| check(scheme, key, headers, body, now).is_ok();
+        findings.extend(
+            signature
+                .secret_encoding_hints(secret.trim_ascii(), headers, body, &verifies)
+                .into_iter()
+                .map(|change| Finding::SecretEncoding { change }),
+        );
     }
-    let key = Secret::new(key);
-    let Ok(presented) = standard::presented(headers) else {
-        return false;
-    };
-    let expected = standard::tag(
-        &key,
-        presented.id.as_bytes(),
-        presented.timestamp_text,
-        body,
-    );
-    presented.matches_any(&expected)
+    findings
 }
 
 fn encoding_findings(
@@ -442,78 +401,32 @@ fn encoding_findings(
     body: &[u8],
     now: SystemTime,
 ) -> Vec<Finding> {
-    let Some(header) = scheme.signature_header() else {
+    let Some(signature) = scheme.rules().signature else {
         return Vec::new();
     };
-    let Some(value) = header_text(headers, header) else {
+    let header = signature.signature_header();
+    let Some(value) = header_text(headers, header.name()) else {
         return Vec::new();
     };
-    let value = value.trim();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let (found, rewritten, expected): (&str, Option<String>, &str) = match scheme {
-        Scheme::Stalwart => match value.strip_prefix("sha256=").unwrap_or(value) {
-            hex_text if hex_text.len() == 64 => (
-                if value.starts_with("sha256=") {
-                    "`sha256=` + hex"
-                } else {
-                    "hex"
-                },
-                hex::decode(hex_text).ok().map(|b| b64.encode(b)),
-                "base64",
-            ),
-            _ => return Vec::new(),
-        },
-        Scheme::EmailApi => {
-            if value.len() == 64 && hex::decode(value).is_ok() {
-                (
-                    "hex without the `sha256=` prefix",
-                    Some(format!("sha256={value}")),
-                    "`sha256=` + hex",
-                )
-            } else if let Ok(bytes) = b64.decode(value.strip_prefix("sha256=").unwrap_or(value)) {
-                (
-                    "base64",
-                    Some(format!("sha256={}", hex::encode(bytes))),
-                    "`sha256=` + hex",
-                )
-            } else {
-                return Vec::new();
-            }
-        }
-        Scheme::Mailtrap => {
-            if let Some(hex_text) = value.strip_prefix("sha256=") {
-                (
-                    "hex with a `sha256=` prefix",
-                    Some(hex_text.to_owned()),
-                    "plain hex",
-                )
-            } else if let Ok(bytes) = b64.decode(value) {
-                ("base64", Some(hex::encode(bytes)), "plain hex")
-            } else {
-                return Vec::new();
-            }
-        }
-        _ => return Vec::new(),
-    };
-    let Some(rewritten) = rewritten else {
+    let Some(reencoded) = signature.reencoded(value.trim()) else {
         return Vec::new();
     };
-    let mut candidate = headers.clone();
     let (Ok(name), Ok(value)) = (
-        HeaderName::from_bytes(header.as_bytes()),
-        HeaderValue::from_str(&rewritten),
+        HeaderName::from_bytes(header.name().as_bytes()),
+        HeaderValue::from_str(&reencoded.value),
     ) else {
         return Vec::new();
     };
-    for alias in [
-        email_api::GITHUB_SIGNATURE_HEADER,
-        mailtrap::LEGACY_SIGNATURE_HEADER,
-    ] {
+    let mut candidate = headers.clone();
+    if let Some(alias) = header.alternate() {
         candidate.remove(alias);
     }
     candidate.insert(name, value);
     if check(scheme, key, &candidate, body, now).is_ok() {
-        vec![Finding::SignatureEncoding { found, expected }]
+        vec![Finding::SignatureEncoding {
+            found: reencoded.found,
+            expected: reencoded.expected,
+        }]
     } else {
         Vec::new()
     }
@@ -526,17 +439,15 @@ fn other_scheme_findings(
     body: &[u8],
     now: SystemTime,
 ) -> Vec<Finding> {
-    let headers_by_scheme = [
-        (Scheme::Stalwart, stalwart::SIGNATURE_HEADER),
-        (Scheme::EmailApi, email_api::SIGNATURE_HEADER),
-        (Scheme::EmailApi, email_api::GITHUB_SIGNATURE_HEADER),
-        (Scheme::Mailtrap, mailtrap::SIGNATURE_HEADER),
-        (Scheme::Mailtrap, mailtrap::LEGACY_SIGNATURE_HEADER),
-        (Scheme::StandardWebhooks, standard::SIGNATURE_HEADER),
-        (Scheme::StandardWebhooks, standard::SVIX_SIGNATURE_HEADER),
-    ];
-    headers_by_scheme
-        .into_iter()
+    let signature_headers = Scheme::ALL.into_iter().flat_map(|other| {
+        other
+            .rules()
+            .signature
+            .map(|s| s.signature_header())
+            .into_iter()
+            .flat_map(move |header| header.names().map(move |name| (other, name)))
+    });
+    signature_headers
         .filter(|(other, header)| *other != scheme && headers.contains_key(*header))
         .map(|(other, header)| Finding::OtherScheme {
             header,
@@ -700,23 +611,11 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 
 /// The headers any scheme reads, copied into a map diagnosis can rewrite.
 fn snapshot<R: RequestView + ?Sized>(request: &R) -> HeaderMap {
-    let names = [
-        stalwart::SIGNATURE_HEADER,
-        email_api::SIGNATURE_HEADER,
-        email_api::GITHUB_SIGNATURE_HEADER,
-        mailtrap::SIGNATURE_HEADER,
-        mailtrap::LEGACY_SIGNATURE_HEADER,
-        standard::ID_HEADER,
-        standard::TIMESTAMP_HEADER,
-        standard::SIGNATURE_HEADER,
-        standard::SVIX_ID_HEADER,
-        standard::SVIX_TIMESTAMP_HEADER,
-        standard::SVIX_SIGNATURE_HEADER,
-        "content-type",
-        "authorization",
-    ];
+    let sender_headers = Scheme::ALL
+        .into_iter()
+        .flat_map(|scheme| scheme.headers().iter().flat_map(|header| header.names()));
     let mut map = HeaderMap::new();
-    for name in names {
+    for name in sender_headers.chain(["content-type", "authorization"]) {
         let header = HeaderName::from_static(name);
         if let HeaderLookup::One(value) = request.header(&header)
             && let Ok(value) = HeaderValue::from_bytes(value)

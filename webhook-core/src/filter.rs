@@ -18,13 +18,13 @@
 //! Matching never allocates: it runs per event on the hot path.
 //!
 //! ```
-//! use webhook_core::filter::{EventFilter, MatchMode, Pattern, Policy, Subscription};
+//! use webhook_core::filter::{EventFilter, MatchMode, Pattern, FilterPolicy, Subscription};
 //!
 //! // Stalwart: deliver authentication events, except failures.
-//! let auth = EventFilter::parse(Policy::Include, ["auth.*"])?;
+//! let auth = EventFilter::parse(FilterPolicy::Include, ["auth.*"])?;
 //! assert!(auth.matches("auth.success"));
 //! assert!(!auth.matches("delivery.completed"));
-//! let quiet = EventFilter::parse(Policy::Exclude, ["*-error", "auth.failed"])?;
+//! let quiet = EventFilter::parse(FilterPolicy::Exclude, ["*-error", "auth.failed"])?;
 //! assert!(!quiet.matches("telemetry.webhook-error"));
 //! assert!(quiet.matches("auth.success"));
 //! assert!(EventFilter::default().matches("anything"));
@@ -263,7 +263,7 @@ impl<'de> Deserialize<'de> for Pattern {
 /// (Stalwart's `eventsPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Policy {
+pub enum FilterPolicy {
     /// Only events matching a pattern.
     Include,
     /// Every event except those matching a pattern (the default).
@@ -271,9 +271,9 @@ pub enum Policy {
     Exclude,
 }
 
-/// A set of patterns with a [`Policy`]: Stalwart's `events` + `eventsPolicy`.
+/// A set of patterns with a [`FilterPolicy`]: Stalwart's `events` + `eventsPolicy`.
 ///
-/// The default is [`Policy::Exclude`] with no patterns, which lets every event
+/// The default is [`FilterPolicy::Exclude`] with no patterns, which lets every event
 /// through (Stalwart's default). Exact names are looked up by binary search, so a
 /// long list of names (Stalwart v0.16 lists names, not wildcards) stays fast.
 ///
@@ -282,7 +282,7 @@ pub enum Policy {
 /// simulating Stalwart applies that on top.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    policy: Policy,
+    policy: FilterPolicy,
     patterns: Vec<Pattern>,
     all: bool,
     /// The `Exact` patterns' names, sorted.
@@ -293,7 +293,7 @@ pub struct EventFilter {
 
 impl EventFilter {
     /// A filter of `patterns` with `policy`.
-    pub fn new(policy: Policy, patterns: impl IntoIterator<Item = Pattern>) -> Self {
+    pub fn new(policy: FilterPolicy, patterns: impl IntoIterator<Item = Pattern>) -> Self {
         let patterns: Vec<Pattern> = patterns.into_iter().collect();
         let mut exact: Vec<Box<str>> = Vec::new();
         let mut wildcards = Vec::new();
@@ -318,12 +318,12 @@ impl EventFilter {
 
     /// Only events matching one of `patterns`.
     pub fn include(patterns: impl IntoIterator<Item = Pattern>) -> Self {
-        Self::new(Policy::Include, patterns)
+        Self::new(FilterPolicy::Include, patterns)
     }
 
     /// Every event except those matching one of `patterns`.
     pub fn exclude(patterns: impl IntoIterator<Item = Pattern>) -> Self {
-        Self::new(Policy::Exclude, patterns)
+        Self::new(FilterPolicy::Exclude, patterns)
     }
 
     /// Every event (the default).
@@ -333,7 +333,7 @@ impl EventFilter {
 
     /// Parses each text with [`Pattern::parse`].
     pub fn parse<S: AsRef<str>>(
-        policy: Policy,
+        policy: FilterPolicy,
         patterns: impl IntoIterator<Item = S>,
     ) -> Result<Self, PatternError> {
         let patterns = patterns
@@ -344,7 +344,7 @@ impl EventFilter {
     }
 
     /// The policy.
-    pub fn policy(&self) -> Policy {
+    pub fn policy(&self) -> FilterPolicy {
         self.policy
     }
 
@@ -370,8 +370,8 @@ impl EventFilter {
                 .iter()
                 .any(|pattern| pattern.matches_with(name, mode));
         match self.policy {
-            Policy::Include => listed,
-            Policy::Exclude => !listed,
+            FilterPolicy::Include => listed,
+            FilterPolicy::Exclude => !listed,
         }
     }
 }

@@ -14,10 +14,12 @@
 //! - [`Verified<B>`]: a body that passed, with what proved it. Only the verifier builds one.
 //! - [`VerifyError`]: one enum of everything that can be wrong with a request, each with
 //!   an HTTP status and a stable code; [`Problem`] is the JSON answer built from it.
-//! - [`scheme`]: each sender's signature format, with `sign` functions for senders.
+//! - [`senders`]: one module per sender holding all of its rules: signature format
+//!   and `sign` function, signed timestamp, payload types, event keys, default limits
+//!   and policies, diagnosis hints; and [how to add a sender](senders#adding-a-sender).
 //!
 //! ```
-//! use webhook_core::{Scheme, Secret, Verifier, scheme::stalwart};
+//! use webhook_core::{Scheme, Secret, Verifier, senders::stalwart};
 //!
 //! let verifier = Verifier::builder(Scheme::Stalwart)
 //!     .secret(Secret::new("new-key"))   // rotation: both keys pass while senders move
@@ -44,10 +46,10 @@ pub mod idempotency;
 mod media_type;
 mod problem;
 mod rejection;
-pub mod replay;
+mod replay;
 mod request;
-pub mod scheme;
 mod secret;
+pub mod senders;
 mod tag;
 mod timestamp;
 mod verified;
@@ -62,17 +64,16 @@ pub use media_type::MediaType;
 pub use problem::Problem;
 pub use rejection::Rejection;
 pub use request::{HeaderLookup, RequestView};
-pub use scheme::Scheme;
 pub use secret::{STANDARD_WEBHOOKS_SECRET_PREFIX, Secret, SecretError, SecretSource, SecretText};
+pub use senders::scheme::{Scheme, UnknownScheme};
 pub use verified::{MatchedKey, Verification, Verified};
 pub use verifier::{DEFAULT_MAX_BODY_BYTES, Verifier, VerifierBuilder};
 
 /// A Stalwart batch that owns its data: what framework extractors hand to handlers.
-pub type StalwartEvents = events::stalwart::WebhookEvents<'static>;
+pub type StalwartEvents = senders::stalwart::WebhookEvents<'static>;
 /// An email-API event that owns its data.
-pub type EmailApiEvent = events::email_api::EmailApiEvent<'static>;
+pub type EmailApiEvent = senders::email_api::EmailApiPayload<'static>;
 /// A Mailtrap batch (JSON, JSON Lines or form data) that owns its data.
-pub type MailtrapEvents = events::mailtrap::MailtrapEvents<'static>;
+pub type MailtrapEvents = senders::mailtrap::MailtrapBatch<'static>;
 /// A WildDuck event that owns its data.
-pub type WildDuckEvent = events::wildduck::WildDuckEvent<'static>;
-pub use events::standard::StandardWebhook;
+pub type WildDuckEvent = senders::wildduck::WildDuckPayload<'static>;

@@ -6,9 +6,12 @@
 //! 1. body size against the limit (before any hashing);
 //! 2. `Authorization` credentials and URL token, if configured;
 //! 3. the signature headers' presence and format (malformed → 400 before hashing);
-//! 4. the Standard Webhooks timestamp against its tolerance;
+//! 4. a signed timestamp header (Standard Webhooks) against its tolerance;
 //! 5. HMAC-SHA256 over the raw bytes under each secret, compared in constant time;
 //! 6. the body's signed timestamp against the replay window, if one is configured.
+//!
+//! Steps 3 to 6 are the sender's: the verifier asks the sender's rules (see
+//! [`senders`](crate::senders)) and knows no sender itself.
 
 use std::{
     fmt,
@@ -19,10 +22,9 @@ use std::{
 use crate::{
     Credentials, MediaType, Scheme, Secret, UrlToken,
     error::{BuildError, VerifyError},
-    replay,
     request::RequestView,
-    scheme::{self, standard},
     secret::KeyEncoding,
+    senders::rules::{Replay, SenderRules, Signed},
     tag::Tag,
     verified::{MatchedKey, Verification, Verified},
 };
@@ -59,27 +61,59 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
-    keys: Vec<Key>,
+    rules: &'static SenderRules,
+    keys: Keys,
     credentials: Option<Credentials>,
     url_token: Option<UrlToken>,
     max_body_bytes: usize,
     replay_window: Option<Duration>,
 }
 
+/// The secrets a verifier tries, in the order they were added.
+pub(crate) struct Keys(Vec<Key>);
+
 struct Key {
     secret: Secret,
     label: Option<Arc<str>>,
 }
 
+impl Keys {
+    /// The first key under which `matches` holds, or the mismatch error.
+    pub(crate) fn first_match(
+        &self,
+        matches: impl Fn(&Secret) -> bool,
+    ) -> Result<MatchedKey, VerifyError> {
+        let keys = &self.0;
+        keys.iter()
+            .position(|key| matches(&key.secret))
+            .map(|index| MatchedKey {
+                index,
+                label: keys[index].label.clone(),
+            })
+            .ok_or(VerifyError::SignatureMismatch {
+                keys_tried: keys.len(),
+            })
+    }
+
+    /// The first key whose MAC of `body` is the presented tag.
+    pub(crate) fn match_body(
+        &self,
+        presented: &Tag,
+        body: &[u8],
+    ) -> Result<MatchedKey, VerifyError> {
+        self.first_match(|secret| presented.matches(&secret.tag(&[body])))
+    }
+}
+
 impl Verifier {
-    /// Starts configuring a verifier for `scheme`.
+    /// Starts configuring a verifier for `scheme`, with the sender's default body limit.
     pub fn builder(scheme: Scheme) -> VerifierBuilder {
         VerifierBuilder {
             scheme,
             keys: Vec::new(),
             credentials: None,
             url_token: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: scheme.rules().max_body_bytes,
             replay_window: None,
             accept_unauthenticated: false,
         }
@@ -161,47 +195,26 @@ impl Verifier {
             token.check(request)?;
         }
 
-        let mut message_id = None;
-        let mut signed_at = None;
-        let key = if inner.keys.is_empty() {
+        let now: &dyn Fn() -> i64 = &now;
+        let view: &dyn RequestView = &request;
+        let signed = match inner.rules.signature {
             // Credentials-only configuration (WildDuck, or Stalwart without a key): a
             // signature header, if any, cannot be checked and is ignored.
-            None
-        } else {
-            Some(match inner.scheme {
-                Scheme::Stalwart => {
-                    self.match_one(&scheme::stalwart::presented(request)?, bytes)?
-                }
-                Scheme::EmailApi => {
-                    self.match_one(&scheme::email_api::presented(request)?, bytes)?
-                }
-                Scheme::Mailtrap => {
-                    self.match_one(&scheme::mailtrap::presented(request)?, bytes)?
-                }
-                Scheme::StandardWebhooks => {
-                    let presented = standard::presented(request)?;
-                    let window = inner
-                        .replay_window
-                        .unwrap_or(replay::STANDARD_WEBHOOKS_DEFAULT_TOLERANCE);
-                    replay::within(
-                        standard::TIMESTAMP_FIELD,
-                        presented.timestamp,
-                        now(),
-                        window,
-                    )?;
-                    let key = self.match_standard(&presented, bytes)?;
-                    message_id = Some(presented.id.into());
-                    signed_at = Some(presented.timestamp);
-                    key
-                }
-                Scheme::WildDuck => unreachable!("the builder refuses secrets for WildDuck"),
-            })
+            Some(signature) if !inner.keys.0.is_empty() => {
+                Some(signature.verify(view, bytes, &inner.keys, inner.replay_window, now)?)
+            }
+            _ => None,
         };
-
-        if let (Some(window), Scheme::Stalwart | Scheme::EmailApi) =
-            (inner.replay_window, inner.scheme)
-        {
-            signed_at = Some(replay::check_body(inner.scheme, bytes, now(), window)?);
+        let (key, message_id, mut signed_at) = match signed {
+            Some(Signed {
+                key,
+                message_id,
+                signed_at,
+            }) => (Some(key), message_id, signed_at),
+            None => (None, None, None),
+        };
+        if let (Some(window), Replay::Body(check)) = (inner.replay_window, &inner.rules.replay) {
+            signed_at = Some(check(bytes, now(), window)?);
         }
 
         Ok(Verified::new(
@@ -217,39 +230,6 @@ impl Verifier {
             },
         ))
     }
-
-    fn match_one(&self, presented: &Tag, body: &[u8]) -> Result<MatchedKey, VerifyError> {
-        self.first_match(|secret| presented.matches(&secret.tag(&[body])))
-    }
-
-    fn match_standard(
-        &self,
-        presented: &standard::Presented<'_>,
-        body: &[u8],
-    ) -> Result<MatchedKey, VerifyError> {
-        self.first_match(|secret| {
-            let expected = standard::tag(
-                secret,
-                presented.id.as_bytes(),
-                presented.timestamp_text,
-                body,
-            );
-            presented.matches_any(&expected)
-        })
-    }
-
-    fn first_match(&self, matches: impl Fn(&Secret) -> bool) -> Result<MatchedKey, VerifyError> {
-        let keys = &self.inner.keys;
-        keys.iter()
-            .position(|key| matches(&key.secret))
-            .map(|index| MatchedKey {
-                index,
-                label: keys[index].label.clone(),
-            })
-            .ok_or(VerifyError::SignatureMismatch {
-                keys_tried: keys.len(),
-            })
-    }
 }
 
 impl fmt::Debug for Verifier {
@@ -261,6 +241,7 @@ impl fmt::Debug for Verifier {
                 "keys",
                 &inner
                     .keys
+                    .0
                     .iter()
                     .map(|k| k.label.as_deref().unwrap_or("<unlabeled>"))
                     .collect::<Vec<_>>(),
@@ -338,7 +319,8 @@ impl VerifierBuilder {
         self
     }
 
-    /// The largest body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
+    /// The largest body accepted, in bytes (default: the sender's, today
+    /// [`DEFAULT_MAX_BODY_BYTES`] for every sender).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
         self
@@ -346,13 +328,25 @@ impl VerifierBuilder {
 
     /// The replay window for signed timestamps, either side of the receiver's clock.
     ///
-    /// - Standard Webhooks: the `webhook-timestamp` tolerance (always checked; 5 min
-    ///   when not set).
+    /// - Standard Webhooks: the `webhook-timestamp` tolerance (always checked;
+    ///   [`DEFAULT_TOLERANCE`](crate::senders::standard_webhooks::DEFAULT_TOLERANCE),
+    ///   5 min, when not set). The sender re-signs every attempt with a fresh
+    ///   timestamp, so 5 minutes is right.
     /// - Stalwart and email-API: turns on the check of the body's `createdAt` /
-    ///   `created_at` (off when not set). See [`crate::replay`] for the minimum each
-    ///   sender's retries need.
+    ///   `created_at` (off when not set), read after the MAC check so only authentic
+    ///   bytes are parsed.
     /// - Mailtrap and WildDuck: refused at [`build`](Self::build), as their bodies carry
     ///   no timestamp the verifier can rely on.
+    ///
+    /// A window must be longer than the sender's own redelivery horizon, or legitimate
+    /// retries are refused and then retried until the sender gives up: at least
+    /// [`stalwart::MIN_REPLAY_WINDOW`](crate::senders::stalwart::MIN_REPLAY_WINDOW)
+    /// (331 s) for Stalwart, whose batch is judged by its newest event, and
+    /// [`email_api::MIN_REPLAY_WINDOW`](crate::senders::email_api::MIN_REPLAY_WINDOW)
+    /// (40 min) for the email-API senders. The window applies in both directions (clock
+    /// skew can put a timestamp ahead of the receiver). Within the window a captured
+    /// request can still be replayed; [`idempotency`](crate::idempotency) is what makes
+    /// a replay harmless.
     pub fn replay_window(mut self, window: Duration) -> Self {
         self.replay_window = Some(window);
         self
@@ -368,29 +362,31 @@ impl VerifierBuilder {
     /// Checks the configuration and builds the verifier.
     pub fn build(self) -> Result<Verifier, BuildError> {
         let scheme = self.scheme;
+        let rules = scheme.rules();
         if self.max_body_bytes == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
-        if !scheme.signs() && !self.keys.is_empty() {
-            return Err(BuildError::SchemeDoesNotSign { scheme });
-        }
+        let encoding = match rules.signature {
+            Some(signature) => signature.key_encoding(),
+            None if self.keys.is_empty() => KeyEncoding::Raw,
+            None => return Err(BuildError::SchemeDoesNotSign { scheme }),
+        };
         for (index, key) in self.keys.iter().enumerate() {
             let secret = &key.secret;
             if secret.is_empty() {
                 return Err(BuildError::EmptySecret { index });
             }
-            match (scheme, secret.encoding()) {
-                (Scheme::StandardWebhooks, KeyEncoding::Raw) => {
+            match (encoding, secret.encoding()) {
+                (KeyEncoding::StandardWebhooks, KeyEncoding::Raw) => {
                     return Err(BuildError::UndecodedStandardSecret { index });
                 }
-                (Scheme::StandardWebhooks, KeyEncoding::StandardWebhooks)
-                | (_, KeyEncoding::Raw) => {}
-                (_, KeyEncoding::StandardWebhooks) => {
+                (KeyEncoding::Raw, KeyEncoding::StandardWebhooks) => {
                     return Err(BuildError::DecodedSecretForRawScheme { index, scheme });
                 }
+                _ => {}
             }
         }
-        if self.replay_window.is_some() && matches!(scheme, Scheme::Mailtrap | Scheme::WildDuck) {
+        if self.replay_window.is_some() && matches!(rules.replay, Replay::Unsupported) {
             return Err(BuildError::ReplayWindowUnsupported { scheme });
         }
         let authenticates =
@@ -401,7 +397,8 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 scheme,
-                keys: self.keys,
+                rules,
+                keys: Keys(self.keys),
                 credentials: self.credentials,
                 url_token: self.url_token,
                 max_body_bytes: self.max_body_bytes,

@@ -7,7 +7,7 @@ use http::HeaderMap;
 use webhook_core::{
     Scheme, Secret,
     diagnose::{BodyForm, Diagnosis, Finding, SecretChange, diagnose},
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 const BODY: &[u8] = br#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org","zeta":1,"alpha":2}}]}"#;
@@ -252,7 +252,7 @@ fn whsec_mistakes_are_named() {
             ("webhook-timestamp", &at.to_string()),
             (
                 "webhook-signature",
-                &standard::sign(&key, "msg_1", at, BODY),
+                &standard_webhooks::sign(&key, "msg_1", at, BODY),
             ),
         ])
     };
@@ -311,7 +311,7 @@ fn a_stale_timestamp_says_by_how_much() {
         ("webhook-timestamp", &at.to_string()),
         (
             "webhook-signature",
-            &standard::sign(&key, "msg_1", at, BODY),
+            &standard_webhooks::sign(&key, "msg_1", at, BODY),
         ),
     ]);
     let later = UNIX_EPOCH + Duration::from_secs(at as u64 + 712);

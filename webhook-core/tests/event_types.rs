@@ -2,7 +2,7 @@
 //! every upstream name (current and v0.15.5) round-trips, legacy names map to current
 //! ones as the spec documents, and unknown names survive untouched.
 //!
-//! This file also holds the generator of `src/events/stalwart/event_type/generated.rs`
+//! This file also holds the generator of `src/senders/stalwart/event_type/generated.rs`
 //! (module [`generator`]). [`generated_code_matches_data`] renders the source from
 //! `data/` and compares it with the checked-in file; run it with `HOOKWISE_REGENERATE=1`
 //! to rewrite the file after the data changed:
@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use webhook_core::events::stalwart::{
+use webhook_core::senders::stalwart::{
     AcmeEvent, AuthEvent, DeliveryEvent, DnsEvent, EventType, Family, IncomingReportEvent,
     LegacyEventType, LimitEvent, MessageIngestEvent, OutgoingReportEvent, QueueEvent,
     SecurityEvent, StoreEvent, TaskManagerEvent, TelemetryEvent,
@@ -23,11 +23,11 @@ use webhook_core::events::stalwart::{
 const CURRENT_LIST: &str = "stalwart-event-types.txt";
 const ID_TABLE: &str = "stalwart-event-type-ids.tsv";
 const V0_15_5_LIST: &str = "stalwart-event-types-v0.15.5.txt";
-const GENERATED: &str = "src/events/stalwart/event_type/generated.rs";
+const GENERATED: &str = "src/senders/stalwart/event_type/generated.rs";
 
 /// Hand-written docs quote the counts; a new upstream list must update them too.
 const COUNTS_CHANGED: &str = "the upstream list changed size: update the counts quoted in \
-    src/events/stalwart/event_type.rs, legacy.rs and UPSTREAM_VERSION in this file's generator";
+    src/senders/stalwart/event_type.rs, legacy.rs and UPSTREAM_VERSION in this file's generator";
 
 /// The v0.8 webhook names (seeds/stalwart-webhooks-toml-era.md), all fourteen.
 const V0_8_NAMES: [&str; 14] = [
@@ -589,7 +589,7 @@ fn serde_uses_the_wire_string() {
     let from_reader: EventType = serde_json::from_reader(&br#""auth.failure""#[..]).unwrap();
     assert_eq!(
         from_reader,
-        EventType::Legacy(webhook_core::events::stalwart::LegacyEventType::AuthFailure)
+        EventType::Legacy(webhook_core::senders::stalwart::LegacyEventType::AuthFailure)
     );
     let unknown: EventType = serde_json::from_str(r#""x.\u00e9""#).unwrap();
     assert_eq!(unknown, EventType::Unknown("x.é".into()));
@@ -661,7 +661,7 @@ mod generator {
 
     /// The doc example of the generated `EventType`.
     const EVENT_TYPE_EXAMPLE: &str = r#"```
-use webhook_core::events::stalwart::{AuthEvent, EventType, Family, LegacyEventType};
+use webhook_core::senders::stalwart::{AuthEvent, EventType, Family, LegacyEventType};
 
 let event: EventType = "auth.failed".parse().unwrap();
 assert_eq!(event, EventType::Auth(AuthEvent::Failed));

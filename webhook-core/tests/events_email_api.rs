@@ -6,13 +6,13 @@ use std::borrow::Cow;
 
 use chrono::{TimeZone, Utc};
 use http::{HeaderMap, StatusCode};
-use webhook_core::events::email_api::{
-    BounceCode, BounceType, EmailApiEvent, EmailApiEventType, Recipients,
-};
 use webhook_core::events::parse_unverified_borrowed;
+use webhook_core::senders::email_api::{
+    BounceCode, BounceType, EmailApiEventType, EmailApiPayload, Recipients,
+};
 use webhook_core::{
     MediaType, ParseContext, ParseError, Scheme, Secret, Verifier, parse_unverified,
-    scheme::email_api,
+    senders::email_api,
 };
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -27,7 +27,7 @@ fn json() -> ParseContext<'static> {
     ParseContext::new(MediaType::Json)
 }
 
-fn owned(body: &[u8]) -> Result<EmailApiEvent<'static>, ParseError> {
+fn owned(body: &[u8]) -> Result<EmailApiPayload<'static>, ParseError> {
     parse_unverified(body, json())
 }
 
@@ -41,7 +41,7 @@ fn shape_error(body: &[u8]) -> (String, String) {
 #[test]
 fn delivered_example_field_by_field() {
     let body = fixture("delivered.pretty.json");
-    let event: EmailApiEvent<'_> = parse_unverified_borrowed(&body, json()).unwrap();
+    let event: EmailApiPayload<'_> = parse_unverified_borrowed(&body, json()).unwrap();
     assert_eq!(event.id, "evt_xyz789");
     assert_eq!(event.event_type, EmailApiEventType::Delivered);
     assert_eq!(
@@ -102,7 +102,7 @@ fn pretty_and_compact_examples_parse_to_the_same_event() {
 fn compact_examples_round_trip_byte_identically() {
     for name in ["delivered.json", "bounced.json"] {
         let body = fixture(name);
-        let borrowed: EmailApiEvent<'_> = parse_unverified_borrowed(&body, json()).unwrap();
+        let borrowed: EmailApiPayload<'_> = parse_unverified_borrowed(&body, json()).unwrap();
         assert_eq!(
             serde_json::to_vec(&borrowed).unwrap(),
             body,
@@ -111,7 +111,7 @@ fn compact_examples_round_trip_byte_identically() {
         let owned = owned(&body).unwrap();
         assert_eq!(serde_json::to_vec(&owned).unwrap(), body, "{name} owned");
         // The plain serde path copies, works from a reader, and agrees.
-        let from_reader: EmailApiEvent<'static> = serde_json::from_reader(&body[..]).unwrap();
+        let from_reader: EmailApiPayload<'static> = serde_json::from_reader(&body[..]).unwrap();
         assert_eq!(from_reader, owned);
         assert_eq!(
             serde_json::to_vec(&from_reader).unwrap(),
@@ -136,9 +136,9 @@ fn verified_bodies_parse_through_the_verifier() {
     );
     headers.insert("content-type", "application/json".parse().unwrap());
     let verified = verifier.verify(&headers, &body[..]).unwrap();
-    let event: EmailApiEvent<'static> = verified.parse().unwrap();
+    let event: EmailApiPayload<'static> = verified.parse().unwrap();
     assert_eq!(event.data.bounce_type, Some(BounceType::Hard));
-    let borrowed: EmailApiEvent<'_> = verified.parse_borrowed().unwrap();
+    let borrowed: EmailApiPayload<'_> = verified.parse_borrowed().unwrap();
     assert_eq!(borrowed, event);
 }
 
@@ -171,11 +171,11 @@ fn unknown_types_and_fields_are_kept_in_place() {
 
 #[test]
 fn constructed_events_serialize_in_declaration_order() {
-    let mut event = EmailApiEvent::new(
+    let mut event = EmailApiPayload::new(
         "evt_1".into(),
         EmailApiEventType::Queued,
         Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 0).unwrap(),
-        webhook_core::events::email_api::EmailData::new(
+        webhook_core::senders::email_api::EmailData::new(
             "msg_1".into(),
             "s@example.com".into(),
             "r@example.com".into(),
@@ -199,7 +199,7 @@ fn constructed_events_serialize_in_declaration_order() {
 #[test]
 fn escaped_strings_are_decoded_and_owned() {
     let body = br#"{"id":"evt_\u0031","type":"opened","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"m","from":"\"Ann\" <a@example.com>","to":"b@example.com"}}"#;
-    let event: EmailApiEvent<'_> = parse_unverified_borrowed(body, json()).unwrap();
+    let event: EmailApiPayload<'_> = parse_unverified_borrowed(body, json()).unwrap();
     assert_eq!(event.id, "evt_1");
     assert!(matches!(event.id, Cow::Owned(_)));
     assert_eq!(event.data.from, r#""Ann" <a@example.com>"#);
@@ -287,15 +287,16 @@ fn other_media_types_are_refused_with_415() {
         MediaType::JsonLines,
         MediaType::Other,
     ] {
-        let err = parse_unverified::<EmailApiEvent<'static>>(&body, ParseContext::new(media_type))
-            .unwrap_err();
+        let err =
+            parse_unverified::<EmailApiPayload<'static>>(&body, ParseContext::new(media_type))
+                .unwrap_err();
         assert!(
             matches!(err, ParseError::UnsupportedMediaType { found, .. } if found == media_type)
         );
         assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
     // A missing Content-Type is accepted.
-    parse_unverified::<EmailApiEvent<'static>>(&body, ParseContext::new(MediaType::Missing))
+    parse_unverified::<EmailApiPayload<'static>>(&body, ParseContext::new(MediaType::Missing))
         .unwrap();
 }
 

@@ -8,13 +8,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::DateTime;
 use http::{HeaderMap, StatusCode};
-use webhook_core::events::mailtrap::{
-    AuditId, BodyFormat, EventKind, MailtrapEvent, MailtrapEvents, SendingEvent, SendingStream,
-};
 use webhook_core::events::parse_unverified_borrowed;
+use webhook_core::senders::mailtrap::{
+    AuditId, BodyFormat, EventKind, MailtrapBatch, MailtrapEvent, SendingEvent, SendingStream,
+};
 use webhook_core::{
     MediaType, ParseContext, ParseError, Scheme, Secret, Verifier, parse_unverified,
-    scheme::mailtrap,
+    senders::mailtrap,
 };
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -25,15 +25,15 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn parse(body: &[u8], media_type: MediaType) -> Result<MailtrapEvents<'static>, ParseError> {
+fn parse(body: &[u8], media_type: MediaType) -> Result<MailtrapBatch<'static>, ParseError> {
     parse_unverified(body, ParseContext::new(media_type))
 }
 
-fn borrowed(body: &[u8], media_type: MediaType) -> Result<MailtrapEvents<'_>, ParseError> {
+fn borrowed(body: &[u8], media_type: MediaType) -> Result<MailtrapBatch<'_>, ParseError> {
     parse_unverified_borrowed(body, ParseContext::new(media_type))
 }
 
-fn only_sending<'e>(events: &'e MailtrapEvents<'_>) -> &'e SendingEvent<'e> {
+fn only_sending<'e>(events: &'e MailtrapBatch<'_>) -> &'e SendingEvent<'e> {
     assert_eq!(events.len(), 1);
     events.events[0].as_sending().expect("a sending event")
 }
@@ -106,7 +106,7 @@ fn cross_sdk_vector_is_a_bare_event_that_verifies_and_round_trips() {
     headers.insert("content-type", "application/json".parse().unwrap());
     let now = UNIX_EPOCH + Duration::from_secs(1_716_070_000);
     let verified = verifier.verify_at(&headers, &body[..], now).unwrap();
-    let events: MailtrapEvents<'static> = verified.parse().unwrap();
+    let events: MailtrapBatch<'static> = verified.parse().unwrap();
 
     assert_eq!(events.format, BodyFormat::Single);
     let event = only_sending(&events);

@@ -6,10 +6,8 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode};
 use webhook_core::{
     MediaType, ParseContext, ParseError, Scheme, Secret, StalwartEvents, Verifier,
-    events::{
-        parse_unverified, parse_unverified_borrowed,
-        stalwart::{Value, WebhookEvents},
-    },
+    events::{parse_unverified, parse_unverified_borrowed},
+    senders::stalwart::{Value, WebhookEvents},
 };
 
 fn example(n: u8) -> Vec<u8> {

@@ -7,10 +7,10 @@ use chrono::{DateTime, Timelike};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use webhook_core::events::parse_unverified_borrowed;
-use webhook_core::events::standard::{StandardEvent, StandardWebhook};
+use webhook_core::senders::standard_webhooks::{StandardEvent, StandardWebhook};
 use webhook_core::{
     MediaType, ParseContext, ParseError, Scheme, Secret, Verifier, parse_unverified,
-    scheme::standard,
+    senders::standard_webhooks,
 };
 
 const RESEND: &str = r#"{"type":"email.bounced","created_at":"2024-11-22T23:41:12.126Z","data":{"created_at":"2024-11-22T23:41:11.894719+00:00","email_id":"56761188-7520-42d8-8898-ff6fc54ce618","from":"Acme <onboarding@resend.dev>","to":["delivered@resend.dev"],"subject":"Sending this example","bounce":{"message":"The recipient's email provider rejected the email.","subType":"Suppressed","type":"Permanent"}}}"#;
@@ -110,7 +110,7 @@ fn verified_messages_parse_into_the_envelope() {
     headers.insert("webhook-timestamp", now.to_string().parse().unwrap());
     headers.insert(
         "webhook-signature",
-        standard::sign(
+        standard_webhooks::sign(
             &secret,
             "msg_2pW8Fhb1tXlbkoWqVBVwv0EAlTl",
             now,

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, TimeZone, Utc};
 use http::StatusCode;
 use webhook_core::events::parse_unverified_borrowed;
-use webhook_core::events::wildduck::{Credential, ForwardType, WildDuckEvent, WildDuckEventType};
+use webhook_core::senders::wildduck::{
+    Credential, ForwardType, WildDuckEventType, WildDuckPayload,
+};
 use webhook_core::{
     MediaType, ParseContext, ParseError, Scheme, Secret, UrlToken, Verifier, parse_unverified,
 };
@@ -22,14 +24,14 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn parse(body: &[u8]) -> Result<WildDuckEvent<'static>, ParseError> {
+fn parse(body: &[u8]) -> Result<WildDuckPayload<'static>, ParseError> {
     parse_unverified(body, ParseContext::new(MediaType::Json))
 }
 
 #[test]
 fn documented_example_field_by_field() {
     let body = fixture("mailbox-created.json");
-    let event: WildDuckEvent<'_> =
+    let event: WildDuckPayload<'_> =
         parse_unverified_borrowed(&body, ParseContext::new(MediaType::Json)).unwrap();
     assert_eq!(event.id, "6561f0c2a1b2c3d4e5f60718:1");
     assert_eq!(event.source_event_id(), Some("6561f0c2a1b2c3d4e5f60718"));
@@ -62,7 +64,7 @@ fn verified_through_a_url_token() {
         .body(())
         .unwrap();
     let verified = verifier.verify(&request, &body[..]).unwrap();
-    let event: WildDuckEvent<'static> = verified.parse().unwrap();
+    let event: WildDuckPayload<'static> = verified.parse().unwrap();
     assert_eq!(event.event_type, WildDuckEventType::MailboxCreated);
 }
 
@@ -262,7 +264,7 @@ fn malformed_bodies_get_typed_errors() {
         parse(&not_utf8).unwrap_err(),
         ParseError::NotUtf8 { valid_up_to: 7 }
     );
-    let err = parse_unverified::<WildDuckEvent<'static>>(
+    let err = parse_unverified::<WildDuckPayload<'static>>(
         &body,
         ParseContext::new(MediaType::FormUrlEncoded),
     )

@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use webhook_core::filter::{
-    EventFilter, MatchMode, Pattern, PatternError, Policy, Subscription, WILDDUCK_MAX_PATTERN_LEN,
+    EventFilter, FilterPolicy, MatchMode, Pattern, PatternError, Subscription,
+    WILDDUCK_MAX_PATTERN_LEN,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -92,51 +93,51 @@ fn pattern_semantics_table() {
 #[test]
 fn filter_policy_table() {
     // (policy, patterns, event name, passes)
-    let table: &[(Policy, &[&str], &str, bool)] = &[
+    let table: &[(FilterPolicy, &[&str], &str, bool)] = &[
         // Stalwart's default: exclude nothing.
-        (Policy::Exclude, &[], "auth.success", true),
-        (Policy::Include, &[], "auth.success", false),
+        (FilterPolicy::Exclude, &[], "auth.success", true),
+        (FilterPolicy::Include, &[], "auth.success", false),
         (
-            Policy::Include,
+            FilterPolicy::Include,
             &["auth.success", "auth.failed"],
             "auth.success",
             true,
         ),
         (
-            Policy::Include,
+            FilterPolicy::Include,
             &["auth.success", "auth.failed"],
             "auth.error",
             false,
         ),
-        (Policy::Include, &["auth.*"], "auth.error", true),
-        (Policy::Include, &["*"], "anything", true),
-        (Policy::Exclude, &["*"], "anything", false),
+        (FilterPolicy::Include, &["auth.*"], "auth.error", true),
+        (FilterPolicy::Include, &["*"], "anything", true),
+        (FilterPolicy::Exclude, &["*"], "anything", false),
         (
-            Policy::Exclude,
+            FilterPolicy::Exclude,
             &["telemetry.*", "*-error"],
             "store.rocksdb-error",
             false,
         ),
         (
-            Policy::Exclude,
+            FilterPolicy::Exclude,
             &["telemetry.*", "*-error"],
             "telemetry.alert-event",
             false,
         ),
         (
-            Policy::Exclude,
+            FilterPolicy::Exclude,
             &["telemetry.*", "*-error"],
             "delivery.completed",
             true,
         ),
         (
-            Policy::Include,
+            FilterPolicy::Include,
             &["queue.message-queued", "zzz", "aaa"],
             "queue.message-queued",
             true,
         ),
         (
-            Policy::Include,
+            FilterPolicy::Include,
             &["queue.message-queued", "zzz", "aaa"],
             "queue.message",
             false,
@@ -153,7 +154,7 @@ fn filter_policy_table() {
         assert_eq!(filter.patterns().len(), patterns.len());
     }
     assert_eq!(EventFilter::default(), EventFilter::all());
-    assert_eq!(EventFilter::default().policy(), Policy::Exclude);
+    assert_eq!(EventFilter::default().policy(), FilterPolicy::Exclude);
     // Compat mode reaches the filter's wildcards too.
     let filter = EventFilter::include([Pattern::wildduck("address.user.*").unwrap()]);
     assert!(filter.matches("address.user.deleted"));
@@ -166,7 +167,7 @@ fn a_long_list_of_exact_names() {
     let names: Vec<String> = (0..640)
         .map(|i| format!("family{}.event-{i}", i % 40))
         .collect();
-    let filter = EventFilter::parse(Policy::Include, names.iter().step_by(2)).unwrap();
+    let filter = EventFilter::parse(FilterPolicy::Include, names.iter().step_by(2)).unwrap();
     for (i, name) in names.iter().enumerate() {
         assert_eq!(filter.matches(name), i % 2 == 0, "{name}");
     }
@@ -245,7 +246,7 @@ fn pattern_errors_are_typed() {
         Err(PatternError::TooLong { len: 130, .. })
     ));
     assert!(Subscription::wildduck(["user.*", ""], None).is_err());
-    assert!(EventFilter::parse(Policy::Include, ["a*b"]).is_err());
+    assert!(EventFilter::parse(FilterPolicy::Include, ["a*b"]).is_err());
     assert!(PatternError::Empty.to_string().contains("`*`"));
 }
 
@@ -268,12 +269,12 @@ fn patterns_and_policies_serialize_as_text() {
     );
     assert!(serde_json::from_str::<Pattern>(r#""a*b""#).is_err());
     assert_eq!(
-        serde_json::to_string(&Policy::Include).unwrap(),
+        serde_json::to_string(&FilterPolicy::Include).unwrap(),
         r#""include""#
     );
     assert_eq!(
-        serde_json::from_str::<Policy>(r#""exclude""#).unwrap(),
-        Policy::Exclude
+        serde_json::from_str::<FilterPolicy>(r#""exclude""#).unwrap(),
+        FilterPolicy::Exclude
     );
     assert_eq!("user.*".parse::<Pattern>().unwrap().to_string(), "user.*");
 }

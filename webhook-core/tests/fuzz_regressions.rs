@@ -3,7 +3,8 @@
 
 use webhook_core::{
     MediaType, ParseContext, StalwartEvents,
-    events::{parse_unverified, parse_unverified_borrowed, stalwart::WebhookEvents},
+    events::{parse_unverified, parse_unverified_borrowed},
+    senders::stalwart::WebhookEvents,
 };
 
 fn round_trip(body: &[u8]) {
@@ -47,11 +48,11 @@ fn stalwart_key_order_is_kept_at_every_level() {
 
 mod mailtrap {
     use webhook_core::{
-        MediaType, ParseContext, ParseError,
-        events::{mailtrap::MailtrapEvents, parse_unverified_borrowed},
+        MediaType, ParseContext, ParseError, events::parse_unverified_borrowed,
+        senders::mailtrap::MailtrapBatch,
     };
 
-    fn parse(body: &[u8], media_type: MediaType) -> Result<MailtrapEvents<'_>, ParseError> {
+    fn parse(body: &[u8], media_type: MediaType) -> Result<MailtrapBatch<'_>, ParseError> {
         parse_unverified_borrowed(body, ParseContext::new(media_type))
     }
 
@@ -73,7 +74,7 @@ mod mailtrap {
             assert_eq!(lines.lines().count(), events.len(), "{lines}");
             let again = parse(lines.as_bytes(), MediaType::JsonLines).unwrap();
             // The same events, up to the whitespace inside raw values.
-            let values = |events: &MailtrapEvents<'_>| {
+            let values = |events: &MailtrapBatch<'_>| {
                 events
                     .iter()
                     .map(|e| serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(e).unwrap()).unwrap())

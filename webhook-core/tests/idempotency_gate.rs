@@ -6,12 +6,16 @@ use futures::executor::block_on;
 use http::{HeaderMap, StatusCode};
 use webhook_core::{
     MediaType, ParseContext, Rejection, Scheme, Secret, Verified, Verifier,
-    events::{parse_unverified_borrowed, stalwart::WebhookEvents},
+    events::parse_unverified_borrowed,
     idempotency::{
-        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupKey, Deduplicator, FailurePolicy,
-        IdempotencyStore, MemoryStore, Policy, StalwartKey, StoreError,
+        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupKey, DedupPolicy, Deduplicator,
+        FailurePolicy, IdempotencyStore, MemoryStore, StoreError,
     },
-    scheme::{mailtrap, stalwart, standard},
+    senders::{
+        mailtrap, stalwart,
+        stalwart::{StalwartKey, WebhookEvents},
+        standard_webhooks,
+    },
 };
 
 fn event(n: u32) -> String {
@@ -240,7 +244,9 @@ fn standard_webhooks_are_keyed_by_message_id() {
         headers.insert("webhook-timestamp", ts.to_string().parse().unwrap());
         headers.insert(
             "webhook-signature",
-            standard::sign(&secret, "msg_1", ts, &body).parse().unwrap(),
+            standard_webhooks::sign(&secret, "msg_1", ts, &body)
+                .parse()
+                .unwrap(),
         );
         verifier.verify(&headers, body).unwrap()
     };
@@ -285,7 +291,7 @@ fn a_store_outage_fails_closed_by_default_or_open_when_asked() {
 
     let open = Deduplicator::new(
         Down,
-        Policy::for_scheme(Scheme::Stalwart).with_failure_policy(FailurePolicy::FailOpen),
+        DedupPolicy::for_scheme(Scheme::Stalwart).with_failure_policy(FailurePolicy::FailOpen),
     );
     assert!(matches!(
         block_on(open.decide(&body)).unwrap(),

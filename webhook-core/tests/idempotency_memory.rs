@@ -11,9 +11,9 @@ use futures::executor::block_on;
 use webhook_core::{
     Scheme,
     idempotency::{
-        Claim, ClaimToken, Completion, DedupKey, EntryState, FailurePolicy, IdempotencyStore,
-        ManualClock, MemoryConfigError, MemoryStore, Namespace, Outcome, Policy, StoreError,
-        run_batch, run_once,
+        Claim, ClaimToken, Completion, DedupKey, DedupPolicy, EntryState, FailurePolicy,
+        IdempotencyStore, ManualClock, MemoryConfigError, MemoryStore, Namespace, RunOutcome,
+        StoreError, run_batch, run_once,
     },
 };
 
@@ -239,7 +239,7 @@ fn full_of_in_progress_claims_refuses_new_claims() {
     let outcome = block_on(run_once(
         &store,
         &id("one-too-many"),
-        &Policy::default(),
+        &DedupPolicy::default(),
         || async {
             ran.store(true, Ordering::SeqCst);
             Ok::<_, ()>(())
@@ -248,7 +248,7 @@ fn full_of_in_progress_claims_refuses_new_claims() {
     assert!(!ran.load(Ordering::SeqCst));
     assert!(matches!(
         outcome,
-        Outcome::Unavailable {
+        RunOutcome::Unavailable {
             error: StoreError::Full { .. },
             ..
         }
@@ -372,7 +372,7 @@ fn fail_closed_does_not_run_the_handler() {
     let store = Flaky::new();
     store.down.store(true, Ordering::SeqCst);
     let ran = AtomicUsize::new(0);
-    let policy = Policy::default().with_unavailable_retry_after(Duration::from_secs(7));
+    let policy = DedupPolicy::default().with_unavailable_retry_after(Duration::from_secs(7));
     let outcome = block_on(run_once(&store, &id("e"), &policy, || async {
         ran.fetch_add(1, Ordering::SeqCst);
         Ok::<_, ()>(())
@@ -380,7 +380,7 @@ fn fail_closed_does_not_run_the_handler() {
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     assert!(matches!(
         outcome,
-        Outcome::Unavailable {
+        RunOutcome::Unavailable {
             error: StoreError::Unavailable { .. },
             ..
         }
@@ -407,7 +407,7 @@ fn fail_open_runs_the_handler_unguarded() {
     let store = Flaky::new();
     store.down.store(true, Ordering::SeqCst);
     let ran = AtomicUsize::new(0);
-    let policy = Policy::default().with_failure_policy(FailurePolicy::FailOpen);
+    let policy = DedupPolicy::default().with_failure_policy(FailurePolicy::FailOpen);
     for _ in 0..2 {
         let outcome = block_on(run_once(&store, &id("e"), &policy, || async {
             ran.fetch_add(1, Ordering::SeqCst);
@@ -415,7 +415,7 @@ fn fail_open_runs_the_handler_unguarded() {
         }));
         assert!(matches!(
             outcome,
-            Outcome::Processed {
+            RunOutcome::Processed {
                 completion: Completion::Unguarded(StoreError::Unavailable { .. }),
                 ..
             }
@@ -454,12 +454,12 @@ fn failed_complete_never_marks_done() {
     let store = Flaky::new();
     store.complete_fails.store(true, Ordering::SeqCst);
     let key = id("complete-fails");
-    let outcome = block_on(run_once(&store, &key, &Policy::default(), || async {
+    let outcome = block_on(run_once(&store, &key, &DedupPolicy::default(), || async {
         Ok::<_, ()>(())
     }));
     assert!(matches!(
         outcome,
-        Outcome::Processed {
+        RunOutcome::Processed {
             completion: Completion::NotRecorded(StoreError::Unavailable { .. }),
             ..
         }
@@ -491,7 +491,7 @@ fn claim_many_releases_its_claims_when_one_fails() {
 #[test]
 fn stalwart_retry_runs_only_new_events() {
     let store = MemoryStore::new();
-    let policy = Policy::for_scheme(Scheme::Stalwart);
+    let policy = DedupPolicy::for_scheme(Scheme::Stalwart);
     let runs = AtomicUsize::new(0);
     let deliver = |events: std::ops::Range<u64>| {
         block_on(run_batch(

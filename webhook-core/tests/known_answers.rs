@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::HeaderMap;
 use webhook_core::{
     Scheme, Secret, Verifier, VerifyError,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -133,7 +133,7 @@ fn standard_webhooks_published_vector() {
 
     // The same vector signed by us.
     assert_eq!(
-        standard::sign(
+        standard_webhooks::sign(
             &Secret::standard_webhooks(secret).unwrap(),
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
             1_614_265_330,

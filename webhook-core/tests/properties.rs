@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use webhook_core::{
     Scheme, Secret, Verifier,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 const NOW: i64 = 1_700_000_000;
@@ -63,7 +63,7 @@ impl Signing {
             Signing::Stalwart => stalwart::sign(&secret, body),
             Signing::EmailApi => email_api::sign(&secret, body),
             Signing::Mailtrap => mailtrap::sign(&secret, body),
-            Signing::Standard => standard::sign(&secret, id, NOW, body),
+            Signing::Standard => standard_webhooks::sign(&secret, id, NOW, body),
         }
     }
 

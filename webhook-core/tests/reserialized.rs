@@ -3,7 +3,7 @@
 //! so each must be refused — which is why the verifier only ever takes raw bytes.
 
 use http::HeaderMap;
-use webhook_core::{Scheme, Secret, Verifier, VerifyError, scheme::stalwart};
+use webhook_core::{Scheme, Secret, Verifier, VerifyError, senders::stalwart};
 
 fn example() -> (Vec<u8>, String) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stalwart");

@@ -6,7 +6,7 @@ use http::{HeaderMap, StatusCode};
 use webhook_core::{
     BuildError, Credentials, MalformedReason, Problem, Scheme, Secret, UrlToken, Verifier,
     VerifyError,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{email_api, mailtrap, stalwart, standard_webhooks},
 };
 
 const BODY: &[u8] = br#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
@@ -205,7 +205,7 @@ fn email_api_and_mailtrap_accept_either_header_but_not_two_different_ones() {
 }
 
 fn standard_request(secret: &Secret, id: &str, ts: i64, body: &[u8]) -> HeaderMap {
-    let sig = standard::sign(secret, id, ts, body);
+    let sig = standard_webhooks::sign(secret, id, ts, body);
     headers(&[
         ("webhook-id", id),
         ("webhook-timestamp", &ts.to_string()),
@@ -225,8 +225,8 @@ fn standard_webhooks_signature_lists() {
     let secret = Secret::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let verifier = standard_verifier(&secret);
     let now = 1_700_000_000;
-    let good = standard::sign(&secret, "msg_1", now, BODY);
-    let wrong = standard::sign(
+    let good = standard_webhooks::sign(&secret, "msg_1", now, BODY);
+    let wrong = standard_webhooks::sign(
         &Secret::standard_webhooks("whsec_c2Vjb25kLXNlY3JldC1rZXktYnl0ZXM=").unwrap(),
         "msg_1",
         now,
@@ -340,7 +340,7 @@ fn svix_header_names_are_accepted() {
     let secret = Secret::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let verifier = standard_verifier(&secret);
     let now = 1_700_000_000;
-    let sig = standard::sign(&secret, "msg_2", now, BODY);
+    let sig = standard_webhooks::sign(&secret, "msg_2", now, BODY);
     let svix = headers(&[
         ("svix-id", "msg_2"),
         ("svix-timestamp", &now.to_string()),
@@ -515,7 +515,7 @@ fn build_refuses_configurations_that_would_not_protect() {
 fn stalwart_replay_window_on_created_at() {
     let verifier = Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new("k"))
-        .replay_window(webhook_core::replay::STALWART_MIN_WINDOW)
+        .replay_window(webhook_core::senders::stalwart::MIN_REPLAY_WINDOW)
         .build()
         .unwrap();
     let sig = stalwart::sign(&Secret::new("k"), BODY);
@@ -543,7 +543,7 @@ fn email_api_replay_window_on_created_at() {
     let body = br#"{"id":"evt_xyz789","type":"delivered","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"msg_abc123"}}"#;
     let verifier = Verifier::builder(Scheme::EmailApi)
         .secret(Secret::new("k"))
-        .replay_window(webhook_core::replay::EMAIL_API_MIN_WINDOW)
+        .replay_window(webhook_core::senders::email_api::MIN_REPLAY_WINDOW)
         .build()
         .unwrap();
     let req = headers(&[(

@@ -16,7 +16,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redis::aio::MultiplexedConnection;
 use webhook_core::{
     Scheme,
-    idempotency::{Claim, DedupKey, IdempotencyStore, Policy, run_once},
+    idempotency::{Claim, DedupKey, DedupPolicy, IdempotencyStore, run_once},
 };
 use webhook_redis::testing::RedisServer;
 use webhook_redis::{RedisConfig, RedisStore};
@@ -201,7 +201,7 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let policy = Policy::for_scheme(Scheme::Stalwart).with_ttl(TTL);
+    let policy = DedupPolicy::for_scheme(Scheme::Stalwart).with_ttl(TTL);
     group.bench_function("store/run_once/sequential", |b| {
         b.iter_custom(|iters| {
             let batch = keys(iters);

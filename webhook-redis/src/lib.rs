@@ -35,7 +35,7 @@
 //!
 //! Every operation is bounded by [`RedisConfig::with_timeout`] (1 s by default) and a
 //! failure is [`StoreError::Unavailable`](webhook_core::idempotency::StoreError::Unavailable);
-//! the [`Policy`](webhook_core::idempotency::Policy) decides: fail closed (default, the
+//! the [`DedupPolicy`](webhook_core::idempotency::DedupPolicy) decides: fail closed (default, the
 //! handler does not run, answer 503, the sender retries) or fail open (the handler
 //! runs without deduplication). If a handler panics or its request is cancelled, the
 //! release is spawned on the current tokio runtime; if that fails too, the lease
@@ -44,12 +44,12 @@
 //! # Example
 //!
 //! ```no_run
-//! use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, FailurePolicy, Policy}};
+//! use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, FailurePolicy, DedupPolicy}};
 //! use webhook_redis::{RedisConfig, RedisStore};
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisStore::connect("redis://127.0.0.1:6379/", RedisConfig::default()).await?;
-//! let policy = Policy::for_scheme(Scheme::Stalwart); // fails closed
+//! let policy = DedupPolicy::for_scheme(Scheme::Stalwart); // fails closed
 //! let dedup = Deduplicator::new(store, policy);
 //!
 //! // A Stalwart batch: one key per event (a content fingerprint), one round trip.

@@ -28,7 +28,7 @@ use crate::{
 /// runtime with the time driver enabled (`#[tokio::main]`, axum and actix-web's
 /// runtimes all have it): the timeouts use it. Every operation is one atomic Lua script and is bounded by the configured
 /// timeout: a dead or stalled Redis yields [`StoreError::Unavailable`] within it, and
-/// the [`Policy`](webhook_core::idempotency::Policy)'s failure policy decides what
+/// the [`DedupPolicy`](webhook_core::idempotency::DedupPolicy)'s failure policy decides what
 /// happens to the event (by default: not processed, 503, the sender retries).
 ///
 /// ```no_run

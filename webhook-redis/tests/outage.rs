@@ -11,8 +11,8 @@ use std::{
 use webhook_core::{
     Scheme,
     idempotency::{
-        Claim, Completion, DedupKey, FailurePolicy, IdempotencyStore, Outcome, Policy, StoreError,
-        run_batch, run_once,
+        Claim, Completion, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore, RunOutcome,
+        StoreError, run_batch, run_once,
     },
 };
 use webhook_redis::testing::RedisServer;
@@ -49,13 +49,13 @@ fn redis_killed_fails_closed_by_default_and_open_when_asked() {
             runs.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(())
         };
-        let closed = Policy::for_scheme(Scheme::EmailApi);
+        let closed = DedupPolicy::for_scheme(Scheme::EmailApi);
         let open = closed.with_failure_policy(FailurePolicy::FailOpen);
 
         let before = run_once(&store, &key("evt_before"), &closed, handler).await;
         assert!(matches!(
             before,
-            Outcome::Processed {
+            RunOutcome::Processed {
                 completion: Completion::Recorded,
                 ..
             }
@@ -69,7 +69,7 @@ fn redis_killed_fails_closed_by_default_and_open_when_asked() {
         assert!(
             matches!(
                 outcome,
-                Outcome::Unavailable {
+                RunOutcome::Unavailable {
                     error: StoreError::Unavailable { .. },
                     ..
                 }
@@ -94,7 +94,7 @@ fn redis_killed_fails_closed_by_default_and_open_when_asked() {
         assert!(
             matches!(
                 outcome,
-                Outcome::Processed {
+                RunOutcome::Processed {
                     completion: Completion::Unguarded(StoreError::Unavailable { .. }),
                     ..
                 }
@@ -114,15 +114,20 @@ fn redis_killed_mid_handler_reports_processed_but_not_recorded() {
     runtime().block_on(async {
         let store = RedisStore::connect(&server.url(), config()).await.unwrap();
         let server = &mut server;
-        let outcome = run_once(&store, &key("evt_mid"), &Policy::default(), || async move {
-            server.kill();
-            Ok::<_, ()>("side effect applied")
-        })
+        let outcome = run_once(
+            &store,
+            &key("evt_mid"),
+            &DedupPolicy::default(),
+            || async move {
+                server.kill();
+                Ok::<_, ()>("side effect applied")
+            },
+        )
         .await;
         assert!(
             matches!(
                 outcome,
-                Outcome::Processed {
+                RunOutcome::Processed {
                     value: "side effect applied",
                     completion: Completion::NotRecorded(StoreError::Unavailable { .. })
                 }
@@ -189,9 +194,12 @@ fn stalled_redis_times_out() {
 
         let store = RedisStore::connect_lazy(&url, config()).unwrap();
         let started = Instant::now();
-        let outcome = run_once(&store, &key("evt_stall"), &Policy::default(), || async {
-            Ok::<_, ()>(())
-        })
+        let outcome = run_once(
+            &store,
+            &key("evt_stall"),
+            &DedupPolicy::default(),
+            || async { Ok::<_, ()>(()) },
+        )
         .await;
         assert!(
             started.elapsed() < NO_HANG,
@@ -199,7 +207,7 @@ fn stalled_redis_times_out() {
             started.elapsed()
         );
         assert!(
-            matches!(outcome, Outcome::Unavailable { .. }),
+            matches!(outcome, RunOutcome::Unavailable { .. }),
             "{outcome:?}"
         );
     });

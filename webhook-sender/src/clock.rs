@@ -4,17 +4,19 @@
 //! The sender needs two kinds of time. Waiting (throttle, retry waits, timeouts) always
 //! goes through `tokio::time`, which a test can pause and advance. Wall time (Stalwart's
 //! `createdAt`, the Standard Webhooks timestamp, the age checked by discard-after, the
-//! time in the delivery log) comes from a [`Clock`]: [`SystemClock`] in production, and
+//! time in the delivery log) comes from a [`WallClock`]: [`SystemClock`] in production, and
 //! [`TokioClock`], which follows `tokio::time`, in tests, so that a paused runtime moves
 //! both kinds together.
 
 use std::{
     fmt,
-    time::{Duration, SystemTime},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use chrono::{DateTime, Utc};
+
 /// A source of wall-clock time.
-pub trait Clock: Send + Sync + fmt::Debug + 'static {
+pub trait WallClock: Send + Sync + fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
 }
@@ -23,7 +25,7 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
-impl Clock for SystemClock {
+impl WallClock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
@@ -37,7 +39,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use webhook_sender::{Clock, TokioClock};
+/// use webhook_sender::{WallClock, TokioClock};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -68,8 +70,22 @@ impl TokioClock {
     }
 }
 
-impl Clock for TokioClock {
+impl WallClock for TokioClock {
     fn now(&self) -> SystemTime {
         self.start + self.origin.elapsed()
     }
+}
+
+/// `time` as whole Unix seconds (negative before 1970), saturating.
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
+
+/// `now` truncated to the second, as the senders that write whole-second times do.
+pub(crate) fn whole_seconds(now: SystemTime) -> DateTime<Utc> {
+    let at = DateTime::<Utc>::from(now);
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }

@@ -4,19 +4,16 @@
 //! `http::Request` a real sender would put on the wire out. The header rules are on
 //! [`Endpoint`].
 
-use std::{
-    fmt,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{fmt, time::SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use webhook_core::{
     Credentials, Scheme, Secret,
-    scheme::{email_api, mailtrap, stalwart, standard},
+    senders::{SignError, Stamp},
 };
 
-use crate::{Body, ConfigError, RenderError};
+use crate::{Body, ConfigError, RenderError, clock::unix_seconds};
 
 /// Which of a scheme's two header names to send where it has two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -229,6 +226,9 @@ impl Endpoint {
         Ok(request)
     }
 
+    /// Step 4 of the header rules: the scheme's signing headers, as webhook-core makes
+    /// them ([`Scheme::sign`]), under the names [`HeaderNames`] picks; every other name
+    /// of each is removed first, then the chosen ones are set.
     fn sign(
         &self,
         headers: &mut HeaderMap,
@@ -236,95 +236,53 @@ impl Endpoint {
         message_id: Option<&str>,
         now: SystemTime,
     ) -> Result<(), RenderError> {
+        let stamp = message_id.map(|message_id| Stamp {
+            message_id,
+            timestamp: unix_seconds(now),
+        });
+        let signed = self
+            .scheme
+            .sign(self.secret.as_ref(), body, stamp)
+            .map_err(|err| match err {
+                SignError::MissingMessageId { .. } => RenderError::MissingMessageId,
+                SignError::InvalidMessageId => RenderError::InvalidMessageId,
+                other => RenderError::Request(other.to_string()),
+            })?;
         let alternate = self.header_names == HeaderNames::Alternate;
-        let pick = |headers: &mut HeaderMap, current: &'static str, other: &'static str| {
-            let (send, drop) = if alternate {
-                (other, current)
-            } else {
-                (current, other)
-            };
-            headers_remove(headers, drop);
-            HeaderName::from_static(send)
-        };
-        match self.scheme {
-            Scheme::StandardWebhooks => {
-                let id = message_id.ok_or(RenderError::MissingMessageId)?;
-                let id_value =
-                    HeaderValue::from_str(id).map_err(|_| RenderError::InvalidMessageId)?;
-                let timestamp = unix_seconds(now);
-                let id_name = pick(headers, standard::ID_HEADER, standard::SVIX_ID_HEADER);
-                let ts_name = pick(
-                    headers,
-                    standard::TIMESTAMP_HEADER,
-                    standard::SVIX_TIMESTAMP_HEADER,
-                );
-                let sig_name = pick(
-                    headers,
-                    standard::SIGNATURE_HEADER,
-                    standard::SVIX_SIGNATURE_HEADER,
-                );
-                headers.insert(id_name, id_value);
-                headers.insert(ts_name, HeaderValue::from(timestamp));
-                match &self.secret {
-                    Some(secret) => {
-                        let signature = standard::sign(secret, id, timestamp, body);
-                        headers.insert(sig_name, header_value(&signature)?);
+        let names: Vec<(HeaderName, Option<&'static str>)> = signed
+            .iter()
+            .map(|signed| {
+                let header = signed.header;
+                match header.alternate() {
+                    Some(other) if alternate => {
+                        (HeaderName::from_static(other), Some(header.name()))
                     }
-                    None => {
-                        headers.remove(&sig_name);
-                    }
+                    other => (HeaderName::from_static(header.name()), other),
                 }
+            })
+            .collect();
+        for (_, dropped) in &names {
+            if let Some(dropped) = dropped {
+                headers.remove(HeaderName::from_static(dropped));
             }
-            _ => {
-                let Some(secret) = &self.secret else {
-                    return Ok(());
-                };
-                let (name, value) = match self.scheme {
-                    Scheme::Stalwart => (
-                        HeaderName::from_static(stalwart::SIGNATURE_HEADER),
-                        stalwart::sign(secret, body),
-                    ),
-                    Scheme::EmailApi => (
-                        pick(
-                            headers,
-                            email_api::SIGNATURE_HEADER,
-                            email_api::GITHUB_SIGNATURE_HEADER,
-                        ),
-                        email_api::sign(secret, body),
-                    ),
-                    Scheme::Mailtrap => (
-                        pick(
-                            headers,
-                            mailtrap::SIGNATURE_HEADER,
-                            mailtrap::LEGACY_SIGNATURE_HEADER,
-                        ),
-                        mailtrap::sign(secret, body),
-                    ),
-                    // WildDuck refuses a secret at configuration; a future scheme has no
-                    // signer here yet and sends unsigned rather than guess.
-                    _ => return Ok(()),
-                };
-                headers.insert(name, header_value(&value)?);
+        }
+        for ((name, _), signed) in names.into_iter().zip(signed) {
+            match signed.value {
+                Some(value) => {
+                    headers.insert(name, header_value(&value)?);
+                }
+                None => {
+                    headers.remove(&name);
+                }
             }
         }
         Ok(())
     }
 }
 
-fn headers_remove(headers: &mut HeaderMap, name: &'static str) {
-    headers.remove(HeaderName::from_static(name));
-}
-
 fn header_value(text: &str) -> Result<HeaderValue, RenderError> {
-    // Signatures are base64 or hex: always valid header text.
+    // Signatures are base64 or hex, ids are checked by webhook-core: valid header text.
     HeaderValue::from_str(text).map_err(|err| RenderError::Request(err.to_string()))
-}
-
-pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
-    }
 }
 
 /// Moves `user:password@` out of the URL into Basic credentials (percent-decoded, as
@@ -386,6 +344,10 @@ impl fmt::Debug for Endpoint {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use webhook_core::senders::email_api;
+
     use super::*;
 
     fn at(secs: u64) -> SystemTime {

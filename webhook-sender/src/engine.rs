@@ -30,11 +30,10 @@ use tokio::{
     task::JoinSet,
     time::Instant,
 };
-use webhook_core::Scheme;
 
 use crate::{
-    Attempt, Format, Outcome, Policy, Retry, Status, Ticket, Transport, TransportError,
-    message::new_message_id, sender::Shared,
+    Attempt, DeliveryOutcome, DeliveryPolicy, Format, Retry, Status, Ticket, Transport,
+    TransportError, new_message_id, shared::Shared,
 };
 
 /// What the handle tells the engine.
@@ -94,7 +93,7 @@ type Done = (Duration, Result<http::Response<()>, TransportError>);
 
 pub(crate) struct Engine<F: Format> {
     shared: Arc<Shared<F>>,
-    policy: Policy,
+    policy: DeliveryPolicy,
     transport: Arc<dyn Transport>,
     rx: mpsc::UnboundedReceiver<Command<F::Item>>,
     rx_open: bool,
@@ -114,7 +113,7 @@ pub(crate) struct Engine<F: Format> {
 impl<F: Format> Engine<F> {
     pub(crate) fn new(
         shared: Arc<Shared<F>>,
-        policy: Policy,
+        policy: DeliveryPolicy,
         transport: Arc<dyn Transport>,
         rx: mpsc::UnboundedReceiver<Command<F::Item>>,
     ) -> Self {
@@ -270,7 +269,7 @@ impl<F: Format> Engine<F> {
         match age {
             Some(age) if age >= limit => {
                 self.shared.report(
-                    Outcome::Discarded {
+                    DeliveryOutcome::Discarded {
                         ticket: entry.ticket,
                         attempts: entry.attempts,
                         age,
@@ -335,7 +334,7 @@ impl<F: Format> Engine<F> {
         let built = self.shared.format.render(&items).and_then(|rendered| {
             let message_id = match rendered.message_id {
                 Some(id) => Some(id),
-                None if self.shared.endpoint.scheme() == Scheme::StandardWebhooks => Some(
+                None if self.shared.endpoint.scheme().stamps_message_id() => Some(
                     request
                         .message_id
                         .get_or_insert_with(new_message_id)
@@ -428,7 +427,7 @@ impl<F: Format> Engine<F> {
             None => {
                 for entry in flight.request.entries {
                     self.shared.report(
-                        Outcome::Delivered {
+                        DeliveryOutcome::Delivered {
                             ticket: entry.ticket,
                             attempts: entry.attempts,
                         },
@@ -473,7 +472,7 @@ impl<F: Format> Engine<F> {
     fn give_up(&self, request: Request<F::Item>, error: String) {
         for entry in request.entries {
             self.shared.report(
-                Outcome::GaveUp {
+                DeliveryOutcome::GaveUp {
                     ticket: entry.ticket,
                     attempts: entry.attempts,
                     error: error.clone(),
@@ -525,7 +524,7 @@ impl<F: Format> Engine<F> {
         entries.sort_by_key(|e| e.ticket);
         for entry in entries {
             self.shared.report(
-                Outcome::Abandoned {
+                DeliveryOutcome::Abandoned {
                     ticket: entry.ticket,
                     attempts: entry.attempts,
                 },
@@ -536,7 +535,7 @@ impl<F: Format> Engine<F> {
         while let Ok(command) = self.rx.try_recv() {
             if let Command::Submit { ticket, .. } = command {
                 self.shared.report(
-                    Outcome::Abandoned {
+                    DeliveryOutcome::Abandoned {
                         ticket,
                         attempts: 0,
                     },

@@ -48,7 +48,7 @@ pub trait Format: Send + Sync + 'static {
 
     /// Whether the endpoint wants this item (its event filter or subscription), asked
     /// once at submit, after [`prepare`](Format::prepare). An item refused here is never
-    /// sent: it ends at once in [`Outcome::Filtered`](crate::Outcome::Filtered), counted
+    /// sent: it ends at once in [`DeliveryOutcome::Filtered`](crate::DeliveryOutcome::Filtered), counted
     /// in [`Stats::filtered`](crate::Stats::filtered). The default accepts everything.
     fn accepts(&self, item: &Self::Item) -> bool {
         let _ = item;

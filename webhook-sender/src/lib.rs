@@ -9,7 +9,7 @@
 //! Send one signed Stalwart batch:
 //!
 //! ```no_run
-//! use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_core::{Scheme, Secret, senders::stalwart::{DataMap, Key, Value}};
 //! use webhook_sender::{Endpoint, Sender, StalwartEvent};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +28,7 @@
 //! [`Sender::mailtrap`], [`Sender::wildduck`] (and [`Sender::messages`] for raw bodies):
 //!
 //! ```no_run
-//! use webhook_core::{Scheme, Secret, events::mailtrap::EventKind};
+//! use webhook_core::{Scheme, Secret, senders::mailtrap::EventKind};
 //! use webhook_sender::{Endpoint, MailtrapEncoding, MailtrapItem, Sender};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +44,7 @@
 //!
 //! ```
 //! use chrono::DateTime;
-//! use webhook_core::{Scheme, Secret, Verifier, events::stalwart::{DataMap, Key, Value}};
+//! use webhook_core::{Scheme, Secret, Verifier, senders::stalwart::{DataMap, Key, Value}};
 //! use webhook_sender::{Body, Endpoint, IdGenerator, IdStyle, StalwartEvent, render_batch};
 //!
 //! let mut data = DataMap::new();
@@ -67,8 +67,9 @@
 //!
 //! - [`Endpoint`]: URL, [`Scheme`](webhook_core::Scheme), secret, `Authorization`, custom
 //!   headers; builds each request with headers in Stalwart's order (a custom header may
-//!   replace `Content-Type`, never the credentials or the signature). Signing is
-//!   webhook-core's `scheme::*::sign`, so sender and verifier cannot drift apart.
+//!   replace `Content-Type`, never the credentials or the signature). The signing
+//!   headers are webhook-core's ([`Scheme::sign`](webhook_core::Scheme::sign)), so
+//!   sender and verifier cannot drift apart.
 //! - [`Format`]: what an item is, whether the endpoint wants it, and how a request's
 //!   items become a [`Body`], once per attempt. [`StalwartFormat`] batches
 //!   [`StalwartEvent`]s with fresh ids on every serialization, filtered by Stalwart's
@@ -79,24 +80,29 @@
 //!   caller-made [`Message`]s (any scheme, any media type) one per request. The typed
 //!   formats serialize webhook-core's event models and filter with its matcher
 //!   ([`webhook_core::filter`]). Events a filter refuses end in
-//!   [`Outcome::Filtered`], counted in [`Stats::filtered`].
-//! - [`Policy`]: pacing, batching, retries, success rule and timeout as data, with a
-//!   preset per sender.
-//! - [`Sender`]: runs the delivery engine on tokio; every item ends in an [`Outcome`]
+//!   [`DeliveryOutcome::Filtered`], counted in [`Stats::filtered`].
+//! - [`DeliveryPolicy`]: pacing, batching, retries, success rule and timeout as data, with a
+//!   preset per sender ([`DeliveryPolicy::for_scheme`]).
+//!
+//! Each sender's preset and typed format live in one file named as in
+//! [`webhook_core::senders`] (`src/senders/stalwart.rs`, `email_api.rs`, `mailtrap.rs`,
+//! `standard_webhooks.rs`, `wildduck.rs`); `src/senders/mod.rs` is the one place that
+//! branches on the sender.
+//! - [`Sender`]: runs the delivery engine on tokio; every item ends in a [`DeliveryOutcome`]
 //!   (callbacks, [`Sender::subscribe`]) and every attempt is in the [`DeliveryLog`].
 //! - [`Transport`]: [`HttpTransport`] (reqwest, rustls, no redirects) or
-//!   [`testing::ScriptedTransport`] for virtual-time tests; [`Clock`] likewise.
+//!   [`testing::ScriptedTransport`] for virtual-time tests; [`WallClock`] likewise.
 //!
 //! ## Delivery semantics by preset
 //!
 //! | preset | batching | in flight | retries | success | timeout |
 //! |---|---|---|---|---|---|
-//! | [`Policy::stalwart`] | all pending events per POST, one POST per 1 s throttle (first after idle at once) | 1 | whole batch re-queued, no backoff; events ≥ 5 min old dropped and reported when re-queued; lossy mode optional | 2xx | 30 s |
-//! | [`Policy::email_api`] | one event per request | 8 | waits 1, 5, 30 min (4 attempts) | 2xx | 30 s |
-//! | [`Policy::mailtrap`] | up to 500 events per request with [`MailtrapFormat`] (1 with form data) | 8 | 10 attempts, first wait 1 min, ×2.31 (last at 23 h 49 min) | 200 only | 30 s |
-//! | [`Policy::mailtrap_current`] | same | 8 | 40 retries every 5 min | 200 only | 30 s |
-//! | [`Policy::wildduck`] | one event per request | 1 | waits 2, 4, 8, 16 s (5 attempts) | 2xx | none |
-//! | [`Policy::standard_webhooks`] | one message per request | 8 | Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h | 2xx | 15 s |
+//! | [`DeliveryPolicy::stalwart`] | all pending events per POST, one POST per 1 s throttle (first after idle at once) | 1 | whole batch re-queued, no backoff; events ≥ 5 min old dropped and reported when re-queued; lossy mode optional | 2xx | 30 s |
+//! | [`DeliveryPolicy::email_api`] | one event per request | 8 | waits 1, 5, 30 min (4 attempts) | 2xx | 30 s |
+//! | [`DeliveryPolicy::mailtrap`] | up to 500 events per request with [`MailtrapFormat`] (1 with form data) | 8 | 10 attempts, first wait 1 min, ×2.31 (last at 23 h 49 min) | 200 only | 30 s |
+//! | [`DeliveryPolicy::mailtrap_current`] | same | 8 | 40 retries every 5 min | 200 only | 30 s |
+//! | [`DeliveryPolicy::wildduck`] | one event per request | 1 | waits 2, 4, 8, 16 s (5 attempts) | 2xx | none |
+//! | [`DeliveryPolicy::standard_webhooks`] | one message per request | 8 | Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h | 2xx | 15 s |
 //!
 //! Delivery is at least once: a receiver that processed a request but answered late or
 //! with an error gets it again. Stalwart events then carry new ids (v0.16.11+), so
@@ -107,7 +113,7 @@
 //!
 //! Submitting never blocks. Items wait in memory until delivered: under Stalwart's
 //! policy a dead receiver keeps up to `discard_after` (5 min) of events, each holding its
-//! `data` JSON; lossy mode ([`Policy::with_lossy`], Stalwart's cap is
+//! `data` JSON; lossy mode ([`DeliveryPolicy::with_lossy`], Stalwart's cap is
 //! [`STALWART_LOSSY_CAP`]) bounds the backlog in count and counts every drop exactly in
 //! [`Stats::dropped`]. The log keeps finished records up to a retention limit.
 //!
@@ -119,41 +125,40 @@
 
 mod body;
 mod clock;
-mod email_api;
 mod endpoint;
 mod engine;
 mod error;
 mod format;
 mod key_order;
 mod log;
-mod mailtrap;
 mod message;
 mod outcome;
 mod policy;
 mod sender;
-mod stalwart;
+mod senders;
+mod shared;
 pub mod testing;
 mod transport;
-mod wildduck;
 
 pub use body::{APPLICATION_JSON, Body};
-pub use clock::{Clock, SystemClock, TokioClock};
-pub use email_api::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, new_event_id};
+pub use clock::{SystemClock, TokioClock, WallClock};
 pub use endpoint::{Endpoint, HeaderNames};
 pub use error::{ConfigError, RenderError, SendError};
 pub use format::{Format, Rendered};
 pub use log::{Attempt, DEFAULT_LOG_RETENTION, DeliveryLog, Record, Stats, Status, Ticket};
-pub use mailtrap::{
+pub use message::{Message, MessageFormat};
+pub use outcome::{DeliveryOutcome, Outcomes};
+pub use policy::{DeliveryPolicy, Jitter, Retry, Schedule, Success};
+pub use sender::{SendHandle, Sender, SenderBuilder};
+pub use senders::email_api::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, new_event_id};
+pub use senders::mailtrap::{
     APPLICATION_FORM, APPLICATION_JSONL, MAILTRAP_KEY_ORDER, MAILTRAP_MAX_BATCH, MailtrapEncoding,
     MailtrapFormat, MailtrapItem, new_event_uuid,
 };
-pub use message::{Message, MessageFormat, new_message_id};
-pub use outcome::{Outcome, Outcomes};
-pub use policy::{Jitter, Policy, Retry, STALWART_LOSSY_CAP, Schedule, Success};
-pub use sender::{SendHandle, Sender, SenderBuilder};
-pub use stalwart::{
-    IdGenerator, IdStyle, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID, WEBHOOK_ERROR_EVENT,
-    render_batch,
+pub use senders::stalwart::{
+    IdGenerator, IdStyle, STALWART_LOSSY_CAP, StalwartEvent, StalwartFormat, UNKNOWN_TYPE_ID,
+    WEBHOOK_ERROR_EVENT, render_batch,
 };
+pub use senders::standard_webhooks::new_message_id;
+pub use senders::wildduck::{WILDDUCK_KEY_ORDER, WildDuckFormat, WildDuckItem, new_object_id};
 pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
-pub use wildduck::{WILDDUCK_KEY_ORDER, WildDuckFormat, WildDuckItem, new_object_id};

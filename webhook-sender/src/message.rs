@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 use webhook_core::Scheme;
 
-use crate::{Body, Format, RenderError, Rendered};
+use crate::{Body, Format, RenderError, Rendered, new_message_id};
 
 /// One finished request body.
 ///
@@ -84,14 +84,6 @@ impl Message {
     }
 }
 
-/// A Svix-shaped message id: `msg_` and 27 random ASCII letters and digits.
-pub fn new_message_id() -> String {
-    let mut id = String::with_capacity(31);
-    id.push_str("msg_");
-    id.extend(std::iter::repeat_with(fastrand::alphanumeric).take(27));
-    id
-}
-
 /// Raw messages as a sender body format: one message per request, the same bytes on
 /// every attempt.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,7 +100,7 @@ impl Format for MessageFormat {
         if message.created_at.is_none() {
             message.created_at = Some(now);
         }
-        if message.id.is_none() && scheme == Scheme::StandardWebhooks {
+        if message.id.is_none() && scheme.stamps_message_id() {
             message.id = Some(new_message_id());
         }
     }

@@ -1,4 +1,4 @@
-//! [`Outcome`]: the final word on one item, reported as it happens.
+//! [`DeliveryOutcome`]: the final word on one item, reported as it happens.
 //!
 //! Every accepted item ends in exactly one outcome (lossy drops excepted, which are
 //! counted in [`Stats::dropped`](crate::Stats::dropped) instead: reporting each would cost the
@@ -14,7 +14,7 @@ use crate::Ticket;
 /// How one item ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum DeliveryOutcome {
     /// A request carrying it was accepted.
     Delivered {
         /// The item.
@@ -55,32 +55,32 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl DeliveryOutcome {
     /// The item.
     pub fn ticket(&self) -> Ticket {
         match self {
-            Outcome::Delivered { ticket, .. }
-            | Outcome::GaveUp { ticket, .. }
-            | Outcome::Discarded { ticket, .. }
-            | Outcome::Abandoned { ticket, .. }
-            | Outcome::Filtered { ticket } => *ticket,
+            DeliveryOutcome::Delivered { ticket, .. }
+            | DeliveryOutcome::GaveUp { ticket, .. }
+            | DeliveryOutcome::Discarded { ticket, .. }
+            | DeliveryOutcome::Abandoned { ticket, .. }
+            | DeliveryOutcome::Filtered { ticket } => *ticket,
         }
     }
 
     /// Attempts made.
     pub fn attempts(&self) -> u32 {
         match self {
-            Outcome::Delivered { attempts, .. }
-            | Outcome::GaveUp { attempts, .. }
-            | Outcome::Discarded { attempts, .. }
-            | Outcome::Abandoned { attempts, .. } => *attempts,
-            Outcome::Filtered { .. } => 0,
+            DeliveryOutcome::Delivered { attempts, .. }
+            | DeliveryOutcome::GaveUp { attempts, .. }
+            | DeliveryOutcome::Discarded { attempts, .. }
+            | DeliveryOutcome::Abandoned { attempts, .. } => *attempts,
+            DeliveryOutcome::Filtered { .. } => 0,
         }
     }
 
     /// Whether the item was delivered.
     pub fn is_delivered(&self) -> bool {
-        matches!(self, Outcome::Delivered { .. })
+        matches!(self, DeliveryOutcome::Delivered { .. })
     }
 }
 
@@ -88,17 +88,17 @@ impl Outcome {
 /// outcome from the moment of subscribing, none lost (unbounded; drop it when done).
 #[derive(Debug)]
 pub struct Outcomes {
-    pub(crate) rx: mpsc::UnboundedReceiver<Outcome>,
+    pub(crate) rx: mpsc::UnboundedReceiver<DeliveryOutcome>,
 }
 
 impl Outcomes {
     /// The next outcome; `None` once the sender has finished and all were read.
-    pub async fn recv(&mut self) -> Option<Outcome> {
+    pub async fn recv(&mut self) -> Option<DeliveryOutcome> {
         self.rx.recv().await
     }
 
     /// The next outcome if one is ready.
-    pub fn try_recv(&mut self) -> Option<Outcome> {
+    pub fn try_recv(&mut self) -> Option<DeliveryOutcome> {
         self.rx.try_recv().ok()
     }
 }

@@ -1,9 +1,9 @@
 //! Delivery policies as data: batching, in-flight limit, retries, success rule, timeout.
 //!
 //! Each real sender retries in its own way, and a receiver must survive all of them, so
-//! the policies are plain values with one preset per sender ([`Policy::stalwart`],
-//! [`Policy::email_api`], [`Policy::mailtrap`], [`Policy::mailtrap_current`],
-//! [`Policy::wildduck`], [`Policy::standard_webhooks`]) and every field public for a
+//! the policies are plain values with one preset per sender ([`DeliveryPolicy::stalwart`],
+//! [`DeliveryPolicy::email_api`], [`DeliveryPolicy::mailtrap`], [`DeliveryPolicy::mailtrap_current`],
+//! [`DeliveryPolicy::wildduck`], [`DeliveryPolicy::standard_webhooks`]) and every field public for a
 //! custom one. Two retry models cover them:
 //!
 //! - [`Retry::Requeue`] (Stalwart): a failed batch goes back in the queue, whole, and leaves
@@ -20,13 +20,10 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-/// Stalwart's backlog cap in lossy mode (events), from its collector.
-pub const STALWART_LOSSY_CAP: usize = 32_768;
-
 /// How the sender paces, batches, retries and judges its requests.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Policy {
+pub struct DeliveryPolicy {
     /// Least time between the starts of two requests (new or retried). Stalwart: 1 s, and
     /// the first delivery after an idle period goes out at once. Zero: no pacing.
     pub throttle: Duration,
@@ -60,7 +57,7 @@ pub enum Retry {
     /// Put the items back in the queue (behind newer ones) for a later batch.
     Requeue {
         /// Drop items at least this old (by their creation time) when their batch is
-        /// re-queued, reporting each as [`Outcome::Discarded`](crate::Outcome::Discarded).
+        /// re-queued, reporting each as [`DeliveryOutcome::Discarded`](crate::DeliveryOutcome::Discarded).
         /// `None`: retry forever.
         discard_after: Option<Duration>,
     },
@@ -139,9 +136,9 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use webhook_sender::Policy;
+    /// use webhook_sender::DeliveryPolicy;
     ///
-    /// let offsets = Policy::email_api().schedule().unwrap().offsets();
+    /// let offsets = DeliveryPolicy::email_api().schedule().unwrap().offsets();
     /// assert_eq!(offsets, [0, 60, 360, 2160].map(Duration::from_secs));
     /// ```
     pub fn offsets(&self) -> Vec<Duration> {
@@ -219,112 +216,7 @@ impl Jitter {
     }
 }
 
-impl Policy {
-    /// Stalwart's webhook delivery (v0.9 to v0.16 defaults): at most one POST in flight,
-    /// one POST per `throttle` (1 s) carrying every pending event, a failed batch
-    /// re-queued whole with no backoff, events dropped once 5 minutes old when their batch
-    /// comes back, success on any 2xx, 30 s timeout, not lossy.
-    pub fn stalwart() -> Self {
-        Self {
-            throttle: Duration::from_secs(1),
-            max_in_flight: 1,
-            max_batch: None,
-            retry: Retry::Requeue {
-                discard_after: Some(Duration::from_secs(300)),
-            },
-            lossy: None,
-            success: Success::Any2xx,
-            timeout: Some(Duration::from_secs(30)),
-            jitter: None,
-        }
-    }
-
-    /// The email-API seed's rule, "3 attempts with exponential backoff, retry intervals
-    /// 1 minute, 5 minutes, 30 minutes", read as: one delivery, then **three retries**,
-    /// waiting 1 min after the first failure, 5 min after the second and 30 min after the
-    /// third (attempts at 0, 1, 6 and 36 minutes when each fails at once); then given up.
-    /// The listed intervals are the waits, not times since the first attempt. Success on
-    /// any 2xx; the timeout, unstated by the seed, is 30 s.
-    pub fn email_api() -> Self {
-        Self {
-            throttle: Duration::ZERO,
-            max_in_flight: 8,
-            max_batch: Some(1),
-            retry: Retry::Schedule(Schedule::fixed([60, 300, 1800].map(Duration::from_secs))),
-            lossy: None,
-            success: Success::Any2xx,
-            timeout: Some(Duration::from_secs(30)),
-            jitter: None,
-        }
-    }
-
-    /// Mailtrap's seed doc: "up to 10 attempts over 24 hours, first retry after 1 minute,
-    /// exponential". Read as 10 attempts in all (the first delivery and 9 retries); the
-    /// factor 2.31 makes the nine waits (60 s, 138.6 s, 320.166 s, … 48 645.995 s) add up
-    /// to 85 734.54 s (23 h 49 min), the largest factor with two decimals that keeps the
-    /// last attempt within 24 h. Success is `200` only.
-    /// The 30 s timeout is from Mailtrap's current docs. Batches of up to 500 events
-    /// are made with [`MailtrapFormat`](crate::MailtrapFormat) (raw messages go one per
-    /// request); Mailtrap's 30 s collection interval is not simulated: a batch leaves as
-    /// soon as a request may start, with whatever is pending.
-    pub fn mailtrap() -> Self {
-        Self {
-            throttle: Duration::ZERO,
-            max_in_flight: 8,
-            max_batch: Some(500),
-            retry: Retry::Schedule(Schedule::exponential(Duration::from_secs(60), 2.31, 10)),
-            lossy: None,
-            success: Success::Only200,
-            timeout: Some(Duration::from_secs(30)),
-            jitter: None,
-        }
-    }
-
-    /// Mailtrap's current docs: 40 retries every 5 minutes (then the webhook is paused),
-    /// success `200` only, 30 s timeout.
-    pub fn mailtrap_current() -> Self {
-        Self {
-            retry: Retry::Schedule(Schedule::every(Duration::from_secs(300), 40)),
-            ..Self::mailtrap()
-        }
-    }
-
-    /// WildDuck (BullMQ): 5 attempts in all with exponential backoff from 2 s (waits 2,
-    /// 4, 8, 16 s), one delivery at a time, success on any 2xx (a `410 Gone` is retried
-    /// like any failure, as the published code does), and **no timeout**, as its axios
-    /// client has none: set [`Policy::timeout`] when a receiver may hang.
-    pub fn wildduck() -> Self {
-        Self {
-            throttle: Duration::ZERO,
-            max_in_flight: 1,
-            max_batch: Some(1),
-            retry: Retry::Schedule(Schedule::exponential(Duration::from_secs(2), 2.0, 5)),
-            lossy: None,
-            success: Success::Any2xx,
-            timeout: None,
-            jitter: None,
-        }
-    }
-
-    /// Standard Webhooks as Svix documents its retries (not part of the specification):
-    /// immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h; success on any
-    /// 2xx; 15 s timeout. The `webhook-id` stays the same on every attempt while the
-    /// timestamp and signature are fresh.
-    pub fn standard_webhooks() -> Self {
-        Self {
-            throttle: Duration::ZERO,
-            max_in_flight: 8,
-            max_batch: Some(1),
-            retry: Retry::Schedule(Schedule::fixed(
-                [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map(Duration::from_secs),
-            )),
-            lossy: None,
-            success: Success::Any2xx,
-            timeout: Some(Duration::from_secs(15)),
-            jitter: None,
-        }
-    }
-
+impl DeliveryPolicy {
     /// A custom policy: `retry`, one request at a time, no throttle, success on any 2xx,
     /// 30 s timeout. Adjust the public fields or use the `with_*` methods.
     pub fn custom(retry: Retry) -> Self {
@@ -340,18 +232,6 @@ impl Policy {
         }
     }
 
-    /// The preset of the sender that uses `scheme`.
-    pub fn for_scheme(scheme: webhook_core::Scheme) -> Self {
-        use webhook_core::Scheme;
-        match scheme {
-            Scheme::EmailApi => Self::email_api(),
-            Scheme::Mailtrap => Self::mailtrap(),
-            Scheme::StandardWebhooks => Self::standard_webhooks(),
-            Scheme::WildDuck => Self::wildduck(),
-            _ => Self::stalwart(),
-        }
-    }
-
     /// The retry schedule, if this policy uses one.
     pub fn schedule(&self) -> Option<&Schedule> {
         match &self.retry {
@@ -360,19 +240,19 @@ impl Policy {
         }
     }
 
-    /// Sets [`Policy::throttle`].
+    /// Sets [`DeliveryPolicy::throttle`].
     pub fn with_throttle(mut self, throttle: Duration) -> Self {
         self.throttle = throttle;
         self
     }
 
-    /// Sets [`Policy::timeout`].
+    /// Sets [`DeliveryPolicy::timeout`].
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Turns on lossy mode with a backlog cap of `cap` items ([`STALWART_LOSSY_CAP`] for
+    /// Turns on lossy mode with a backlog cap of `cap` items ([`STALWART_LOSSY_CAP`](crate::STALWART_LOSSY_CAP) for
     /// Stalwart's).
     pub fn with_lossy(mut self, cap: usize) -> Self {
         self.lossy = Some(cap);
@@ -387,25 +267,25 @@ impl Policy {
         self
     }
 
-    /// Sets [`Policy::jitter`].
+    /// Sets [`DeliveryPolicy::jitter`].
     pub fn with_jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = Some(jitter);
         self
     }
 
-    /// Sets [`Policy::success`].
+    /// Sets [`DeliveryPolicy::success`].
     pub fn with_success(mut self, success: Success) -> Self {
         self.success = success;
         self
     }
 
-    /// Sets [`Policy::max_in_flight`].
+    /// Sets [`DeliveryPolicy::max_in_flight`].
     pub fn with_max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max;
         self
     }
 
-    /// Sets [`Policy::max_batch`].
+    /// Sets [`DeliveryPolicy::max_batch`].
     pub fn with_max_batch(mut self, max: Option<usize>) -> Self {
         self.max_batch = max;
         self
@@ -440,10 +320,10 @@ mod tests {
     #[test]
     fn preset_schedules() {
         assert_eq!(
-            Policy::wildduck().schedule().unwrap().offsets(),
+            DeliveryPolicy::wildduck().schedule().unwrap().offsets(),
             secs(&[0.0, 2.0, 6.0, 14.0, 30.0])
         );
-        let mailtrap = Policy::mailtrap();
+        let mailtrap = DeliveryPolicy::mailtrap();
         let schedule = mailtrap.schedule().unwrap();
         assert_eq!(schedule.max_attempts(), 10);
         assert_eq!(schedule.waits()[0], Duration::from_secs(60));
@@ -453,10 +333,10 @@ mod tests {
         // 2.32 would pass 24 h: 2.31 is the largest two-decimal factor that fits.
         let over = Schedule::exponential(Duration::from_secs(60), 2.32, 10);
         assert!(*over.offsets().last().unwrap() > Duration::from_secs(24 * 3600));
-        let current = Policy::mailtrap_current();
+        let current = DeliveryPolicy::mailtrap_current();
         assert_eq!(current.schedule().unwrap().max_attempts(), 41);
         assert_eq!(current.success, Success::Only200);
-        assert!(Policy::stalwart().schedule().is_none());
+        assert!(DeliveryPolicy::stalwart().schedule().is_none());
     }
 
     #[test]

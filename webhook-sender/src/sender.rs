@@ -19,39 +19,13 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    ConfigError, DeliveryLog, Endpoint, Format, HttpTransport, MessageFormat, Outcome, Outcomes,
-    Policy, SendError, StalwartFormat, Stats, Ticket, Transport,
-    clock::{Clock, SystemClock},
+    ConfigError, DeliveryLog, DeliveryOutcome, DeliveryPolicy, Endpoint, Format, HttpTransport,
+    MessageFormat, Outcomes, SendError, StalwartFormat, Stats, Ticket, Transport,
+    clock::{SystemClock, WallClock},
     engine::{Command, Engine},
     log::DEFAULT_LOG_RETENTION,
+    shared::{Callback, Shared},
 };
-
-pub(crate) type Callback = Arc<dyn Fn(&Outcome, &Stats) + Send + Sync>;
-
-/// What the handle and the engine share.
-pub(crate) struct Shared<F: Format> {
-    pub(crate) format: F,
-    pub(crate) endpoint: Endpoint,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) log: DeliveryLog,
-    pub(crate) callbacks: Vec<Callback>,
-    pub(crate) subscribers: Mutex<Vec<mpsc::UnboundedSender<Outcome>>>,
-    next_ticket: AtomicU64,
-}
-
-impl<F: Format> Shared<F> {
-    /// Records a final outcome and tells everyone listening.
-    pub(crate) fn report(&self, outcome: Outcome, status: crate::Status) {
-        let stats = self.log.finished(outcome.ticket(), status);
-        for callback in &self.callbacks {
-            callback(&outcome, &stats);
-        }
-        self.subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|subscriber| subscriber.send(outcome.clone()).is_ok());
-    }
-}
 
 /// Configures a [`Sender`]. Start from [`Sender::stalwart`], [`Sender::email_api`],
 /// [`Sender::mailtrap`], [`Sender::wildduck`], [`Sender::messages`] or
@@ -60,16 +34,16 @@ impl<F: Format> Shared<F> {
 pub struct SenderBuilder<F: Format> {
     endpoint: Endpoint,
     format: F,
-    policy: Policy,
+    policy: DeliveryPolicy,
     transport: Option<Arc<dyn Transport>>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
     callbacks: Vec<Callback>,
     retention: usize,
 }
 
 impl<F: Format> SenderBuilder<F> {
     /// Replaces the delivery policy.
-    pub fn policy(mut self, policy: Policy) -> Self {
+    pub fn policy(mut self, policy: DeliveryPolicy) -> Self {
         self.policy = policy;
         self
     }
@@ -81,17 +55,17 @@ impl<F: Format> SenderBuilder<F> {
     }
 
     /// Reads wall time from `clock` (default: the system clock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
+    pub fn clock(mut self, clock: impl WallClock) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
     /// Calls `callback` with each outcome and the counters right after it, on the
-    /// engine's task (for [`Outcome::Filtered`], on the task that submitted the item):
+    /// engine's task (for [`DeliveryOutcome::Filtered`], on the task that submitted the item):
     /// keep it short (a progress line, a counter), never block in it.
     pub fn on_outcome(
         mut self,
-        callback: impl Fn(&Outcome, &Stats) + Send + Sync + 'static,
+        callback: impl Fn(&DeliveryOutcome, &Stats) + Send + Sync + 'static,
     ) -> Self {
         self.callbacks.push(Arc::new(callback));
         self
@@ -143,7 +117,7 @@ impl<F: Format> std::fmt::Debug for SenderBuilder<F> {
 /// A running webhook sender for one endpoint.
 ///
 /// Items go in with [`send`](Sender::send); the engine batches, signs, sends and retries
-/// them under the [`Policy`]; every item ends in an [`Outcome`], recorded in the
+/// them under the [`DeliveryPolicy`]; every item ends in a [`DeliveryOutcome`], recorded in the
 /// [`DeliveryLog`]. [`close`](Sender::close) waits until all are finished.
 ///
 /// Dropping a `Sender` without closing it lets the engine finish what it holds in the
@@ -154,25 +128,29 @@ pub struct Sender<F: Format> {
 }
 
 impl Sender<StalwartFormat> {
-    /// A Stalwart sender: [`StalwartFormat`] batches under [`Policy::stalwart`], ids from
+    /// A Stalwart sender: [`StalwartFormat`] batches under [`DeliveryPolicy::stalwart`], ids from
     /// the process-wide counter.
     pub fn stalwart(endpoint: Endpoint) -> SenderBuilder<StalwartFormat> {
-        Sender::builder(endpoint, StalwartFormat::default(), Policy::stalwart())
+        Sender::builder(
+            endpoint,
+            StalwartFormat::default(),
+            DeliveryPolicy::stalwart(),
+        )
     }
 }
 
 impl Sender<MessageFormat> {
     /// A sender of raw messages, one per request, under the preset of the endpoint's
-    /// scheme ([`Policy::for_scheme`]).
+    /// scheme ([`DeliveryPolicy::for_scheme`]).
     pub fn messages(endpoint: Endpoint) -> SenderBuilder<MessageFormat> {
-        let policy = Policy::for_scheme(endpoint.scheme());
+        let policy = DeliveryPolicy::for_scheme(endpoint.scheme());
         Sender::builder(endpoint, MessageFormat, policy)
     }
 }
 
 impl<F: Format> Sender<F> {
     /// A sender of `format` bodies to `endpoint` under `policy`.
-    pub fn builder(endpoint: Endpoint, format: F, policy: Policy) -> SenderBuilder<F> {
+    pub fn builder(endpoint: Endpoint, format: F, policy: DeliveryPolicy) -> SenderBuilder<F> {
         SenderBuilder {
             endpoint,
             format,
@@ -193,7 +171,7 @@ impl<F: Format> Sender<F> {
     /// `0` or less: all at once), for load tests and demos. Returns their tickets.
     ///
     /// ```no_run
-    /// use webhook_core::{Scheme, Secret, events::stalwart::{DataMap, Key, Value}};
+    /// use webhook_core::{Scheme, Secret, senders::stalwart::{DataMap, Key, Value}};
     /// use webhook_sender::{Endpoint, Sender, StalwartEvent};
     ///
     /// # async fn demo(url: &str, n: u64, rate: f64) -> Result<(), Box<dyn std::error::Error>> {
@@ -278,7 +256,7 @@ impl<F: Format> Sender<F> {
     }
 
     /// Like [`close`](Sender::close), but items still undelivered after `deadline` are
-    /// reported as [`Outcome::Abandoned`].
+    /// reported as [`DeliveryOutcome::Abandoned`].
     pub async fn close_within(self, deadline: Duration) -> Stats {
         self.shutdown(Some(deadline)).await
     }
@@ -323,7 +301,7 @@ impl<F: Format> SendHandle<F> {
     /// is closing, handing the item back.
     ///
     /// An item the format's filter refuses ([`Format::accepts`]) still gets a ticket and
-    /// a record: it ends at once in [`Outcome::Filtered`] (reported on this task),
+    /// a record: it ends at once in [`DeliveryOutcome::Filtered`] (reported on this task),
     /// counted in [`Stats::filtered`], and is never sent.
     pub fn send(&self, mut item: F::Item) -> Result<Ticket, SendError<F::Item>> {
         if self.tx.is_closed() {
@@ -337,7 +315,10 @@ impl<F: Format> SendHandle<F> {
         shared.log.submitted(ticket, shared.format.label(&item));
         if !shared.format.accepts(&item) {
             // Not for this endpoint: finished at once, counted, never queued.
-            shared.report(Outcome::Filtered { ticket }, crate::Status::Filtered);
+            shared.report(
+                DeliveryOutcome::Filtered { ticket },
+                crate::Status::Filtered,
+            );
             return Ok(ticket);
         }
         match self.tx.send(Command::Submit { ticket, item }) {

@@ -9,7 +9,7 @@
 //! use std::time::Duration;
 //! use http::StatusCode;
 //! use webhook_core::Scheme;
-//! use webhook_sender::{Endpoint, Message, Policy, Sender, testing::{Reply, ScriptedTransport}};
+//! use webhook_sender::{Endpoint, Message, DeliveryPolicy, Sender, testing::{Reply, ScriptedTransport}};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,7 +17,7 @@
 //!     .then(Reply::status(StatusCode::INTERNAL_SERVER_ERROR));
 //! let endpoint = Endpoint::new(Scheme::WildDuck, "http://wildduck.test/hook")?;
 //! let sender = Sender::messages(endpoint)
-//!     .policy(Policy::wildduck())
+//!     .policy(DeliveryPolicy::wildduck())
 //!     .transport(transport.clone())
 //!     .build()?;
 //! sender.send(Message::json("{}"))?;

@@ -28,12 +28,9 @@ use serde::{
 };
 use webhook_core::{
     MediaType, ParseContext, Scheme,
-    events::{
-        RawJson,
-        email_api::{
-            BounceCode, BounceType, EmailApiEvent, EmailApiEventType, EmailData, Recipients,
-        },
-        parse_unverified,
+    events::{RawJson, parse_unverified},
+    senders::email_api::{
+        BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData, Recipients,
     },
 };
 use webhook_sender::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, Format};
@@ -316,7 +313,7 @@ proptest! {
         prop_assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{:?}", ranks);
 
         // And webhook-core reads back the event that was sent.
-        let back: EmailApiEvent<'static> =
+        let back: EmailApiPayload<'static> =
             parse_unverified(body, ParseContext::new(MediaType::Json)).unwrap();
         prop_assert_eq!(&back, item.event());
         // Rendering again (a retry) gives the same bytes.

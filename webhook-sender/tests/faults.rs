@@ -10,10 +10,10 @@ use std::{collections::HashSet, time::Duration};
 use common::{Fault, Receiver};
 use webhook_core::{
     Scheme, Secret, Verifier,
-    events::stalwart::{DataMap, Fingerprint, Key, Value},
+    senders::stalwart::{DataMap, Fingerprint, Key, Value},
 };
 use webhook_sender::{
-    Endpoint, Message, Policy, Retry, Schedule, Sender, StalwartEvent, Status, Ticket,
+    DeliveryPolicy, Endpoint, Message, Retry, Schedule, Sender, StalwartEvent, Status, Ticket,
 };
 
 const KEY: &str = "fault-key";
@@ -34,8 +34,8 @@ fn endpoint(receiver: &Receiver) -> Endpoint {
 }
 
 /// Stalwart's policy with test-sized times.
-fn quick_stalwart() -> Policy {
-    Policy::stalwart()
+fn quick_stalwart() -> DeliveryPolicy {
+    DeliveryPolicy::stalwart()
         .with_throttle(Duration::from_millis(20))
         .with_timeout(Some(Duration::from_millis(150)))
 }
@@ -211,7 +211,8 @@ async fn scheduled_retries_survive_faults_and_keep_the_standard_webhooks_id() {
         .no_proxy()
         .secret(Secret::standard_webhooks(text).unwrap())
         .unwrap();
-    let mut policy = Policy::standard_webhooks().with_timeout(Some(Duration::from_millis(100)));
+    let mut policy =
+        DeliveryPolicy::standard_webhooks().with_timeout(Some(Duration::from_millis(100)));
     policy.retry = Retry::Schedule(Schedule::every(Duration::from_millis(20), 5));
     let sender = Sender::messages(endpoint).policy(policy).build().unwrap();
     let ticket = sender

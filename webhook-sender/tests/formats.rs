@@ -15,20 +15,21 @@ use chrono::DateTime;
 use common::{Fault, Receiver};
 use webhook_core::{
     Credentials, MediaType, ParseContext, Scheme, Secret, UrlToken, Verifier,
-    events::{
-        email_api::{BounceCode, BounceType, EmailApiEvent, EmailApiEventType, EmailData},
-        mailtrap::{EventKind, MailtrapEvent, MailtrapEvents, SendingStream},
-        parse_unverified,
+    events::parse_unverified,
+    filter::{EventFilter, FilterPolicy},
+    senders::{
+        email_api,
+        email_api::{BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData},
+        mailtrap,
+        mailtrap::{EventKind, MailtrapBatch, MailtrapEvent, SendingStream},
         stalwart::{DataMap, Key, Value, WebhookEvents},
-        wildduck::{WildDuckEvent, WildDuckEventType},
+        wildduck::{WildDuckEventType, WildDuckPayload},
     },
-    filter::{EventFilter, Policy as FilterPolicy},
-    scheme::{email_api, mailtrap},
 };
 use webhook_sender::{
-    EmailApiItem, Endpoint, HeaderNames, IdGenerator, IdStyle, MailtrapEncoding, MailtrapItem,
-    Outcome, Policy, Retry, Schedule, Sender, StalwartEvent, StalwartFormat, Stats, Status,
-    TokioClock, WildDuckFormat, WildDuckItem,
+    DeliveryOutcome, DeliveryPolicy, EmailApiItem, Endpoint, HeaderNames, IdGenerator, IdStyle,
+    MailtrapEncoding, MailtrapItem, Retry, Schedule, Sender, StalwartEvent, StalwartFormat, Stats,
+    Status, TokioClock, WildDuckFormat, WildDuckItem,
 };
 
 const EMAIL_SECRET: &str = "your-webhook-secret";
@@ -37,7 +38,7 @@ const USER: &str = "6561f0c2a1b2c3d4e5f60719";
 
 /// `policy` with test-sized times and, instead of minutes-long waits, retries after
 /// 10 ms.
-fn fast(policy: Policy) -> Policy {
+fn fast(policy: DeliveryPolicy) -> DeliveryPolicy {
     let mut policy = policy
         .with_throttle(Duration::ZERO)
         .with_timeout(Some(Duration::from_secs(10)));
@@ -103,7 +104,7 @@ async fn email_api_round_trip_signed_sha256_hex_and_parsed_back() {
             .unwrap()
             .header_names(names);
         let sender = Sender::email_api(endpoint)
-            .policy(fast(Policy::email_api()).with_max_in_flight(1))
+            .policy(fast(DeliveryPolicy::email_api()).with_max_in_flight(1))
             .build()
             .unwrap();
         let items = email_items();
@@ -132,7 +133,7 @@ async fn email_api_round_trip_signed_sha256_hex_and_parsed_back() {
                 email_api::sign(&Secret::new(EMAIL_SECRET), &request.body)
             );
 
-            let event: EmailApiEvent<'static> =
+            let event: EmailApiPayload<'static> =
                 parse_unverified(&request.body, ParseContext::new(MediaType::Json)).unwrap();
             // Keys in the documented order, compact.
             let text = std::str::from_utf8(&request.body).unwrap();
@@ -183,7 +184,7 @@ async fn email_api_retry_resends_the_same_id_and_bytes() {
         .secret(Secret::new(EMAIL_SECRET))
         .unwrap();
     let sender = Sender::email_api(endpoint)
-        .policy(fast(Policy::email_api()))
+        .policy(fast(DeliveryPolicy::email_api()))
         .build()
         .unwrap();
     let ticket = sender.send(email_items().remove(1)).unwrap();
@@ -255,7 +256,7 @@ async fn mailtrap_send(encoding: MailtrapEncoding, items: &[MailtrapItem]) -> (R
         .secret(Secret::new(MAILTRAP_SECRET))
         .unwrap();
     let sender = Sender::mailtrap(endpoint, encoding)
-        .policy(fast(Policy::mailtrap()))
+        .policy(fast(DeliveryPolicy::mailtrap()))
         .build()
         .unwrap();
     // Submitted before the engine runs: batched as one backlog.
@@ -305,7 +306,7 @@ fn check_mailtrap(
             signature,
             mailtrap::sign(&Secret::new(MAILTRAP_SECRET), &request.body)
         );
-        let batch: MailtrapEvents<'static> =
+        let batch: MailtrapBatch<'static> =
             parse_unverified(&request.body, ParseContext::new(media_type(encoding))).unwrap();
         sizes.push(batch.len());
         for event in batch {
@@ -374,7 +375,7 @@ async fn mailtrap_retry_keeps_event_ids_and_legacy_header_verifies() {
         .unwrap()
         .header_names(HeaderNames::Alternate);
     let sender = Sender::mailtrap(endpoint, MailtrapEncoding::Json)
-        .policy(fast(Policy::mailtrap()))
+        .policy(fast(DeliveryPolicy::mailtrap()))
         .build()
         .unwrap();
     for n in 0..3 {
@@ -439,7 +440,7 @@ async fn wildduck_round_trip(
         .no_proxy();
     let format = WildDuckFormat::subscribe(["mailbox.*"], Some(USER)).unwrap();
     let sender = Sender::wildduck(endpoint, format)
-        .policy(fast(Policy::wildduck()))
+        .policy(fast(DeliveryPolicy::wildduck()))
         .build()
         .unwrap();
     let mut outcomes = sender.subscribe();
@@ -463,7 +464,7 @@ async fn wildduck_round_trip(
     assert_eq!(stats.pending(), 0);
     let mut filtered = Vec::new();
     while let Some(outcome) = outcomes.recv().await {
-        if let Outcome::Filtered { ticket } = outcome {
+        if let DeliveryOutcome::Filtered { ticket } = outcome {
             filtered.push(ticket);
         }
     }
@@ -486,7 +487,7 @@ async fn wildduck_round_trip(
     for (request, (item, _)) in received.iter().zip(sent) {
         assert_eq!(request.verified, Ok(()));
         assert!(request.headers.get("x-signature").is_none());
-        let event: WildDuckEvent<'static> =
+        let event: WildDuckPayload<'static> =
             parse_unverified(&request.body, ParseContext::new(MediaType::Json)).unwrap();
         let mut expected = item.event().clone();
         if expected.id.is_empty() {
@@ -560,7 +561,7 @@ async fn wildduck_prefix_subscriptions_documented_and_compat() {
             format = format.match_mode(webhook_core::filter::MatchMode::WildDuckCompat);
         }
         let sender = Sender::wildduck(endpoint, format)
-            .policy(fast(Policy::wildduck()))
+            .policy(fast(DeliveryPolicy::wildduck()))
             .build()
             .unwrap();
         let mut item = WildDuckItem::new(WildDuckEventType::AddressUserCreated, Some(USER));
@@ -595,7 +596,7 @@ async fn stalwart_filtered(filter: EventFilter, types: &[&str]) -> (Receiver, St
     let sender = Sender::builder(
         endpoint,
         format,
-        Policy::stalwart().with_throttle(Duration::from_millis(5)),
+        DeliveryPolicy::stalwart().with_throttle(Duration::from_millis(5)),
     )
     .clock(TokioClock::starting_at(
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_755_784_905),

@@ -9,16 +9,16 @@ use chrono::DateTime;
 use common::Receiver;
 use webhook_core::{
     Credentials, Scheme, Secret, UrlToken, Verifier,
-    events::stalwart::{DataMap, Key, Value},
+    senders::stalwart::{DataMap, Key, Value},
 };
 use webhook_sender::{
-    Endpoint, HeaderNames, IdGenerator, IdStyle, Message, Policy, Sender, StalwartEvent,
+    DeliveryPolicy, Endpoint, HeaderNames, IdGenerator, IdStyle, Message, Sender, StalwartEvent,
     StalwartFormat, TokioClock,
 };
 
 const KEY: &str = "my-secret-key";
 
-fn fast(policy: Policy) -> Policy {
+fn fast(policy: DeliveryPolicy) -> DeliveryPolicy {
     policy
         .with_throttle(Duration::from_millis(5))
         .with_timeout(Some(Duration::from_secs(5)))
@@ -57,7 +57,7 @@ async fn stalwart_round_trip(
     let sender = Sender::builder(
         endpoint,
         StalwartFormat::new(IdGenerator::new(IdStyle::Counter)),
-        fast(Policy::stalwart()),
+        fast(DeliveryPolicy::stalwart()),
     )
     // The events are from 2025: with the system clock, discard-after (5 min) would drop
     // them as stale, as Stalwart would.
@@ -183,7 +183,7 @@ async fn message_round_trip(
 ) -> Receiver {
     let receiver = Receiver::start(verifier).await;
     let endpoint = endpoint(&receiver).no_proxy();
-    let policy = fast(Policy::for_scheme(endpoint.scheme()));
+    let policy = fast(DeliveryPolicy::for_scheme(endpoint.scheme()));
     let sender = Sender::messages(endpoint).policy(policy).build().unwrap();
     let ticket = sender.send(message.clone()).unwrap();
     let log = sender.log().clone();

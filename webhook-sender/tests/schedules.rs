@@ -11,14 +11,12 @@ use std::{
 use http::StatusCode;
 use webhook_core::{
     MediaType, ParseContext, Scheme, Secret, Verifier,
-    events::{
-        parse_unverified,
-        stalwart::{DataMap, Key, Value, WebhookEvents},
-    },
+    events::parse_unverified,
+    senders::stalwart::{DataMap, Key, Value, WebhookEvents},
 };
 use webhook_sender::{
-    Endpoint, IdGenerator, IdStyle, Jitter, Message, Outcome, Policy, Retry, Schedule, Sender,
-    StalwartEvent, StalwartFormat, Stats, Status, TokioClock,
+    DeliveryOutcome, DeliveryPolicy, Endpoint, IdGenerator, IdStyle, Jitter, Message, Retry,
+    Schedule, Sender, StalwartEvent, StalwartFormat, Stats, Status, TokioClock,
     testing::{Reply, ScriptedTransport},
 };
 
@@ -40,9 +38,9 @@ fn always(status: u16) -> ScriptedTransport {
 /// returns the attempt times, the final counters and the outcomes.
 async fn one_message(
     scheme: Scheme,
-    policy: Policy,
+    policy: DeliveryPolicy,
     transport: ScriptedTransport,
-) -> (Vec<Duration>, Stats, Vec<Outcome>) {
+) -> (Vec<Duration>, Stats, Vec<DeliveryOutcome>) {
     let endpoint = Endpoint::new(scheme, "http://receiver.test/hook").unwrap();
     let endpoint = match scheme {
         Scheme::StandardWebhooks => endpoint
@@ -70,7 +68,7 @@ async fn one_message(
 #[tokio::test(start_paused = true)]
 async fn email_api_retries_after_1_5_and_30_minutes() {
     let (at, stats, outcomes) =
-        one_message(Scheme::EmailApi, Policy::email_api(), always(500)).await;
+        one_message(Scheme::EmailApi, DeliveryPolicy::email_api(), always(500)).await;
     assert_eq!(at, secs(&[0, 60, 360, 2160]));
     assert_eq!(
         (stats.gave_up, stats.requests, stats.failed_requests),
@@ -78,7 +76,7 @@ async fn email_api_retries_after_1_5_and_30_minutes() {
     );
     match &outcomes[..] {
         [
-            Outcome::GaveUp {
+            DeliveryOutcome::GaveUp {
                 attempts: 4, error, ..
             },
         ] => assert!(error.contains("500"), "{error}"),
@@ -89,7 +87,8 @@ async fn email_api_retries_after_1_5_and_30_minutes() {
 #[tokio::test(start_paused = true)]
 async fn mailtrap_seed_schedule_spans_a_day_and_wants_200() {
     // 204 is a success for most senders, not for Mailtrap.
-    let (at, stats, _) = one_message(Scheme::Mailtrap, Policy::mailtrap(), always(204)).await;
+    let (at, stats, _) =
+        one_message(Scheme::Mailtrap, DeliveryPolicy::mailtrap(), always(204)).await;
     let expected_ms = [
         0, 60_000, 198_600, 518_766, 1_258_349, 2_966_787, 6_913_278, 16_029_673, 37_088_545,
         85_734_540,
@@ -103,15 +102,19 @@ async fn mailtrap_seed_schedule_spans_a_day_and_wants_200() {
 
     let transport = ScriptedTransport::new(Reply::status(StatusCode::OK))
         .then(Reply::status(StatusCode::ACCEPTED));
-    let (at, stats, _) = one_message(Scheme::Mailtrap, Policy::mailtrap(), transport).await;
+    let (at, stats, _) = one_message(Scheme::Mailtrap, DeliveryPolicy::mailtrap(), transport).await;
     assert_eq!(at, secs(&[0, 60]));
     assert_eq!(stats.delivered, 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn mailtrap_current_docs_retry_every_5_minutes_40_times() {
-    let (at, stats, _) =
-        one_message(Scheme::Mailtrap, Policy::mailtrap_current(), always(503)).await;
+    let (at, stats, _) = one_message(
+        Scheme::Mailtrap,
+        DeliveryPolicy::mailtrap_current(),
+        always(503),
+    )
+    .await;
     assert_eq!(
         at,
         (0..=40)
@@ -124,7 +127,7 @@ async fn mailtrap_current_docs_retry_every_5_minutes_40_times() {
 #[tokio::test(start_paused = true)]
 async fn wildduck_five_attempts_from_2_seconds() {
     let (at, stats, outcomes) =
-        one_message(Scheme::WildDuck, Policy::wildduck(), always(410)).await;
+        one_message(Scheme::WildDuck, DeliveryPolicy::wildduck(), always(410)).await;
     assert_eq!(at, secs(&[0, 2, 6, 14, 30]));
     assert_eq!(stats.gave_up, 1);
     assert_eq!(outcomes[0].attempts(), 5);
@@ -135,7 +138,7 @@ async fn standard_webhooks_svix_schedule_same_id_fresh_timestamps() {
     let transport = always(500);
     let (at, stats, _) = one_message(
         Scheme::StandardWebhooks,
-        Policy::standard_webhooks(),
+        DeliveryPolicy::standard_webhooks(),
         transport.clone(),
     )
     .await;
@@ -162,8 +165,9 @@ async fn standard_webhooks_svix_schedule_same_id_fresh_timestamps() {
 
 #[tokio::test(start_paused = true)]
 async fn custom_schedule_with_seeded_jitter_is_reproducible() {
-    let policy = Policy::custom(Retry::Schedule(Schedule::every(Duration::from_secs(10), 5)))
-        .with_jitter(Jitter::new(0.5).seeded(42));
+    let policy =
+        DeliveryPolicy::custom(Retry::Schedule(Schedule::every(Duration::from_secs(10), 5)))
+            .with_jitter(Jitter::new(0.5).seeded(42));
     let (a, _, _) = one_message(Scheme::EmailApi, policy.clone(), always(500)).await;
     let (b, _, _) = one_message(Scheme::EmailApi, policy, always(500)).await;
     assert_eq!(a, b);
@@ -189,7 +193,7 @@ fn event(n: u64) -> StalwartEvent {
     StalwartEvent::from_map("auth.failed", &data).with_type_id(36)
 }
 
-fn stalwart(policy: Policy, transport: &ScriptedTransport) -> Sender<StalwartFormat> {
+fn stalwart(policy: DeliveryPolicy, transport: &ScriptedTransport) -> Sender<StalwartFormat> {
     let endpoint = Endpoint::new(Scheme::Stalwart, "http://stalwart.test/hook")
         .unwrap()
         .secret(Secret::new("k"))
@@ -227,7 +231,7 @@ async fn sleep_ms(ms: u64) {
 #[tokio::test(start_paused = true)]
 async fn stalwart_throttle_batches_events_and_sends_at_once_after_idle() {
     let transport = always(200);
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     sender.send(event(0)).unwrap(); // t=0: goes at once
     sleep_ms(200).await;
     sender.send(event(1)).unwrap();
@@ -250,7 +254,7 @@ async fn stalwart_keeps_one_post_in_flight() {
         Duration::from_millis(2500),
         Reply::status(StatusCode::OK),
     ));
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     sender.send(event(0)).unwrap();
     sleep_ms(500).await;
     sender.send(event(1)).unwrap();
@@ -271,7 +275,7 @@ async fn stalwart_requeues_the_batch_behind_newer_events_with_new_ids() {
         Duration::from_millis(800),
         Reply::status(StatusCode::INTERNAL_SERVER_ERROR),
     ));
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     let first = sender.send(event(0)).unwrap();
     sleep_ms(500).await;
     sender.send(event(1)).unwrap();
@@ -324,7 +328,7 @@ async fn stalwart_legacy_ids_are_the_same_on_retry() {
     let sender = Sender::builder(
         endpoint,
         StalwartFormat::new(IdGenerator::new(IdStyle::Legacy)),
-        Policy::stalwart(),
+        DeliveryPolicy::stalwart(),
     )
     .transport(transport.clone())
     .clock(TokioClock::starting_at(start()))
@@ -342,7 +346,7 @@ async fn stalwart_legacy_ids_are_the_same_on_retry() {
 #[tokio::test(start_paused = true)]
 async fn stalwart_retries_every_throttle_until_discard_after() {
     let transport = always(500);
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     let mut outcomes = sender.subscribe();
     let ticket = sender.send(event(0)).unwrap();
     let log = sender.log().clone();
@@ -356,7 +360,7 @@ async fn stalwart_retries_every_throttle_until_discard_after() {
     assert_eq!(stats.discarded, 1);
     assert_eq!(
         outcomes.recv().await,
-        Some(Outcome::Discarded {
+        Some(DeliveryOutcome::Discarded {
             ticket,
             attempts: 301,
             age: Duration::from_secs(300),
@@ -368,7 +372,7 @@ async fn stalwart_retries_every_throttle_until_discard_after() {
 #[tokio::test(start_paused = true)]
 async fn discard_after_drops_only_stale_events_and_reports_them() {
     let transport = always(500);
-    let policy = Policy::stalwart().with_discard_after(Some(Duration::from_secs(10)));
+    let policy = DeliveryPolicy::stalwart().with_discard_after(Some(Duration::from_secs(10)));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let endpoint = Endpoint::new(Scheme::Stalwart, "http://stalwart.test/hook").unwrap();
     let sink = seen.clone();
@@ -396,7 +400,7 @@ async fn discard_after_drops_only_stale_events_and_reports_them() {
     let order: Vec<_> = seen
         .iter()
         .map(|(o, count)| match o {
-            Outcome::Discarded {
+            DeliveryOutcome::Discarded {
                 ticket,
                 attempts,
                 age,
@@ -421,7 +425,7 @@ async fn lossy_mode_counts_exactly() {
         Duration::from_millis(500),
         Reply::status(StatusCode::SERVICE_UNAVAILABLE),
     ));
-    let sender = stalwart(Policy::stalwart().with_lossy(3), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart().with_lossy(3), &transport);
     for n in 0..10 {
         sender.send(event(n)).unwrap();
     }
@@ -445,7 +449,7 @@ async fn lossy_mode_counts_exactly() {
 #[tokio::test(start_paused = true)]
 async fn redirects_are_failures_not_followed() {
     let transport = always(200).then(Reply::status(StatusCode::FOUND));
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     let ticket = sender.send(event(0)).unwrap();
     let log = sender.log().clone();
     sender.close().await;
@@ -473,7 +477,7 @@ async fn close_within_abandons_what_is_left_and_flush_waits() {
     assert_eq!(log.get(queued).unwrap().status, Status::Abandoned);
 
     let transport = always(200);
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     sender.send(event(0)).unwrap();
     sender.send(event(1)).unwrap();
     sender.flush().await;
@@ -491,7 +495,7 @@ async fn paced_sending_with_progress() {
     let endpoint = Endpoint::new(Scheme::Stalwart, "http://stalwart.test/hook").unwrap();
     // A 700 ms throttle keeps POSTs off the 250 ms grid of submissions.
     let sender = Sender::stalwart(endpoint)
-        .policy(Policy::stalwart().with_throttle(Duration::from_millis(700)))
+        .policy(DeliveryPolicy::stalwart().with_throttle(Duration::from_millis(700)))
         .transport(transport.clone())
         .clock(TokioClock::starting_at(start()))
         .on_outcome(move |_, stats| sink.lock().unwrap().push(stats.delivered))
@@ -514,7 +518,7 @@ async fn paced_sending_with_progress() {
 #[tokio::test(start_paused = true)]
 async fn sending_after_close_is_refused_with_the_item() {
     let transport = always(200);
-    let sender = stalwart(Policy::stalwart(), &transport);
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
     let handle = sender.handle();
     sender.close().await;
     let err = handle.send(event(7)).unwrap_err();
@@ -524,7 +528,7 @@ async fn sending_after_close_is_refused_with_the_item() {
 #[tokio::test]
 async fn impossible_policies_are_refused_at_build() {
     let endpoint = || Endpoint::new(Scheme::Stalwart, "http://stalwart.test/hook").unwrap();
-    let build = |policy: Policy| {
+    let build = |policy: DeliveryPolicy| {
         Sender::stalwart(endpoint())
             .policy(policy)
             .transport(always(200))
@@ -533,19 +537,19 @@ async fn impossible_policies_are_refused_at_build() {
     };
     use webhook_sender::ConfigError;
     assert_eq!(
-        build(Policy::stalwart().with_max_in_flight(0)),
+        build(DeliveryPolicy::stalwart().with_max_in_flight(0)),
         Err(ConfigError::ZeroInFlight)
     );
     assert_eq!(
-        build(Policy::stalwart().with_max_batch(Some(0))),
+        build(DeliveryPolicy::stalwart().with_max_batch(Some(0))),
         Err(ConfigError::ZeroBatch)
     );
     assert_eq!(
-        build(Policy::stalwart().with_lossy(0)),
+        build(DeliveryPolicy::stalwart().with_lossy(0)),
         Err(ConfigError::ZeroLossyCap)
     );
     assert_eq!(
-        build(Policy::stalwart().with_timeout(Some(Duration::ZERO))),
+        build(DeliveryPolicy::stalwart().with_timeout(Some(Duration::ZERO))),
         Err(ConfigError::ZeroTimeout)
     );
 }

@@ -1,4 +1,5 @@
-//! Typed events: verified bodies turned into each sender's event models.
+//! Typed events: how verified bodies become each sender's payload types (which live
+//! in the sender's module under [`senders`](crate::senders)).
 //!
 //! Every model implements [`Payload`] (owned, `'static`, what framework extractors
 //! hand to handlers) and, where it can borrow from the body, [`BorrowedPayload`]
@@ -6,7 +7,7 @@
 //! from a [`Verified`] body:
 //!
 //! ```
-//! # use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, scheme::stalwart};
+//! # use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, senders::stalwart};
 //! # let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
 //! # let body = br#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}]}"#;
 //! # let mut headers = http::HeaderMap::new();
@@ -21,14 +22,9 @@
 //! through the visibly named [`parse_unverified`].
 
 pub(crate) mod cow;
-pub mod email_api;
 mod error;
 pub(crate) mod fields;
 pub(crate) mod json;
-pub mod mailtrap;
-pub mod stalwart;
-pub mod standard;
-pub mod wildduck;
 
 pub use error::ParseError;
 pub use fields::{RawJson, UnknownFields};

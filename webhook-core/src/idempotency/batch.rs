@@ -12,7 +12,7 @@ use std::{collections::HashMap, future::Future};
 use http::StatusCode;
 
 use super::{
-    Answer, Claim, ClaimToken, DedupKey, FailurePolicy, IdempotencyStore, Outcome, Policy,
+    Answer, Claim, ClaimToken, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore, RunOutcome,
     StoreError,
     run::{ReleaseGuard, finish, on_store_error},
 };
@@ -22,15 +22,15 @@ use super::{
 ///
 /// Items run one after another, in order; a failing item does not stop the others
 /// (their work is kept and the retry skips them). A key repeated within the batch runs
-/// once: its later items are reported [`Outcome::Duplicate`]. If the claims cannot be
+/// once: its later items are reported [`RunOutcome::Duplicate`]. If the claims cannot be
 /// made, the policy decides as in [`run_once`](super::run_once): every item is
-/// [`Outcome::Unavailable`] (fail closed) or every item runs unguarded (fail open).
+/// [`RunOutcome::Unavailable`] (fail closed) or every item runs unguarded (fail open).
 ///
 /// ```
-/// use webhook_core::{Scheme, idempotency::{DedupKey, MemoryStore, Policy, run_batch, run_once}};
+/// use webhook_core::{Scheme, idempotency::{DedupKey, MemoryStore, DedupPolicy, run_batch, run_once}};
 ///
 /// let store = MemoryStore::new();
-/// let policy = Policy::for_scheme(Scheme::Stalwart);
+/// let policy = DedupPolicy::for_scheme(Scheme::Stalwart);
 /// let key = |n: u8| DedupKey::fingerprint(Scheme::Stalwart, &[n; 32]);
 ///
 /// // Nine events of this batch were processed by an earlier delivery.
@@ -50,7 +50,7 @@ use super::{
 /// ```
 pub async fn run_batch<S, I, F, Fut, T, E>(
     store: &S,
-    policy: &Policy,
+    policy: &DedupPolicy,
     items: impl IntoIterator<Item = (DedupKey, I)>,
     mut handler: F,
 ) -> BatchReport<T, E>
@@ -84,15 +84,15 @@ where
     let mut held = BatchGuard::new(store, &unique, &claims);
     for ((_, item), slot) in items.into_iter().zip(slots) {
         if !slot.first {
-            outcomes.push(Outcome::Duplicate);
+            outcomes.push(RunOutcome::Duplicate);
             continue;
         }
         let key = &unique[slot.unique];
         // Each distinct key has exactly one first item, so each claim is taken once.
         let claim = std::mem::replace(&mut claims[slot.unique], Claim::Done);
         let outcome = match claim {
-            Claim::Done => Outcome::Duplicate,
-            Claim::InProgress { remaining } => Outcome::InProgress {
+            Claim::Done => RunOutcome::Duplicate,
+            Claim::InProgress { remaining } => RunOutcome::InProgress {
                 retry_after: remaining,
             },
             Claim::Fresh(token) => {
@@ -103,12 +103,12 @@ where
                 match handler(item).await {
                     Ok(value) => {
                         let completion = finish(store, key, &mut guard, policy.ttl()).await;
-                        Outcome::Processed { value, completion }
+                        RunOutcome::Processed { value, completion }
                     }
                     Err(error) => {
                         let _ = store.release(key, guard.token()).await;
                         guard.disarm();
-                        Outcome::Failed(error)
+                        RunOutcome::Failed(error)
                     }
                 }
             }
@@ -149,7 +149,7 @@ fn index_keys<I>(items: &[(DedupKey, I)]) -> (Vec<DedupKey>, Vec<Slot>) {
 
 /// No claims: fail closed (nothing runs) or open (everything runs, unguarded).
 async fn unclaimed<I, F, Fut, T, E>(
-    policy: &Policy,
+    policy: &DedupPolicy,
     error: StoreError,
     items: Vec<(DedupKey, I)>,
     slots: Vec<Slot>,
@@ -164,7 +164,7 @@ where
         let outcome = if slot.first || policy.on_store_error() == FailurePolicy::FailClosed {
             on_store_error(policy, error.clone(), || handler(item)).await
         } else {
-            Outcome::Duplicate
+            RunOutcome::Duplicate
         };
         outcomes.push(outcome);
     }
@@ -213,7 +213,7 @@ impl<S: IdempotencyStore> Drop for BatchGuard<'_, S> {
 #[must_use = "the report says what to answer the sender"]
 #[derive(Debug)]
 pub struct BatchReport<T, E> {
-    outcomes: Vec<Outcome<T, E>>,
+    outcomes: Vec<RunOutcome<T, E>>,
 }
 
 impl<T, E> BatchReport<T, E> {
@@ -224,7 +224,7 @@ impl<T, E> BatchReport<T, E> {
         let worst = self
             .outcomes
             .iter()
-            .map(Outcome::answer)
+            .map(RunOutcome::answer)
             .max_by_key(|answer| severity(answer.status()));
         let Some(worst) = worst else {
             return Answer::new(StatusCode::OK, None);
@@ -232,7 +232,7 @@ impl<T, E> BatchReport<T, E> {
         let retry_after = self
             .outcomes
             .iter()
-            .map(Outcome::answer)
+            .map(RunOutcome::answer)
             .filter(|answer| answer.status() == worst.status())
             .filter_map(|answer| answer.retry_after())
             .max();
@@ -240,36 +240,36 @@ impl<T, E> BatchReport<T, E> {
     }
 
     /// The outcomes, one per item, in order.
-    pub fn outcomes(&self) -> &[Outcome<T, E>] {
+    pub fn outcomes(&self) -> &[RunOutcome<T, E>] {
         &self.outcomes
     }
 
     /// The outcomes, one per item, in order.
-    pub fn into_outcomes(self) -> Vec<Outcome<T, E>> {
+    pub fn into_outcomes(self) -> Vec<RunOutcome<T, E>> {
         self.outcomes
     }
 
     /// How many items ran and succeeded.
     pub fn processed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Processed { .. }))
+        self.count(|o| matches!(o, RunOutcome::Processed { .. }))
     }
 
     /// How many items were duplicates (of earlier deliveries or within the batch).
     pub fn duplicates(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Duplicate))
+        self.count(|o| matches!(o, RunOutcome::Duplicate))
     }
 
     /// How many items ran and failed.
     pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Failed(_)))
+        self.count(|o| matches!(o, RunOutcome::Failed(_)))
     }
 
     /// How many items are held by another delivery.
     pub fn in_progress(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::InProgress { .. }))
+        self.count(|o| matches!(o, RunOutcome::InProgress { .. }))
     }
 
-    fn count(&self, pred: impl Fn(&Outcome<T, E>) -> bool) -> usize {
+    fn count(&self, pred: impl Fn(&RunOutcome<T, E>) -> bool) -> usize {
         self.outcomes.iter().filter(|o| pred(o)).count()
     }
 }

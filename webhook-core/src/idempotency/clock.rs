@@ -10,16 +10,16 @@ use std::{
 };
 
 /// A monotonic time source.
-pub trait Clock: Send + Sync + 'static {
+pub trait StoreClock: Send + Sync + 'static {
     /// The current instant. Must never go backwards.
     fn now(&self) -> Instant;
 }
 
 /// The real monotonic clock, [`Instant::now`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub struct MonotonicClock;
 
-impl Clock for SystemClock {
+impl StoreClock for MonotonicClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -31,7 +31,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use webhook_core::idempotency::{Clock, ManualClock};
+/// use webhook_core::idempotency::{StoreClock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let start = clock.now();
@@ -71,13 +71,13 @@ impl Default for ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl StoreClock for ManualClock {
     fn now(&self) -> Instant {
         self.start + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
     }
 }
 
-impl<C: Clock> Clock for Arc<C> {
+impl<C: StoreClock> StoreClock for Arc<C> {
     fn now(&self) -> Instant {
         (**self).now()
     }

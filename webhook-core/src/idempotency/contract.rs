@@ -31,7 +31,7 @@ use std::{
 };
 
 use super::{
-    Claim, ClaimToken, Completion, DedupKey, IdempotencyStore, Namespace, Outcome, Policy,
+    Claim, ClaimToken, Completion, DedupKey, DedupPolicy, IdempotencyStore, Namespace, RunOutcome,
     StoreError, run_batch, run_once,
 };
 
@@ -118,8 +118,8 @@ fn key(name: &str) -> DedupKey {
         .unwrap_or_else(|error| panic!("contract key {name:?}: {error}"))
 }
 
-fn long_policy() -> Policy {
-    Policy::new(LONG_LEASE, LONG_TTL)
+fn long_policy() -> DedupPolicy {
+    DedupPolicy::new(LONG_LEASE, LONG_TTL)
 }
 
 async fn fresh<S: IdempotencyStore>(store: &S, key: &DedupKey, lease: Duration) -> ClaimToken {
@@ -317,7 +317,7 @@ pub async fn concurrent_claims_have_one_winner<H: Harness>(h: &H) {
 pub async fn concurrent_run_once_has_one_effect<H: Harness>(h: &H) {
     let k = key("race-run");
     let effects = Arc::new(AtomicUsize::new(0));
-    let mut tasks: Vec<Task<Outcome<usize, ()>>> = Vec::new();
+    let mut tasks: Vec<Task<RunOutcome<usize, ()>>> = Vec::new();
     for _ in 0..CONCURRENCY {
         let store = h.store();
         let k = k.clone();
@@ -333,18 +333,18 @@ pub async fn concurrent_run_once_has_one_effect<H: Harness>(h: &H) {
     assert_eq!(effects.load(Ordering::SeqCst), 1, "{outcomes:?}");
     let processed = outcomes
         .iter()
-        .filter(|o| matches!(o, Outcome::Processed { .. }))
+        .filter(|o| matches!(o, RunOutcome::Processed { .. }))
         .count();
     assert_eq!(processed, 1);
     for outcome in &outcomes {
         assert!(
             matches!(
                 outcome,
-                Outcome::Processed {
+                RunOutcome::Processed {
                     completion: Completion::Recorded,
                     ..
-                } | Outcome::Duplicate
-                    | Outcome::InProgress { .. }
+                } | RunOutcome::Duplicate
+                    | RunOutcome::InProgress { .. }
             ),
             "{outcome:?}"
         );
@@ -368,7 +368,7 @@ pub async fn run_once_success_then_duplicate<H: Harness>(h: &H) {
     assert!(
         matches!(
             first,
-            Outcome::Processed {
+            RunOutcome::Processed {
                 value: "done",
                 completion: Completion::Recorded
             }
@@ -377,7 +377,7 @@ pub async fn run_once_success_then_duplicate<H: Harness>(h: &H) {
     );
     assert_eq!(first.answer().status(), 200);
     let retry = deliver().await;
-    assert!(matches!(retry, Outcome::Duplicate), "{retry:?}");
+    assert!(matches!(retry, RunOutcome::Duplicate), "{retry:?}");
     assert_eq!(retry.answer().status(), 200);
     assert_eq!(effects.load(Ordering::SeqCst), 1);
 }
@@ -401,11 +401,11 @@ pub async fn run_once_failure_releases_and_retry_runs_once<H: Harness>(h: &H) {
         })
     };
     let failed = deliver(true).await;
-    assert!(matches!(failed, Outcome::Failed("database down")));
+    assert!(matches!(failed, RunOutcome::Failed("database down")));
     assert_eq!(failed.answer().status(), 500);
-    assert!(matches!(deliver(false).await, Outcome::Processed { .. }));
-    assert!(matches!(deliver(false).await, Outcome::Duplicate));
-    assert!(matches!(deliver(true).await, Outcome::Duplicate));
+    assert!(matches!(deliver(false).await, RunOutcome::Processed { .. }));
+    assert!(matches!(deliver(false).await, RunOutcome::Duplicate));
+    assert!(matches!(deliver(true).await, RunOutcome::Duplicate));
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
     assert_eq!(successes.load(Ordering::SeqCst), 1);
 }
@@ -423,7 +423,7 @@ pub async fn run_once_panic_releases<H: Harness>(h: &H) {
     .await;
     assert!(panicked.is_err(), "the panic propagates to the caller");
     let retry = run_settled(h, &store, &k, &long_policy()).await;
-    assert!(matches!(retry, Outcome::Processed { .. }), "{retry:?}");
+    assert!(matches!(retry, RunOutcome::Processed { .. }), "{retry:?}");
 }
 
 /// A delivery whose future is dropped mid-handler (client gone, timeout) releases its
@@ -433,7 +433,7 @@ pub async fn run_once_cancellation_releases<H: Harness>(h: &H) {
     let k = key("cancel");
     start_then_drop(&store, &k).await;
     let retry = run_settled(h, &store, &k, &long_policy()).await;
-    assert!(matches!(retry, Outcome::Processed { .. }), "{retry:?}");
+    assert!(matches!(retry, RunOutcome::Processed { .. }), "{retry:?}");
 }
 
 /// While another delivery holds the claim, `run_once` does not run the handler and
@@ -449,18 +449,18 @@ pub async fn run_once_in_progress_is_retryable<H: Harness>(h: &H) {
     })
     .await;
     assert!(!ran.load(Ordering::SeqCst));
-    let Outcome::InProgress { retry_after } = outcome else {
+    let RunOutcome::InProgress { retry_after } = outcome else {
         panic!("expected in progress, got {outcome:?}");
     };
     if let Some(after) = retry_after {
         assert!(after <= LONG_LEASE);
     }
-    let answer = Outcome::<(), ()>::InProgress { retry_after }.answer();
+    let answer = RunOutcome::<(), ()>::InProgress { retry_after }.answer();
     assert_eq!(answer.status(), 409);
     store.release(&k, &holder).await.unwrap();
     assert!(matches!(
         run_once(&store, &k, &long_policy(), || async { Ok::<_, ()>(()) }).await,
-        Outcome::Processed { .. }
+        RunOutcome::Processed { .. }
     ));
 }
 
@@ -498,7 +498,7 @@ pub async fn run_batch_processes_only_fresh_events<H: Harness>(h: &H) {
     let k = |n: usize| key(&format!("batch-{n}"));
     for n in 1..10 {
         let outcome = run_once(&store, &k(n), &policy, || async { Ok::<_, ()>(()) }).await;
-        assert!(matches!(outcome, Outcome::Processed { .. }));
+        assert!(matches!(outcome, RunOutcome::Processed { .. }));
     }
 
     let ran = std::sync::Mutex::new(Vec::new());
@@ -511,7 +511,7 @@ pub async fn run_batch_processes_only_fresh_events<H: Harness>(h: &H) {
     assert_eq!((report.processed(), report.duplicates()), (1, 9));
     assert!(matches!(
         report.outcomes()[0],
-        Outcome::Processed {
+        RunOutcome::Processed {
             value: 0,
             completion: Completion::Recorded
         }
@@ -573,7 +573,7 @@ pub async fn run_batch_repeated_key_runs_once<H: Harness>(h: &H) {
     .await;
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     assert_eq!((report.processed(), report.duplicates()), (2, 1));
-    assert!(matches!(report.outcomes()[2], Outcome::Duplicate));
+    assert!(matches!(report.outcomes()[2], RunOutcome::Duplicate));
     assert_eq!(report.answer().status(), 200);
 }
 
@@ -636,8 +636,8 @@ pub async fn never_done_unless_processed<H: Harness>(h: &H) {
     }
 }
 
-fn assert_duplicate_only_if_processed<T, E>(outcome: &Outcome<T, E>, successes: &AtomicUsize) {
-    if matches!(outcome, Outcome::Duplicate) {
+fn assert_duplicate_only_if_processed<T, E>(outcome: &RunOutcome<T, E>, successes: &AtomicUsize) {
+    if matches!(outcome, RunOutcome::Duplicate) {
         assert_eq!(
             successes.load(Ordering::SeqCst),
             1,
@@ -652,8 +652,8 @@ async fn run_settled<H: Harness, S: IdempotencyStore>(
     h: &H,
     store: &S,
     k: &DedupKey,
-    policy: &Policy,
-) -> Outcome<(), ()> {
+    policy: &DedupPolicy,
+) -> RunOutcome<(), ()> {
     run_settled_counting(h, store, k, policy, &AtomicUsize::new(0)).await
 }
 
@@ -661,16 +661,16 @@ async fn run_settled_counting<H: Harness, S: IdempotencyStore>(
     h: &H,
     store: &S,
     k: &DedupKey,
-    policy: &Policy,
+    policy: &DedupPolicy,
     successes: &AtomicUsize,
-) -> Outcome<(), ()> {
+) -> RunOutcome<(), ()> {
     for _ in 0..200 {
         let outcome = run_once(store, k, policy, || async {
             successes.fetch_add(1, Ordering::SeqCst);
             Ok(())
         })
         .await;
-        if !matches!(outcome, Outcome::InProgress { .. }) {
+        if !matches!(outcome, RunOutcome::InProgress { .. }) {
             return outcome;
         }
         h.pass(Duration::from_millis(10)).await;

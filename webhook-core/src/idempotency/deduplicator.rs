@@ -3,17 +3,19 @@
 
 use std::future::Future;
 
+use crate::senders::stalwart::StalwartKey;
+
 use super::{
-    BatchReport, DedupKey, IdempotencyStore, Namespace, Outcome, Policy, StalwartKey, run_batch,
+    BatchReport, DedupKey, DedupPolicy, IdempotencyStore, Namespace, RunOutcome, run_batch,
     run_once,
 };
 
-/// A store plus the [`Policy`] for one sender: call [`run_once`](Self::run_once) per
+/// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
 /// event or [`run_batch`](Self::run_batch) per request. Clone it into each handler
 /// (cheap when the store is, like [`MemoryStore`](super::MemoryStore) or an `Arc`).
 ///
 /// ```
-/// use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, Outcome}};
+/// use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, RunOutcome}};
 ///
 /// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::StandardWebhooks);
 /// let key = DedupKey::event_id(Scheme::StandardWebhooks, "msg_2Lh9KrjYl1sU3dDcbFAvvDq4Rxq")?;
@@ -29,14 +31,14 @@ use super::{
 #[derive(Debug, Clone)]
 pub struct Deduplicator<S> {
     store: S,
-    policy: Policy,
+    policy: DedupPolicy,
     namespace: Option<Namespace>,
     stalwart_key: StalwartKey,
 }
 
 impl<S: IdempotencyStore> Deduplicator<S> {
     /// A deduplicator with an explicit policy.
-    pub fn new(store: S, policy: Policy) -> Self {
+    pub fn new(store: S, policy: DedupPolicy) -> Self {
         Self {
             store,
             policy,
@@ -70,9 +72,9 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         self.stalwart_key
     }
 
-    /// A deduplicator with the sender's default policy ([`Policy::for_scheme`]).
+    /// A deduplicator with the sender's default policy ([`DedupPolicy::for_scheme`]).
     pub fn for_scheme(store: S, scheme: crate::Scheme) -> Self {
-        Self::new(store, Policy::for_scheme(scheme))
+        Self::new(store, DedupPolicy::for_scheme(scheme))
     }
 
     /// The store.
@@ -81,7 +83,7 @@ impl<S: IdempotencyStore> Deduplicator<S> {
     }
 
     /// The policy.
-    pub fn policy(&self) -> &Policy {
+    pub fn policy(&self) -> &DedupPolicy {
         &self.policy
     }
 
@@ -90,7 +92,7 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         &self,
         key: &DedupKey,
         handler: F,
-    ) -> impl Future<Output = Outcome<T, E>>
+    ) -> impl Future<Output = RunOutcome<T, E>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,

@@ -132,7 +132,7 @@ impl<S: IdempotencyStore + Clone> Deduplicator<S> {
     /// A batch with an event in progress elsewhere is refused whole.
     ///
     /// ```
-    /// use webhook_core::{Scheme, Secret, Verifier, scheme::email_api};
+    /// use webhook_core::{Scheme, Secret, Verifier, senders::email_api};
     /// use webhook_core::idempotency::{Decision, Deduplicator, MemoryStore};
     ///
     /// let body = br#"{"id":"evt_1","type":"delivered","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"m","from":"a@x","to":"b@y"}}"#;

@@ -37,19 +37,19 @@
 //! half-applied when it fails.
 //!
 //! [`run_once`] (one event) and [`run_batch`] (a request with many events) do all of
-//! this and return an [`Outcome`] whose [`answer`](Outcome::answer) is the status to
-//! send. [`Deduplicator`] bundles a store and its [`Policy`] for framework adapters.
+//! this and return a [`RunOutcome`] whose [`answer`](RunOutcome::answer) is the status to
+//! send. [`Deduplicator`] bundles a store and its [`DedupPolicy`] for framework adapters.
 //!
 //! # Lease, ttl and outages
 //!
-//! [`Policy::for_scheme`] picks a lease and a ttl per sender (the ttl covers the
+//! [`DedupPolicy::for_scheme`] picks a lease and a ttl per sender (the ttl covers the
 //! sender's whole retry horizon: 10 min for Stalwart, 1 h for the email-API sender and
-//! WildDuck, 25 h for Mailtrap, 72 h for Standard Webhooks; see [`Policy`] for
+//! WildDuck, 25 h for Mailtrap, 72 h for Standard Webhooks; see [`DedupPolicy`] for
 //! the reasoning) and fails closed: when the store cannot answer, the handler does not
 //! run and the sender is asked to retry (503). [`FailurePolicy::FailOpen`] runs the
 //! handler anyway and accepts duplicates during the outage. A `complete` that fails
 //! after the handler succeeded never marks anything done; the outcome is still
-//! [`Outcome::Processed`] (answer 200: the event *was* processed) with
+//! [`RunOutcome::Processed`] (answer 200: the event *was* processed) with
 //! [`Completion::NotRecorded`].
 //!
 //! # Stores
@@ -66,7 +66,7 @@
 //! blocks and nothing here spawns.
 //!
 //! ```
-//! use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, Outcome}};
+//! use webhook_core::{Scheme, idempotency::{DedupKey, Deduplicator, MemoryStore, RunOutcome}};
 //!
 //! let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Mailtrap);
 //! let key = DedupKey::event_id(Scheme::Mailtrap, "bede7236-2284-43d6-a953-1fdcafd0fdbc")?;
@@ -76,10 +76,10 @@
 //!     Ok::<_, std::io::Error>(())
 //! }));
 //! match &outcome {
-//!     Outcome::Processed { .. } | Outcome::Duplicate => {} // 200
-//!     Outcome::InProgress { .. } => {}                     // 409 + Retry-After
-//!     Outcome::Unavailable { .. } => {}                    // 503 + Retry-After
-//!     Outcome::Failed(_) => {}                             // 500
+//!     RunOutcome::Processed { .. } | RunOutcome::Duplicate => {} // 200
+//!     RunOutcome::InProgress { .. } => {}                        // 409 + Retry-After
+//!     RunOutcome::Unavailable { .. } => {}                       // 503 + Retry-After
+//!     RunOutcome::Failed(_) => {}                                // 500
 //! }
 //! assert_eq!(outcome.answer().status(), 200);
 //! # Ok::<(), webhook_core::idempotency::KeyError>(())
@@ -102,16 +102,17 @@ mod run;
 mod store;
 
 pub use batch::{BatchReport, run_batch};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{ManualClock, MonotonicClock, StoreClock};
 pub use deduplicator::Deduplicator;
 pub use error::StoreError;
-pub use events::{StalwartKey, event_keys, retain_events};
+pub use events::{event_keys, retain_events};
+pub(crate) use events::{id_key, unwritable};
 pub use gate::{DUPLICATE_BODY, Decision, Gate};
 pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
 pub use memory::{
     DEFAULT_CAPACITY, EntryState, MemoryConfigError, MemoryStats, MemoryStore, MemoryStoreBuilder,
 };
-pub use outcome::{Answer, Completion, Outcome};
-pub use policy::{FailurePolicy, Policy};
+pub use outcome::{Answer, Completion, RunOutcome};
+pub use policy::{DedupPolicy, FailurePolicy};
 pub use run::run_once;
 pub use store::{Claim, ClaimToken, IdempotencyStore};

@@ -1,6 +1,6 @@
 //! What happened to one delivery of an event, and what to answer the sender.
 //!
-//! The table of answers is on [`Outcome`].
+//! The table of answers is on [`RunOutcome`].
 
 use std::time::Duration;
 
@@ -9,15 +9,15 @@ use http::StatusCode;
 use super::StoreError;
 
 /// What happened to one delivery of an event, and the answer it calls for
-/// ([`Outcome::answer`]):
+/// ([`RunOutcome::answer`]):
 ///
 /// | outcome | handler ran | answer |
 /// |---|---|---|
-/// | [`Outcome::Processed`] | yes, succeeded | 200 |
-/// | [`Outcome::Duplicate`] | no: already processed | 200 |
-/// | [`Outcome::InProgress`] | no: another delivery holds it | 409 + Retry-After (the holder's remaining lease) |
-/// | [`Outcome::Unavailable`] | no: the store could not answer (fail closed) | 503 + Retry-After |
-/// | [`Outcome::Failed`] | yes, returned an error; the claim was released | 500 (or the caller's own choice) |
+/// | [`RunOutcome::Processed`] | yes, succeeded | 200 |
+/// | [`RunOutcome::Duplicate`] | no: already processed | 200 |
+/// | [`RunOutcome::InProgress`] | no: another delivery holds it | 409 + Retry-After (the holder's remaining lease) |
+/// | [`RunOutcome::Unavailable`] | no: the store could not answer (fail closed) | 503 + Retry-After |
+/// | [`RunOutcome::Failed`] | yes, returned an error; the claim was released | 500 (or the caller's own choice) |
 ///
 /// 409 for "in progress" follows the IETF Idempotency-Key draft ("a request is
 /// outstanding for this key"); 503 tells the sender the receiver cannot take events
@@ -25,7 +25,7 @@ use super::StoreError;
 /// success, so successes are always 200, never 202 or 204.
 #[must_use = "the outcome says what to answer the sender"]
 #[derive(Debug)]
-pub enum Outcome<T, E> {
+pub enum RunOutcome<T, E> {
     /// The handler ran and succeeded. Answer 200.
     Processed {
         /// What the handler returned.
@@ -83,7 +83,7 @@ impl Completion {
     }
 }
 
-/// The HTTP answer an [`Outcome`] calls for.
+/// The HTTP answer a [`RunOutcome`] calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
     status: StatusCode,
@@ -128,14 +128,18 @@ impl Answer {
     }
 }
 
-impl<T, E> Outcome<T, E> {
+impl<T, E> RunOutcome<T, E> {
     /// The answer this outcome calls for (see the module docs' table).
     pub fn answer(&self) -> Answer {
         match self {
-            Outcome::Processed { .. } | Outcome::Duplicate => Answer::new(StatusCode::OK, None),
-            Outcome::Failed(_) => Answer::new(StatusCode::INTERNAL_SERVER_ERROR, None),
-            Outcome::InProgress { retry_after } => Answer::new(StatusCode::CONFLICT, *retry_after),
-            Outcome::Unavailable { retry_after, .. } => {
+            RunOutcome::Processed { .. } | RunOutcome::Duplicate => {
+                Answer::new(StatusCode::OK, None)
+            }
+            RunOutcome::Failed(_) => Answer::new(StatusCode::INTERNAL_SERVER_ERROR, None),
+            RunOutcome::InProgress { retry_after } => {
+                Answer::new(StatusCode::CONFLICT, *retry_after)
+            }
+            RunOutcome::Unavailable { retry_after, .. } => {
                 Answer::new(StatusCode::SERVICE_UNAVAILABLE, Some(*retry_after))
             }
         }
@@ -143,13 +147,13 @@ impl<T, E> Outcome<T, E> {
 
     /// Whether the handler ran (successfully or not) for this delivery.
     pub fn handler_ran(&self) -> bool {
-        matches!(self, Outcome::Processed { .. } | Outcome::Failed(_))
+        matches!(self, RunOutcome::Processed { .. } | RunOutcome::Failed(_))
     }
 
     /// The handler's value, if it ran and succeeded.
     pub fn into_value(self) -> Option<T> {
         match self {
-            Outcome::Processed { value, .. } => Some(value),
+            RunOutcome::Processed { value, .. } => Some(value),
             _ => None,
         }
     }
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn answers_follow_the_table() {
-        type O = Outcome<(), ()>;
+        type O = RunOutcome<(), ()>;
         let processed = O::Processed {
             value: (),
             completion: Completion::NotRecorded(StoreError::unavailable("gone")),

@@ -1,5 +1,5 @@
 //! How long claims and completions last, and what to do when the store cannot answer:
-//! [`Policy`], with per-sender defaults, and [`FailurePolicy`].
+//! [`DedupPolicy`], with per-sender defaults, and [`FailurePolicy`].
 
 use std::time::Duration;
 
@@ -55,21 +55,21 @@ pub enum FailurePolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use webhook_core::{Scheme, idempotency::{FailurePolicy, Policy}};
+/// use webhook_core::{Scheme, idempotency::{FailurePolicy, DedupPolicy}};
 ///
-/// let policy = Policy::for_scheme(Scheme::Mailtrap).with_lease(Duration::from_secs(10));
+/// let policy = DedupPolicy::for_scheme(Scheme::Mailtrap).with_lease(Duration::from_secs(10));
 /// assert_eq!(policy.ttl(), Duration::from_secs(25 * 3600));
 /// assert_eq!(policy.on_store_error(), FailurePolicy::FailClosed);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Policy {
+pub struct DedupPolicy {
     lease: Duration,
     ttl: Duration,
     on_store_error: FailurePolicy,
     unavailable_retry_after: Duration,
 }
 
-impl Policy {
+impl DedupPolicy {
     /// The lease used when none is chosen: the senders' 30 s request timeout.
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
     /// The ttl used when none is chosen: covers every sender but Standard Webhooks.
@@ -87,18 +87,11 @@ impl Policy {
         }
     }
 
-    /// The defaults for one sender (see the module docs for the reasoning).
-    pub const fn for_scheme(scheme: Scheme) -> Self {
-        const MIN: u64 = 60;
-        const HOUR: u64 = 3600;
-        let (lease, ttl) = match scheme {
-            Scheme::Stalwart => (30, 10 * MIN),
-            Scheme::EmailApi => (30, HOUR),
-            Scheme::Mailtrap => (30, 25 * HOUR),
-            Scheme::StandardWebhooks => (30, 72 * HOUR),
-            Scheme::WildDuck => (10, HOUR),
-        };
-        Self::new(Duration::from_secs(lease), Duration::from_secs(ttl))
+    /// The defaults for one sender (see the table above; each sender's module gives
+    /// its reasons).
+    pub fn for_scheme(scheme: Scheme) -> Self {
+        let facts = scheme.rules();
+        Self::new(facts.lease, facts.ttl)
     }
 
     /// The same policy with another lease.
@@ -146,7 +139,7 @@ impl Policy {
     }
 }
 
-impl Default for Policy {
+impl Default for DedupPolicy {
     /// 30 s lease, 25 h ttl, fail closed.
     fn default() -> Self {
         Self::new(Self::DEFAULT_LEASE, Self::DEFAULT_TTL)
@@ -159,21 +152,27 @@ mod tests {
 
     #[test]
     fn every_ttl_covers_its_senders_retry_horizon() {
-        let horizon = |scheme| match scheme {
+        // The horizons as each sender documents them, independent of the senders' rules.
+        let documented = [
             // discardAfter + timeout + throttle
-            Scheme::Stalwart => Duration::from_secs(5 * 60 + 30 + 1),
-            Scheme::EmailApi => Duration::from_secs(36 * 60),
-            Scheme::Mailtrap => Duration::from_secs(24 * 3600),
-            Scheme::StandardWebhooks => Duration::from_secs(27 * 3600 + 35 * 60),
-            Scheme::WildDuck => Duration::from_secs(30),
-        };
-        for scheme in Scheme::ALL {
-            let policy = Policy::for_scheme(scheme);
-            assert!(policy.ttl() > horizon(scheme), "{scheme}");
+            (Scheme::Stalwart, Duration::from_secs(5 * 60 + 30 + 1)),
+            (Scheme::EmailApi, Duration::from_secs(36 * 60)),
+            (Scheme::Mailtrap, Duration::from_secs(24 * 3600)),
+            (
+                Scheme::StandardWebhooks,
+                Duration::from_secs(27 * 3600 + 35 * 60),
+            ),
+            (Scheme::WildDuck, Duration::from_secs(30)),
+        ];
+        assert_eq!(documented.len(), Scheme::ALL.len());
+        for (scheme, horizon) in documented {
+            let policy = DedupPolicy::for_scheme(scheme);
+            assert_eq!(scheme.retry_horizon(), horizon, "{scheme}");
+            assert!(policy.ttl() > horizon, "{scheme}");
             assert!(policy.lease() < policy.ttl(), "{scheme}");
             assert_eq!(policy.on_store_error(), FailurePolicy::FailClosed);
         }
         // WildDuck's five attempts span ~30 s: a crashed holder's lease must end before.
-        assert!(Policy::for_scheme(Scheme::WildDuck).lease() < Duration::from_secs(14));
+        assert!(DedupPolicy::for_scheme(Scheme::WildDuck).lease() < Duration::from_secs(14));
     }
 }

@@ -12,30 +12,30 @@
 use std::{future::Future, time::Duration};
 
 use super::{
-    Claim, ClaimToken, Completion, DedupKey, FailurePolicy, IdempotencyStore, Outcome, Policy,
-    StoreError,
+    Claim, ClaimToken, Completion, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore,
+    RunOutcome, StoreError,
 };
 
 /// Runs `handler` for the event `key` unless a delivery of it was already processed
 /// or is being processed.
 ///
 /// - The store answers [`Claim::Fresh`]: the handler runs. `Ok` → the event is recorded
-///   as done for the policy's ttl ([`Outcome::Processed`]); `Err` → the claim is
-///   released so the retry is processed ([`Outcome::Failed`]). A panic or a dropped
+///   as done for the policy's ttl ([`RunOutcome::Processed`]); `Err` → the claim is
+///   released so the retry is processed ([`RunOutcome::Failed`]). A panic or a dropped
 ///   future releases the claim too (and the panic goes on unwinding).
-/// - [`Claim::Done`]: [`Outcome::Duplicate`], the handler does not run: answer 200.
-/// - [`Claim::InProgress`]: [`Outcome::InProgress`] with the holder's remaining lease:
+/// - [`Claim::Done`]: [`RunOutcome::Duplicate`], the handler does not run: answer 200.
+/// - [`Claim::InProgress`]: [`RunOutcome::InProgress`] with the holder's remaining lease:
 ///   answer 409 and let the sender retry.
 /// - The store fails: with [`FailurePolicy::FailClosed`] the handler does not run
-///   ([`Outcome::Unavailable`], answer 503); with [`FailurePolicy::FailOpen`] it runs
+///   ([`RunOutcome::Unavailable`], answer 503); with [`FailurePolicy::FailOpen`] it runs
 ///   unguarded ([`Completion::Unguarded`]).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use webhook_core::{Scheme, idempotency::{DedupKey, MemoryStore, Outcome, Policy, run_once}};
+/// use webhook_core::{Scheme, idempotency::{DedupKey, MemoryStore, RunOutcome, DedupPolicy, run_once}};
 ///
 /// let store = MemoryStore::new();
-/// let policy = Policy::for_scheme(Scheme::Mailtrap);
+/// let policy = DedupPolicy::for_scheme(Scheme::Mailtrap);
 /// let key = DedupKey::event_id(Scheme::Mailtrap, "bede7236-2284-43d6-a953-1fdcafd0fdbc")?;
 /// let sent = AtomicUsize::new(0);
 ///
@@ -46,11 +46,11 @@ use super::{
 ///
 /// // Any executor works; the store and the helper never block or spawn.
 /// let first = futures::executor::block_on(deliver());
-/// assert!(matches!(first, Outcome::Processed { value: "stored", .. }));
+/// assert!(matches!(first, RunOutcome::Processed { value: "stored", .. }));
 /// assert_eq!(first.answer().status(), 200);
 ///
 /// let retry = futures::executor::block_on(deliver()); // the sender retried
-/// assert!(matches!(retry, Outcome::Duplicate));
+/// assert!(matches!(retry, RunOutcome::Duplicate));
 /// assert_eq!(retry.answer().status(), 200);
 /// assert_eq!(sent.load(Ordering::SeqCst), 1);
 /// # Ok::<(), webhook_core::idempotency::KeyError>(())
@@ -58,9 +58,9 @@ use super::{
 pub async fn run_once<S, F, Fut, T, E>(
     store: &S,
     key: &DedupKey,
-    policy: &Policy,
+    policy: &DedupPolicy,
     handler: F,
-) -> Outcome<T, E>
+) -> RunOutcome<T, E>
 where
     S: IdempotencyStore,
     F: FnOnce() -> Fut,
@@ -68,9 +68,9 @@ where
 {
     let token = match store.claim(key, policy.lease()).await {
         Ok(Claim::Fresh(token)) => token,
-        Ok(Claim::Done) => return Outcome::Duplicate,
+        Ok(Claim::Done) => return RunOutcome::Duplicate,
         Ok(Claim::InProgress { remaining }) => {
-            return Outcome::InProgress {
+            return RunOutcome::InProgress {
                 retry_after: remaining,
             };
         }
@@ -80,39 +80,39 @@ where
     match handler().await {
         Ok(value) => {
             let completion = finish(store, key, &mut guard, policy.ttl()).await;
-            Outcome::Processed { value, completion }
+            RunOutcome::Processed { value, completion }
         }
         Err(error) => {
             // A failed release leaves the claim to its lease: the retry is answered
             // 409 until then, and processed after.
             let _ = store.release(key, guard.token()).await;
             guard.disarm();
-            Outcome::Failed(error)
+            RunOutcome::Failed(error)
         }
     }
 }
 
 /// The claim could not be made: fail closed (no handler) or open (handler, unguarded).
 pub(crate) async fn on_store_error<F, Fut, T, E>(
-    policy: &Policy,
+    policy: &DedupPolicy,
     error: StoreError,
     handler: F,
-) -> Outcome<T, E>
+) -> RunOutcome<T, E>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     match policy.on_store_error() {
-        FailurePolicy::FailClosed => Outcome::Unavailable {
+        FailurePolicy::FailClosed => RunOutcome::Unavailable {
             error,
             retry_after: policy.unavailable_retry_after(),
         },
         FailurePolicy::FailOpen => match handler().await {
-            Ok(value) => Outcome::Processed {
+            Ok(value) => RunOutcome::Processed {
                 value,
                 completion: Completion::Unguarded(error),
             },
-            Err(error) => Outcome::Failed(error),
+            Err(error) => RunOutcome::Failed(error),
         },
     }
 }

@@ -21,10 +21,8 @@ use hyper_util::rt::TokioIo;
 use tokio::{io::AsyncReadExt, net::TcpListener};
 use webhook_core::{
     MediaType, ParseContext, Verifier,
-    events::{
-        parse_unverified,
-        stalwart::{Fingerprint, WebhookEvents},
-    },
+    events::parse_unverified,
+    senders::stalwart::{Fingerprint, WebhookEvents},
 };
 
 /// What the receiver does with one request.

@@ -17,7 +17,9 @@ use std::{
 };
 
 use self::shard::{Nanos, Peeked, Shard, ShardClaim};
-use super::{Claim, ClaimToken, Clock, DedupKey, IdempotencyStore, StoreError, SystemClock};
+use super::{
+    Claim, ClaimToken, DedupKey, IdempotencyStore, MonotonicClock, StoreClock, StoreError,
+};
 
 /// The default entry cap.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -106,7 +108,7 @@ pub enum MemoryConfigError {
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct MemoryStore<C: Clock = SystemClock> {
+pub struct MemoryStore<C: StoreClock = MonotonicClock> {
     inner: Arc<Inner<C>>,
 }
 
@@ -137,7 +139,7 @@ impl MemoryStore {
             capacity: DEFAULT_CAPACITY,
             shards: std::thread::available_parallelism()
                 .map_or(4, |cores| cores.get() * SHARDS_PER_CORE),
-            clock: SystemClock,
+            clock: MonotonicClock,
         }
     }
 }
@@ -148,7 +150,7 @@ impl Default for MemoryStore {
     }
 }
 
-impl<C: Clock> Clone for MemoryStore<C> {
+impl<C: StoreClock> Clone for MemoryStore<C> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -156,7 +158,7 @@ impl<C: Clock> Clone for MemoryStore<C> {
     }
 }
 
-impl<C: Clock> fmt::Debug for MemoryStore<C> {
+impl<C: StoreClock> fmt::Debug for MemoryStore<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
             .field("capacity", &self.inner.capacity)
@@ -167,13 +169,13 @@ impl<C: Clock> fmt::Debug for MemoryStore<C> {
 
 /// Configures a [`MemoryStore`].
 #[derive(Debug, Clone)]
-pub struct MemoryStoreBuilder<C = SystemClock> {
+pub struct MemoryStoreBuilder<C = MonotonicClock> {
     capacity: usize,
     shards: usize,
     clock: C,
 }
 
-impl<C: Clock> MemoryStoreBuilder<C> {
+impl<C: StoreClock> MemoryStoreBuilder<C> {
     /// The most entries the store holds (default [`DEFAULT_CAPACITY`]). Size it as
     /// event rate × ttl; see the module docs for what happens at the cap.
     pub fn capacity(mut self, entries: usize) -> Self {
@@ -189,7 +191,7 @@ impl<C: Clock> MemoryStoreBuilder<C> {
     }
 
     /// The time source, e.g. a [`ManualClock`](super::ManualClock) in tests.
-    pub fn clock<D: Clock>(self, clock: D) -> MemoryStoreBuilder<D> {
+    pub fn clock<D: StoreClock>(self, clock: D) -> MemoryStoreBuilder<D> {
         MemoryStoreBuilder {
             capacity: self.capacity,
             shards: self.shards,
@@ -259,7 +261,7 @@ pub struct MemoryStats {
     pub approx_bytes: usize,
 }
 
-impl<C: Clock> MemoryStore<C> {
+impl<C: StoreClock> MemoryStore<C> {
     /// The state of `key`, without changing anything.
     pub fn peek(&self, key: &DedupKey) -> Option<EntryState> {
         let now = self.now();
@@ -380,7 +382,7 @@ impl<C: Clock> MemoryStore<C> {
     }
 }
 
-impl<C: Clock> IdempotencyStore for MemoryStore<C> {
+impl<C: StoreClock> IdempotencyStore for MemoryStore<C> {
     fn claim(
         &self,
         key: &DedupKey,

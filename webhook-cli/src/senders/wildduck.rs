@@ -1,0 +1,55 @@
+//! WildDuck: sample events, one per request (unsigned: credentials travel in the URL).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use tokio::runtime::Runtime;
+use webhook_core::{
+    ParseError, Verified, WildDuckEvent,
+    senders::wildduck::{WildDuckEventType, WildDuckPayload},
+};
+use webhook_sender::Stats;
+
+use super::{CliSender, at};
+use crate::{
+    error::CliError,
+    render::{Summary, to_json},
+    send::{self, SendRun},
+};
+
+pub(crate) struct WildDuck;
+
+impl CliSender for WildDuck {
+    fn default_event(&self) -> &'static str {
+        "mailbox.created"
+    }
+
+    fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
+        send::one_per_request(runtime, run, |event, n| send::json(&sample(event, n)))
+    }
+
+    fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
+        let event = verified.parse::<WildDuckEvent>()?;
+        Ok(vec![Summary {
+            time: Some(event.time),
+            kind: event.event_type.to_string(),
+            id: Some(event.id.to_string()),
+            json: to_json(&event),
+        }])
+    }
+}
+
+/// A WildDuck event of `kind` (`mailbox.created`, `user.created`, …).
+pub(crate) fn sample(kind: &str, n: u64) -> WildDuckEvent {
+    let mut event = WildDuckPayload::new(
+        Cow::Owned(format!("6561f0c2a1b2c3d4{n:08x}:1")),
+        at(n),
+        WildDuckEventType::from(kind).into_owned(),
+    );
+    event.user = Some(Cow::Borrowed("6561f0c2a1b2c3d4e5f60719"));
+    if kind.starts_with("mailbox.") {
+        event.mailbox = Some(Cow::Owned(format!("6561f0c2a1b2c3d4{:08x}", n + 1)));
+        event.path = Some(Cow::Owned(format!("Archive/{}", 2024 + n % 3)));
+    }
+    event
+}

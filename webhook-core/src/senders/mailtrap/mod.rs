@@ -1,0 +1,99 @@
+//! Mailtrap: everything hookwise knows about its webhooks.
+//!
+//! | | |
+//! |---|---|
+//! | signature | `Mailtrap-Signature` (or the older `X-Mailtrap-Signature`): hex HMAC-SHA256 of the body, keyed with the signing secret's text ([`sign`]) |
+//! | signed timestamp | none: a replay window cannot be configured |
+//! | body | JSON `{"events":[…]}` (up to 500), JSON Lines or form data ([`MailtrapBatch`], owned: [`MailtrapEvents`](crate::MailtrapEvents)) |
+//! | dedup key | each event's `event_id`; an audit-log event by a hash of its content |
+//! | retries | 10 attempts over 24 h (older docs) or 40 every 5 min (current); only `200` counts as delivered |
+//! | idempotency | lease 30 s (the request timeout), ttl 25 h (covers the 24 h retry horizon) |
+//! | body limit | 1 MiB ([`DEFAULT_MAX_BODY_BYTES`]): 500 events are 150–500 KB of JSON |
+//!
+//! Its three body formats:
+//!
+//! | format | `Content-Type` | body |
+//! |---|---|---|
+//! | JSON | `application/json` | `{"events":[…]}`, up to 500 events; a bare event object is accepted too |
+//! | JSON Lines | `application/jsonl` (and the other JSON Lines types) | one compact event per line |
+//! | form data | `application/x-www-form-urlencoded` | one event, `event=delivery&email=…` |
+//!
+//! [`MailtrapBatch`] picks the format from the verified `Content-Type`; without one
+//! it looks at the body (a `{` first means JSON, then JSON Lines if more than one
+//! value follows; anything else is form data). Any other media type is refused with
+//! 415. A body with no event is [`ParseError::EmptyBatch`](crate::ParseError::EmptyBatch).
+//!
+//! ```
+//! use webhook_core::{MediaType, ParseContext};
+//! use webhook_core::events::parse_unverified_borrowed;
+//! use webhook_core::senders::mailtrap::{EventKind, MailtrapBatch, MailtrapEvent};
+//!
+//! let body = br#"{"events":[{"event":"bounce","timestamp":1728669700,"sending_stream":"transactional","message_id":"1df37d17-0286-4d8b-8edf-bc4ec5be86e6","email":"receiver@example.com","event_id":"bede7236-2284-43d6-a953-1fdcafd0fdbc","response":"[CS01] Message rejected due to local policy","response_code":555,"bounce_category":"spam","sending_domain_name":"examplesender.com"}]}"#;
+//! let events: MailtrapBatch<'_> =
+//!     parse_unverified_borrowed(body, ParseContext::new(MediaType::Json))?;
+//! for event in &events {
+//!     if let MailtrapEvent::Sending(sent) = event {
+//!         assert_eq!(sent.kind, EventKind::Bounce);
+//!         assert_eq!(sent.response_code, Some(555));
+//!         // `event_id` is the deduplication key.
+//!         assert_eq!(sent.event_id, "bede7236-2284-43d6-a953-1fdcafd0fdbc");
+//!     }
+//! }
+//! // Parsed bodies serialize back byte for byte.
+//! assert_eq!(serde_json::to_vec(&events).unwrap(), body);
+//! # Ok::<(), webhook_core::ParseError>(())
+//! ```
+//!
+//! Choices where Mailtrap's documentation is silent:
+//! - `event`, `timestamp`, `event_id`, `message_id` and `email` are required on
+//!   sending events (documented as always present); `sending_stream` and
+//!   `sending_domain_name` are optional (absent from older payloads).
+//! - An `event` string this version does not know is kept: see [`MailtrapEvent`].
+//! - In form data, `custom_variables` (whose form spelling is not documented) and
+//!   unknown keys are kept as strings in [`SendingEvent::unknown`]; audit-log events
+//!   are refused there (Mailtrap sends them as JSON only).
+//! - Serializing writes JSON: the `{"events":[…]}` wrapper, or the bare event for a
+//!   body that was one; [`MailtrapBatch::to_json_lines`] writes JSON Lines.
+
+//!
+//! [`DEFAULT_MAX_BODY_BYTES`]: crate::DEFAULT_MAX_BODY_BYTES
+
+mod batch;
+mod dedup;
+mod event;
+mod form;
+mod json_lines;
+mod signature;
+
+use std::time::Duration;
+
+pub use batch::{BodyFormat, MailtrapBatch};
+pub use event::{
+    AUDIT_LOG_PREFIX, AuditEvent, AuditId, AuditParty, EventKind, MailtrapEvent, SendingEvent,
+    SendingStream, UnknownEvent,
+};
+pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
+
+use crate::{
+    DEFAULT_MAX_BODY_BYTES,
+    senders::rules::{Replay, SenderRules},
+};
+
+/// Mailtrap's rules (see the module docs).
+pub(crate) static MAILTRAP: SenderRules = SenderRules {
+    id: "mailtrap",
+    aliases: &[],
+    name: "Mailtrap",
+    summary: "Mailtrap: `Mailtrap-Signature`, hex HMAC-SHA256.",
+    signature: Some(&signature::RULES),
+    // The body carries no timestamp the verifier can rely on.
+    replay: Replay::Unsupported,
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    // Mailtrap's 30 s request timeout.
+    lease: Duration::from_secs(30),
+    ttl: Duration::from_secs(25 * 3600),
+    // 10 attempts over 24 h (older docs); 40 × 5 min ≈ 3 h 20 (current docs).
+    retry_horizon: Duration::from_secs(24 * 3600),
+    event_keys: dedup::event_keys,
+    retain_events: Some(dedup::retain_events),
+};

@@ -1,0 +1,168 @@
+//! [`WebhookEvents`]: a Stalwart webhook body, `{"events":[…]}`, one or more events.
+
+use std::{borrow::Cow, fmt};
+
+use serde::{
+    Deserialize, Deserializer, Serialize, Serializer,
+    de::{self, MapAccess, Visitor},
+    ser::SerializeMap,
+};
+use serde_json::value::RawValue;
+
+use super::{WebhookEvent, event};
+use crate::events::{
+    BorrowedPayload, ParseContext, ParseError, Payload, RawJson,
+    cow::{BorrowRaw, CowStr, own_str},
+    expect_json, json,
+};
+
+/// A Stalwart webhook body: a batch of one or more events.
+#[derive(Clone, PartialEq)]
+pub struct WebhookEvents<'a> {
+    /// The events, in the order sent (collection order; across retries order is not
+    /// guaranteed, so sort by `created_at` if it matters).
+    pub events: Vec<WebhookEvent<'a>>,
+    extra: Vec<(Cow<'a, str>, RawJson<'a>)>,
+    /// How many of `extra` came before `events` in the body (serializing puts them back).
+    extra_before_events: usize,
+}
+
+impl<'a> WebhookEvents<'a> {
+    /// A batch of `events`, as the reference sender builds it.
+    pub fn new(events: Vec<WebhookEvent<'a>>) -> Self {
+        Self {
+            events,
+            extra: Vec::new(),
+            extra_before_events: 0,
+        }
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the batch is empty (a parsed batch never is).
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The events.
+    pub fn iter(&self) -> std::slice::Iter<'_, WebhookEvent<'a>> {
+        self.events.iter()
+    }
+
+    /// Top-level keys besides `events`, in order, values raw.
+    pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.extra.iter().map(|(k, v)| (&**k, v.as_raw()))
+    }
+
+    /// Copies every borrowed string so the batch outlives the body.
+    pub fn into_owned(self) -> WebhookEvents<'static> {
+        WebhookEvents {
+            events: self
+                .events
+                .into_iter()
+                .map(WebhookEvent::into_owned)
+                .collect(),
+            extra: self
+                .extra
+                .into_iter()
+                .map(|(k, v)| (own_str(k), v.into_owned()))
+                .collect(),
+            extra_before_events: self.extra_before_events,
+        }
+    }
+}
+
+impl<'a> IntoIterator for WebhookEvents<'a> {
+    type Item = WebhookEvent<'a>;
+    type IntoIter = std::vec::IntoIter<WebhookEvent<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.into_iter()
+    }
+}
+
+impl<'b, 'a> IntoIterator for &'b WebhookEvents<'a> {
+    type Item = &'b WebhookEvent<'a>;
+    type IntoIter = std::slice::Iter<'b, WebhookEvent<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.iter()
+    }
+}
+
+impl fmt::Debug for WebhookEvents<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookEvents")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BorrowedPayload<'a> for WebhookEvents<'a> {
+    fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError> {
+        expect_json(context.media_type)?;
+        let batch: Self = json::parse(body)?;
+        if batch.events.is_empty() {
+            return Err(ParseError::EmptyBatch);
+        }
+        Ok(batch)
+    }
+}
+
+impl Payload for WebhookEvents<'static> {
+    fn parse(body: &[u8], context: ParseContext<'_>) -> Result<Self, ParseError> {
+        WebhookEvents::parse_borrowed(body, context).map(WebhookEvents::into_owned)
+    }
+}
+
+impl Serialize for WebhookEvents<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1 + self.extra.len()))?;
+        let (before, after) = self.extra.split_at(self.extra_before_events);
+        for (key, value) in before {
+            map.serialize_entry(&**key, value)?;
+        }
+        map.serialize_entry("events", &self.events)?;
+        for (key, value) in after {
+            map.serialize_entry(&**key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookEvents<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BatchVisitor;
+        impl<'de> Visitor<'de> for BatchVisitor {
+            type Value = WebhookEvents<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a Stalwart batch {"events":[…]}"#)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut events = None;
+                let mut extra = Vec::new();
+                let mut extra_before_events = 0;
+                while let Some(CowStr(key)) = map.next_key()? {
+                    if key == "events" {
+                        event::set(&mut events, "events", map.next_value()?)?;
+                        extra_before_events = extra.len();
+                    } else {
+                        let BorrowRaw(value) = map.next_value()?;
+                        extra.push((key, value));
+                    }
+                }
+                Ok(WebhookEvents {
+                    events: events.ok_or_else(|| de::Error::missing_field("events"))?,
+                    extra,
+                    extra_before_events,
+                })
+            }
+        }
+        deserializer.deserialize_map(BatchVisitor)
+    }
+}
