@@ -9,8 +9,8 @@
 //! warn level with its reason (set `RUST_LOG` to change the level).
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use webhook_actix::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
 use webhook_actix::{Webhook, WebhookConfig};
-use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
     for event in &events {

@@ -10,7 +10,7 @@
 
 use axum::{Router, routing::post};
 use webhook_axum::Webhook;
-use webhook_core::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
+use webhook_axum::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) {
     for event in &events {

@@ -1,5 +1,8 @@
-#![doc = include_str!("../README.md")]
-//!
-//! This crate is the facade: it re-exports [`webhook_core`], the sans-IO core.
+//! Not a library: this package carries the hookwise workspace's round-trip tests,
+//! examples and benchmarks. Receivers depend on `webhook-axum` or `webhook-actix` (each
+//! re-exports the core), or on `webhook-core` without a framework.
 
-pub use webhook_core::*;
+/// Every Rust snippet of the README, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -10,7 +10,7 @@ use webhook_core::{Rejection, Verifier};
 /// ```
 /// use actix_web::{App, web};
 /// use webhook_actix::{Webhook, WebhookConfig};
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> String {
 ///     events.len().to_string()
@@ -20,7 +20,7 @@ use webhook_core::{Rejection, Verifier};
 /// let app = App::new()
 ///     .app_data(WebhookConfig::new(verifier))
 ///     .route("/hooks/stalwart", web::post().to(hook));
-/// # Ok::<(), webhook_core::BuildError>(())
+/// # Ok::<(), webhook_actix::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {

@@ -3,12 +3,15 @@
 //!
 //! It runs inside [`VerifyWebhook`](crate::VerifyWebhook) (it reads the verified body
 //! from the request extensions) and follows
-//! [`webhook_core::idempotency::Deduplicator::decide`]: a duplicate of processed events
+//! [`Deduplicator::decide`]: a duplicate of processed events
 //! gets 200 `{"status":"duplicate"}` without the handler; an event being processed by
 //! another delivery gets 409 with `Retry-After`; an unreachable store gets 503 (fail
 //! closed) or runs the handler unguarded (fail open); otherwise the handler runs on the
 //! new events only, and its answer settles the claims (2xx completes, anything else
 //! releases them for the sender's retry).
+//!
+//! The core's idempotency types ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …)
+//! are re-exported here, so one `use webhook_actix::idempotency::…` reaches all of them.
 
 use std::{
     future::{Ready, ready},
@@ -22,12 +25,12 @@ use actix_web::{
 };
 use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
-use webhook_core::{
-    Rejection, Verified,
-    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore},
-};
+use webhook_core::{Rejection, Verified};
 
 use crate::{WebhookRejection, middleware::replace_payload};
+
+#[doc(inline)]
+pub use webhook_core::idempotency::*;
 
 const ORDER: Rejection = Rejection::Misconfigured {
     reason: "the Idempotency middleware reads the request verified by VerifyWebhook, which \
@@ -41,8 +44,8 @@ const ORDER: Rejection = Rejection::Misconfigured {
 /// ```
 /// use actix_web::{App, HttpResponse, web};
 /// use webhook_actix::{Idempotency, VerifyWebhook, Webhook};
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
-/// use webhook_core::idempotency::{Deduplicator, MemoryStore};
+/// use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_actix::idempotency::{Deduplicator, MemoryStore};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
 ///     HttpResponse::Ok().finish() // runs once per event, however often Stalwart retries
@@ -56,7 +59,7 @@ const ORDER: Rejection = Rejection::Misconfigured {
 ///         .wrap(VerifyWebhook::new(verifier))
 ///         .route(web::post().to(hook)),
 /// );
-/// # Ok::<(), webhook_core::BuildError>(())
+/// # Ok::<(), webhook_actix::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Idempotency<S> {

@@ -6,7 +6,7 @@
 //! ```
 //! use actix_web::{App, web};
 //! use webhook_actix::{Webhook, WebhookConfig};
-//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+//! use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier};
 //!
 //! async fn hook(Webhook(events): Webhook<StalwartEvents>) -> &'static str {
 //!     for event in &events {
@@ -29,7 +29,7 @@
 //!   verifier's limit, verifies the raw bytes, parses them into `T`.
 //! - [`VerifyWebhook`]: the same verification as middleware for a scope or resource;
 //!   the verified bytes are put back as the payload and the
-//!   [`Verified<Bytes>`](webhook_core::Verified) goes into the request extensions.
+//!   [`Verified<Bytes>`](crate::Verified) goes into the request extensions.
 //! - [`Idempotency`]: opt-in exactly-once handling behind [`VerifyWebhook`]: a
 //!   redelivered event is answered 200 without calling the handler again, a concurrent
 //!   duplicate gets 409.
@@ -37,20 +37,37 @@
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
 //! - [`apply_limits`]: the `HttpServer` settings (`client_request_timeout`,
 //!   `keep_alive`, `max_connections`, …) for a receiver on the public internet, from
-//!   the same [`ServeLimits`](webhook_core::capacity::ServeLimits) as
+//!   the same [`ServeLimits`](crate::capacity::ServeLimits) as
 //!   `webhook_axum::serve`; registered as app data, the limits also give the extractor
 //!   and the middleware their body deadline (408 `body_timeout`) and their
-//!   [`BodyBudget`](webhook_core::capacity::BodyBudget) (503 `receiver_busy` with
+//!   [`BodyBudget`](crate::capacity::BodyBudget) (503 `receiver_busy` with
 //!   `Retry-After`).
 //!
 //! actix-web 4 uses `http` 0.2 types while the core uses `http` 1.x: this crate reads
 //! headers through their names, so neither adapter pays for the other and no version
 //! clash reaches the core's API. It holds no verification or parsing logic of its own.
+//!
+//! # One dependency
+//!
+//! Everything an actix-web receiver needs is reachable from this crate: the core's
+//! items ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
+//! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
+//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`idempotency`] holds the core's idempotency types beside the [`Idempotency`]
+//! middleware. A receiver depends on `webhook-actix` alone and imports from
+//! `webhook_actix::…`.
+
+#[doc(inline)]
+pub use webhook_core::*;
+/// The Redis idempotency store (feature `redis`): one store shared by every replica.
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use webhook_redis as redis;
 
 mod body;
 mod config;
 mod extract;
-mod idempotency;
+pub mod idempotency;
 mod middleware;
 mod rejection;
 mod request;

@@ -3,7 +3,7 @@
 //!
 //! It takes the payload, reads it up to the limit, verifies it, then puts the verified
 //! bytes back with `ServiceRequest::set_payload` (so any extractor can read the body)
-//! and stores the [`Verified<Bytes>`](webhook_core::Verified) in the request extensions,
+//! and stores the [`Verified<Bytes>`](crate::Verified) in the request extensions,
 //! where [`Webhook<T>`](crate::Webhook) picks it up. A failed request is answered with
 //! the problem JSON and never reaches the handler.
 
@@ -27,7 +27,7 @@ use crate::body::verify_payload;
 /// ```
 /// use actix_web::{App, HttpResponse, web};
 /// use webhook_actix::{VerifyWebhook, Webhook};
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
 ///     HttpResponse::Ok().body(events.len().to_string())
@@ -39,7 +39,7 @@ use crate::body::verify_payload;
 ///         .wrap(VerifyWebhook::new(verifier))
 ///         .route("/stalwart", web::post().to(hook)),
 /// );
-/// # Ok::<(), webhook_core::BuildError>(())
+/// # Ok::<(), webhook_actix::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct VerifyWebhook {

@@ -40,7 +40,7 @@ pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// ```no_run
 /// use actix_web::{App, HttpResponse, HttpServer, web};
 /// use webhook_actix::{Webhook, WebhookConfig};
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier, capacity::ServeLimits};
+/// use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier, capacity::ServeLimits};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
 ///     HttpResponse::Ok().finish()

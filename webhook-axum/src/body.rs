@@ -7,7 +7,7 @@
 //! read. A chunked body fails the moment its running total passes the limit, so a
 //! 100 MB upload costs at most the limit in memory. The reservation travels with the
 //! bytes (`Bytes::from_owner`) and is given back when the last handle on them is
-//! dropped. A body cut off by [`serve`](crate::serve)'s deadline becomes 408
+//! dropped. A body cut off by [`serve`]'s deadline becomes 408
 //! `body_timeout`. Both the extractor and the layer read through here.
 
 use std::pin::pin;
@@ -53,7 +53,7 @@ where
 /// read through the same path.
 ///
 /// ```
-/// # async fn demo(verifier: webhook_core::Verifier, request: axum::extract::Request) {
+/// # async fn demo(verifier: webhook_axum::Verifier, request: axum::extract::Request) {
 /// let (parts, body) = request.into_parts();
 /// match webhook_axum::read_body(&verifier, &parts, body).await {
 ///     Ok(bytes) => {

@@ -1,5 +1,5 @@
 //! The extractors: [`Webhook<T>`] (verifies with the verifier in the router state) and
-//! [`VerifiedWebhook<T>`] (reads what [`VerifyWebhookLayer`](crate::VerifyWebhookLayer)
+//! [`VerifiedWebhook<T>`] (reads what [`VerifyWebhookLayer`]
 //! verified).
 
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
@@ -37,7 +37,7 @@ use crate::{WebhookRejection, body::verify_request};
 /// ```
 /// use axum::{Router, routing::post};
 /// use webhook_axum::Webhook;
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) {
 ///     for event in &events {
@@ -47,11 +47,11 @@ use crate::{WebhookRejection, body::verify_request};
 ///
 /// let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("my-secret-key")).build()?;
 /// let app: Router = Router::new().route("/hooks/stalwart", post(hook)).with_state(verifier);
-/// # Ok::<(), webhook_core::BuildError>(())
+/// # Ok::<(), webhook_axum::BuildError>(())
 /// ```
 ///
-/// [`StalwartEvents`]: webhook_core::StalwartEvents
-/// [`Payload`]: webhook_core::Payload
+/// [`StalwartEvents`]: crate::StalwartEvents
+/// [`Payload`]: crate::Payload
 #[derive(Debug, Clone)]
 pub struct Webhook<T>(pub T);
 
@@ -80,14 +80,14 @@ where
 /// ```
 /// use axum::{Router, routing::post};
 /// use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer};
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier};
 ///
 /// async fn stalwart(VerifiedWebhook(events): VerifiedWebhook<StalwartEvents>) {}
 ///
 /// let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
 /// let app: Router = Router::new()
 ///     .route("/hooks/stalwart", post(stalwart).layer(VerifyWebhookLayer::new(verifier)));
-/// # Ok::<(), webhook_core::BuildError>(())
+/// # Ok::<(), webhook_axum::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedWebhook<T>(pub T);

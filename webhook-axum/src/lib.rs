@@ -5,8 +5,7 @@
 //!
 //! ```
 //! use axum::{Router, routing::post};
-//! use webhook_axum::Webhook;
-//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+//! use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier, Webhook};
 //!
 //! async fn hook(Webhook(events): Webhook<StalwartEvents>) {
 //!     for event in &events {
@@ -24,7 +23,7 @@
 //!
 //! - [`Webhook<T>`]: the extractor. Reads the body up to the verifier's limit (streaming:
 //!   an oversized body is refused without being buffered), verifies the raw bytes with
-//!   the [`Verifier`](webhook_core::Verifier) from the router state, parses them into
+//!   the [`Verifier`] from the router state, parses them into
 //!   `T`. Nothing reaches the handler unverified.
 //! - [`VerifyWebhookLayer`]: the same verification as a tower layer, to guard a whole
 //!   router or any tower service; the verified body travels on as a request extension
@@ -38,11 +37,27 @@
 //!   deadlines for the request head, the body and idle keep-alive connections, a
 //!   connection cap below the descriptor limit that makes room by closing the
 //!   connection that has waited longest for its head, and one
-//!   [`BodyBudget`](webhook_core::capacity::BodyBudget) for the bodies being read (503
+//!   [`BodyBudget`](crate::capacity::BodyBudget) for the bodies being read (503
 //!   `receiver_busy` with `Retry-After` beyond it). Feature `serve`, on by default.
 //!
 //! This crate holds no verification or parsing logic of its own: it moves bytes from
 //! axum to [`webhook_core`] and answers with what the core decides.
+//!
+//! # One dependency
+//!
+//! Everything an axum receiver needs is reachable from this crate: the core's items
+//! ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
+//! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
+//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`idempotency`] holds the core's idempotency types beside [`IdempotencyLayer`]. A
+//! receiver depends on `webhook-axum` alone and imports from `webhook_axum::…`.
+
+#[doc(inline)]
+pub use webhook_core::*;
+/// The Redis idempotency store (feature `redis`): one store shared by every replica.
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use webhook_redis as redis;
 
 mod body;
 mod extract;

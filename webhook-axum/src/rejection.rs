@@ -2,7 +2,7 @@
 //! handler.
 //!
 //! Everything about the answer (status, headers, the JSON problem, the warn-level log
-//! event) is decided by [`webhook_core::Rejection`]; this type only turns it into an
+//! event) is decided by [`Rejection`]; this type only turns it into an
 //! axum response, so the actix-web adapter answers byte-for-byte alike.
 
 use axum::response::{IntoResponse, Response};

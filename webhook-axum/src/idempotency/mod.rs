@@ -1,9 +1,11 @@
 //! Exactly-once handler effects: [`IdempotencyLayer`] answers a redelivered event
-//! without calling the handler again.
+//! without calling the handler again. The core's idempotency types
+//! ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …) are re-exported here, so one
+//! `use webhook_axum::idempotency::…` reaches all of them.
 //!
 //! Every seed sender delivers at least once. The layer sits inside
 //! [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) (it reads the verified body from the
-//! request extensions) and asks [`webhook_core::idempotency::Deduplicator::decide`]:
+//! request extensions) and asks [`Deduplicator::decide`]:
 //!
 //! - every event already processed → 200 `{"status":"duplicate"}`, handler not called;
 //! - an event being processed by another delivery → 409 with `Retry-After`, never a
@@ -18,8 +20,8 @@
 //! ```
 //! use axum::{Router, routing::post};
 //! use webhook_axum::{IdempotencyLayer, VerifiedWebhook, VerifyWebhookLayer};
-//! use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
-//! use webhook_core::idempotency::{Deduplicator, MemoryStore};
+//! use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier};
+//! use webhook_axum::idempotency::{Deduplicator, MemoryStore};
 //!
 //! async fn hook(VerifiedWebhook(events): VerifiedWebhook<StalwartEvents>) {
 //!     // Runs once per event, however often Stalwart retries.
@@ -32,7 +34,7 @@
 //!     // Layers wrap outward: verification runs first, then deduplication.
 //!     .layer(IdempotencyLayer::new(dedup))
 //!     .layer(VerifyWebhookLayer::new(verifier));
-//! # Ok::<(), webhook_core::BuildError>(())
+//! # Ok::<(), webhook_axum::BuildError>(())
 //! ```
 
 #[allow(clippy::module_inception)]
@@ -41,3 +43,5 @@ mod service;
 
 pub use layer::IdempotencyLayer;
 pub use service::Idempotent;
+#[doc(inline)]
+pub use webhook_core::idempotency::*;

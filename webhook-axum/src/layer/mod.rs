@@ -3,7 +3,7 @@
 //! [`VerifyWebhookLayer`] guards a whole router, a single route, or any tower service
 //! (hyper, tonic): requests that fail answer with the same JSON problem as the
 //! extractor; requests that pass reach the inner service with their body intact and the
-//! [`Verified<Bytes>`](webhook_core::Verified) in the request extensions, where
+//! [`Verified<Bytes>`](crate::Verified) in the request extensions, where
 //! [`Webhook<T>`](crate::Webhook), [`VerifiedWebhook<T>`](crate::VerifiedWebhook) or
 //! axum's `Extension` pick it up.
 //!
@@ -11,7 +11,7 @@
 //! use axum::{Extension, Router, routing::post};
 //! use bytes::Bytes;
 //! use webhook_axum::VerifyWebhookLayer;
-//! use webhook_core::{Scheme, Secret, Verified, Verifier};
+//! use webhook_axum::{Scheme, Secret, Verified, Verifier};
 //!
 //! async fn raw(Extension(verified): Extension<Verified<Bytes>>) -> String {
 //!     format!("{} bytes, key #{}", verified.body().len(),
@@ -22,7 +22,7 @@
 //! let app: Router = Router::new()
 //!     .route("/hooks/mailtrap", post(raw))
 //!     .layer(VerifyWebhookLayer::new(verifier));
-//! # Ok::<(), webhook_core::BuildError>(())
+//! # Ok::<(), webhook_axum::BuildError>(())
 //! ```
 
 #[allow(clippy::module_inception)]

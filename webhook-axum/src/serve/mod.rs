@@ -1,4 +1,4 @@
-//! Serving a router under [`ServeLimits`](webhook_core::capacity::ServeLimits): deadlines
+//! Serving a router under [`ServeLimits`](crate::capacity::ServeLimits): deadlines
 //! for the head, the body and idle keep-alive connections, a connection cap below the
 //! descriptor limit, and the body budget in every request. [`serve`] is the entry point;
 //! its documentation says what each protection does.

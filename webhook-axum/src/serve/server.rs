@@ -62,7 +62,7 @@ const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r
 /// ```no_run
 /// use axum::{Router, routing::post};
 /// use webhook_axum::Webhook;
-/// use webhook_core::{Scheme, Secret, StalwartEvents, Verifier};
+/// use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier};
 ///
 /// async fn hook(Webhook(events): Webhook<StalwartEvents>) {}
 ///
@@ -79,7 +79,7 @@ const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use webhook_core::capacity::{BodyBudget, ServeLimits};
+/// use webhook_axum::capacity::{BodyBudget, ServeLimits};
 ///
 /// # async fn run(app: axum::Router) -> std::io::Result<()> {
 /// let limits = ServeLimits::default()
@@ -94,7 +94,7 @@ const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r
 /// # }
 /// ```
 ///
-/// [`BodyBudget`]: webhook_core::capacity::BodyBudget
+/// [`BodyBudget`]: crate::capacity::BodyBudget
 pub fn serve(listener: TcpListener, router: Router) -> Serve {
     Serve {
         listener,
