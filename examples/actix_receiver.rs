@@ -9,7 +9,7 @@
 //! warn level with its reason (set `RUST_LOG` to change the level).
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use webhook_actix::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
+use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier, capacity::ServeLimits};
 use webhook_actix::{Webhook, WebhookConfig};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
@@ -32,10 +32,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    // `load` fails with a message naming the variable if it is not set.
-    let secret = SecretSource::env("HOOK_SECRET")
-        .load()?
-        .ok_or("HOOK_SECRET is empty")?;
+    // Fails with a message naming the variable if it is unset or empty.
+    let secret = Secret::from_env("HOOK_SECRET")?;
     let verifier = Verifier::builder(Scheme::Stalwart).secret(secret).build()?;
 
     let port: u16 = std::env::var("PORT")

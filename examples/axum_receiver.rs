@@ -10,7 +10,7 @@
 
 use axum::{Router, routing::post};
 use webhook_axum::Webhook;
-use webhook_axum::{Scheme, SecretSource, StalwartEvents, Verifier, capacity::ServeLimits};
+use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier, capacity::ServeLimits};
 
 async fn stalwart(Webhook(events): Webhook<StalwartEvents>) {
     for event in &events {
@@ -31,10 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    // `load` fails with a message naming the variable if it is not set.
-    let secret = SecretSource::env("HOOK_SECRET")
-        .load()?
-        .ok_or("HOOK_SECRET is empty")?;
+    // Fails with a message naming the variable if it is unset or empty.
+    let secret = Secret::from_env("HOOK_SECRET")?;
     let verifier = Verifier::builder(Scheme::Stalwart).secret(secret).build()?;
     let app = Router::new()
         .route("/hooks/stalwart", post(stalwart))

@@ -98,6 +98,28 @@ impl Secret {
         }
     }
 
+    /// The secret in the environment variable `name`, used as text (Stalwart, email-API,
+    /// Mailtrap, credentials). An unset, non-UTF-8 or empty variable is an error that
+    /// names the variable, never the value.
+    ///
+    /// ```no_run
+    /// use webhook_core::{Scheme, Secret, Verifier};
+    ///
+    /// let verifier = Verifier::builder(Scheme::Stalwart)
+    ///     .secret(Secret::from_env("HOOK_SECRET")?)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_env(name: &str) -> Result<Self, SecretError> {
+        SecretSource::env(name).require()
+    }
+
+    /// The secret in the file at `path`, minus one trailing newline (see
+    /// [`SecretSource`]), used as text.
+    pub fn from_file(path: impl Into<PathBuf>) -> Result<Self, SecretError> {
+        SecretSource::file(path).require()
+    }
+
     /// Number of key bytes.
     pub fn len(&self) -> usize {
         self.bytes.len()
@@ -212,9 +234,26 @@ impl SecretSource {
     }
 
     /// Loads the secret as raw key bytes (Stalwart, email-API, Mailtrap, auth).
-    /// `Ok(None)` for [`SecretSource::None`].
+    /// `Ok(None)` for [`SecretSource::None`], the one source that holds no secret: a
+    /// receiver that must have one calls [`SecretSource::require`].
     pub fn load(&self) -> Result<Option<Secret>, SecretError> {
         Ok(self.load_text()?.map(|text| Secret::new(text.as_bytes())))
+    }
+
+    /// Loads the secret as raw key bytes, for a receiver that must have one: as
+    /// [`SecretSource::load`], with [`SecretSource::None`] refused as
+    /// [`SecretError::NotConfigured`] instead of `Ok(None)`.
+    ///
+    /// ```
+    /// use webhook_core::{SecretError, SecretSource};
+    ///
+    /// let secret = SecretSource::value("my-secret-key").require()?;
+    /// assert_eq!(secret.len(), 13);
+    /// assert!(matches!(SecretSource::None.require(), Err(SecretError::NotConfigured)));
+    /// # Ok::<(), SecretError>(())
+    /// ```
+    pub fn require(&self) -> Result<Secret, SecretError> {
+        self.load()?.ok_or(SecretError::NotConfigured)
     }
 
     /// Loads a Standard Webhooks secret (`whsec_…`, base64-decoded).
@@ -340,6 +379,12 @@ pub enum SecretError {
         /// Where it came from (variable or file name, never the value).
         origin: String,
     },
+    /// The source holds no secret ([`SecretSource::None`]) where one is required.
+    #[error(
+        "no secret is configured: give the sender's signing secret as a value, an \
+         environment variable or a file"
+    )]
+    NotConfigured,
     /// Not a Standard Webhooks secret.
     #[error(
         "not a Standard Webhooks secret: expected `whsec_` followed by standard base64 \
@@ -397,6 +442,30 @@ mod tests {
         assert!(matches!(
             SecretSource::value("").load(),
             Err(SecretError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn required_secrets_come_back_without_an_option() {
+        let dir = std::env::temp_dir().join(format!("hookwise-require-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret");
+        std::fs::write(&path, "file-key\n").unwrap();
+        assert_eq!(Secret::from_file(&path).unwrap().expose(), b"file-key");
+        std::fs::write(&path, "").unwrap();
+        assert!(matches!(
+            Secret::from_file(&path),
+            Err(SecretError::Empty { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = Secret::from_env("HOOKWISE_TEST_SURELY_UNSET_VAR").unwrap_err();
+        assert!(
+            err.to_string().contains("HOOKWISE_TEST_SURELY_UNSET_VAR"),
+            "{err}"
+        );
+        assert!(matches!(
+            SecretSource::None.require(),
+            Err(SecretError::NotConfigured)
         ));
     }
 
