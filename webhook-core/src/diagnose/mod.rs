@@ -40,8 +40,9 @@
 //! - it explains bodies up to [`RECEIVER_MAX_BODY_BYTES`] (32 KiB) only, and says so
 //!   ([`Skipped`]) for larger ones;
 //! - a re-serialized form is written in one streaming pass and abandoned once it would
-//!   outgrow the body (4× for the pretty-printed form): no tree, no indentation that
-//!   grows with the nesting depth;
+//!   outgrow the body (4× for the pretty-printed form): no tree, no indentation or
+//!   copying that grows with the nesting depth; at most 7 × the body (+ 1 KiB) is
+//!   written for the three forms together;
 //! - at most 14 signature checks run, over at most 17 × the body (+ 1 KiB) in all:
 //!   under 560 KiB for a 32 KiB body, about half of one HMAC over a 1 MiB body. Their
 //!   number depends on the request only, never on the secret: a candidate key the
@@ -142,7 +143,8 @@ pub struct Work {
     /// Body bytes handed to those checks (what they hash, but for a Standard Webhooks
     /// id and timestamp).
     pub bytes_checked: usize,
-    /// Bytes written re-serializing the body, copies included.
+    /// Bytes written re-serializing the body (the sorted-keys form's final join
+    /// included).
     pub bytes_rendered: usize,
 }
 
