@@ -133,6 +133,13 @@ vp("standard-raw", 0x03, b"v1," + base64.b64encode(hm(STD_KEY, STD_ID + b".17557
 vp("wildduck-raw", 0x04, basic, wildduck["mailbox-created"])
 vp("wildduck-signed", 0x84, b"", wildduck["mailbox-created"])
 
+# diagnose: bodies to re-serialize (compact, pretty, nested, duplicate keys, JSON Lines).
+add("diagnose", "stalwart-example-1", stalwart["example-1"])
+add("diagnose", "mailtrap-pretty", mailtrap_json["seed-batch-pretty"])
+add("diagnose", "jsonl", mailtrap_jsonl["events"])
+add("diagnose", "nested", b'[[[[[[[[0,1,2,[{"b":1,"a":[2,3.5e3,"x\\u00e9"]}]]]]]]]]')
+add("diagnose", "duplicate-key-crlf", b'{"z":1,"a":2,"a":3}\r\n')
+
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 for target, files in sorted(seeds.items()):

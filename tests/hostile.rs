@@ -24,6 +24,16 @@ const EMAIL: &str = r#"{"id":"evt_1","type":"delivered","created_at":"2024-01-15
 const MAILTRAP: &str = r#"{"events":[{"event":"delivery","timestamp":1728669700,"message_id":"m","email":"a@example.com","event_id":"e1"}]}"#;
 const STANDARD: &str = r#"{"type":"email.sent","data":{}}"#;
 const WILDDUCK: &str = r#"{"id":"6561f0c2a1b2c3d4e5f60718:1","time":1700000000000,"ev":"user.created","user":"6561f0c2a1b2c3d4e5f60719"}"#;
+/// A genuine Mailtrap click whose `user_agent` holds form data: read as form data, a
+/// forged bounce for someone else (issue 17, point 2).
+const MAILTRAP_CLICK_WITH_FORM: &str = r#"{"events":[{"event":"click","timestamp":1728669700,"message_id":"m1","email":"user@example.com","event_id":"e-genuine-1","user_agent":"Mozilla/5.0&event=bounce&email=ceo%40victim.example&event_id=forged-1&message_id=m2&timestamp=1728669701&x=","url":"https://example.com"}]}"#;
+/// A one-line batch wrapper that also has event keys: read as a JSON Lines line, a
+/// bounce of its own.
+const MAILTRAP_BATCH_WITH_EVENT_KEYS: &str = r#"{"events":[{"event":"click","timestamp":1728669700,"message_id":"m1","email":"user@example.com","event_id":"e-genuine-1"}],"event":"bounce","timestamp":1728669701,"message_id":"m2","email":"ceo@victim.example","event_id":"forged-2"}"#;
+const MAILTRAP_LINES: &str = "{\"event\":\"delivery\",\"timestamp\":1,\"message_id\":\"m\",\"email\":\"a\",\"event_id\":\"e1\"}\n{\"event\":\"open\",\"timestamp\":2,\"message_id\":\"m\",\"email\":\"a\",\"event_id\":\"e2\"}\n";
+const MAILTRAP_FORM: &str = "event=delivery&email=a%40x&message_id=m&timestamp=1&event_id=e1";
+const FORM: &str = "application/x-www-form-urlencoded";
+const JSONL: &str = "application/jsonl";
 
 /// A request as the reference sender makes it, then broken by the case.
 struct Hostile {
@@ -133,6 +143,13 @@ fn deep_json(depth: usize, closed: bool) -> String {
     )
 }
 
+/// `text` in ISO 8859-1 (each char below U+0100 as its one byte).
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect()
+}
+
 fn many_events(n: usize) -> String {
     let event = r#"{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org","remoteIp":"203.0.113.7","spanId":312845863712866304,"listenerId":"imaps","localPort":993}}"#;
     format!(r#"{{"events":[{}]}}"#, vec![event; n].join(","))
@@ -191,6 +208,28 @@ fn matrix(server: &Server) -> Vec<(&'static str, Hostile, u16, &'static str)> {
         ("id given twice, signed", validly_signed(server, Stalwart, STALWART.replace(r#""id":"1755784900237","#, r#""id":"1","id":"2","#)), 400, "unexpected_shape"),
         ("mailtrap form without event_id, signed", validly_signed(server, Mailtrap, "event=delivery&email=a%40x&message_id=m&timestamp=1").set("content-type", "application/x-www-form-urlencoded"), 400, "invalid_form"),
         ("mailtrap JSON Lines with a bad line, signed", validly_signed(server, Mailtrap, "{\"event\":\"delivery\",\"timestamp\":1,\"message_id\":\"m\",\"email\":\"a\",\"event_id\":\"e\"}\n{oops").set("content-type", "application/jsonl"), 400, "invalid_json"),
+        // The unsigned Content-Type never picks another reading of signed bytes (issue 17,
+        // point 2): a disagreement is refused, for every sender.
+        ("mailtrap: signed JSON replayed as form data", validly_signed(server, Mailtrap, MAILTRAP_CLICK_WITH_FORM).set("content-type", FORM), 415, "media_type_mismatch"),
+        ("mailtrap: signed JSON replayed as form data; charset", validly_signed(server, Mailtrap, MAILTRAP_CLICK_WITH_FORM).set("content-type", "Application/X-WWW-Form-Urlencoded; charset=utf-8"), 415, "media_type_mismatch"),
+        ("mailtrap: signed JSON Lines replayed as form data", validly_signed(server, Mailtrap, MAILTRAP_LINES).set("content-type", FORM), 415, "media_type_mismatch"),
+        ("mailtrap: signed one-line batch replayed as JSON Lines", validly_signed(server, Mailtrap, MAILTRAP_BATCH_WITH_EVENT_KEYS).set("content-type", JSONL), 415, "media_type_mismatch"),
+        ("mailtrap: signed JSON Lines replayed as JSON", validly_signed(server, Mailtrap, MAILTRAP_LINES).set("content-type", "application/json"), 400, "trailing_data"),
+        ("mailtrap: signed form data replayed as JSON", validly_signed(server, Mailtrap, MAILTRAP_FORM).set("content-type", "application/json"), 400, "invalid_json"),
+        ("mailtrap: signed form data replayed as JSON Lines", validly_signed(server, Mailtrap, MAILTRAP_FORM).set("content-type", "application/x-ndjson"), 400, "invalid_json"),
+        ("mailtrap: text/plain", s(Mailtrap, MAILTRAP).set("content-type", "text/plain"), 415, "unsupported_media_type"),
+        ("mailtrap: two Content-Type headers", validly_signed(server, Mailtrap, MAILTRAP_FORM).set("content-type", FORM).add("content-type", FORM), 415, "unsupported_media_type"),
+        ("stalwart: JSON Lines declared", s(Stalwart, STALWART).set("content-type", JSONL), 415, "unsupported_media_type"),
+        ("stalwart: two Content-Type headers", s(Stalwart, STALWART).add("content-type", "application/json"), 415, "unsupported_media_type"),
+        ("email-api: JSON Lines declared", s(EmailApi, EMAIL).set("content-type", "application/x-ndjson"), 415, "unsupported_media_type"),
+        ("standard: form data declared", s(Standard, STANDARD).set("content-type", FORM), 415, "unsupported_media_type"),
+        ("standard: JSON Lines declared", s(Standard, STANDARD).set("content-type", JSONL), 415, "unsupported_media_type"),
+        ("wildduck: form data declared", s(WildDuck, WILDDUCK).set("content-type", FORM), 415, "unsupported_media_type"),
+        ("wildduck: JSON Lines declared", s(WildDuck, WILDDUCK).set("content-type", JSONL), 415, "unsupported_media_type"),
+        // A charset never changes how bytes are read: they are UTF-8 or refused.
+        ("stalwart: Latin-1 bytes declared charset=iso-8859-1, signed", validly_signed(server, Stalwart, latin1(&STALWART.replace("jdoe", "jd\u{e9}"))).set("content-type", "application/json; charset=iso-8859-1"), 400, "not_utf8"),
+        ("email-api: UTF-16 bytes declared charset=utf-16, signed", validly_signed(server, EmailApi, EMAIL.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>()).set("content-type", "application/json; charset=utf-16"), 400, "invalid_json"),
+        ("mailtrap: Latin-1 escape in form data declared charset=iso-8859-1, signed", validly_signed(server, Mailtrap, "event=delivery&email=caf%E9%40x&message_id=m&timestamp=1&event_id=e1").set("content-type", "application/x-www-form-urlencoded; charset=iso-8859-1"), 400, "invalid_form"),
     ]
 }
 
@@ -224,6 +263,43 @@ async fn axum_refuses_the_matrix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actix_refuses_the_matrix() {
     run_matrix(&support::actix_server()).await;
+}
+
+/// A `charset` parameter, on any sender, leaves what a body means to its bytes: the
+/// same signed request is accepted and handled as with no parameter (its bytes are
+/// UTF-8 JSON or form data either way; bytes that are not UTF-8 are refused, above).
+async fn charsets_are_ignored(server: &Server) {
+    for route in Route::ALL {
+        let (body, content_type) = match route {
+            Route::Stalwart => (STALWART, "application/json"),
+            Route::EmailApi => (EMAIL, "application/json"),
+            Route::Mailtrap => (MAILTRAP_FORM, FORM),
+            Route::Standard => (STANDARD, "application/json"),
+            Route::WildDuck => (WILDDUCK, "application/json"),
+        };
+        for charset in ["iso-8859-1", "utf-16", "\"us-ascii\""] {
+            let case = match route {
+                Route::Mailtrap => validly_signed(server, route, body),
+                _ => Hostile::signed(server, route, body.to_owned()),
+            }
+            .set("content-type", format!("{content_type}; charset={charset}"));
+            let before = server.counts.get(route);
+            let (status, answer) = case.send(server).await;
+            assert_eq!(
+                status,
+                200,
+                "{route:?} {charset}: {}",
+                String::from_utf8_lossy(&answer)
+            );
+            assert_eq!(server.counts.get(route), before + 1, "{route:?} {charset}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charset_parameter_changes_nothing() {
+    charsets_are_ignored(&support::axum_server().await).await;
+    charsets_are_ignored(&support::actix_server()).await;
 }
 
 /// Authentic, well-formed JSON nested 10 000 deep inside `data` is not an attack on

@@ -56,7 +56,7 @@ pub fn split_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
 pub fn check_verify_error(err: &VerifyError) {
     let status = err.status().as_u16();
     assert!(
-        matches!(status, 400 | 401 | 413),
+        matches!(status, 400 | 401 | 413 | 415),
         "unexpected status {status} for {err:?}"
     );
     let code = err.code();
@@ -138,7 +138,10 @@ pub fn is_compact_canonical(bytes: &[u8]) -> bool {
 
 /// The Mailtrap checks, for a body declared as `media_type`.
 ///
-/// Invariants: the borrowed and owned parses agree; a parsed body has at least one
+/// Invariants: whatever the declared type, a body has at most one reading (every
+/// declared type it parses under gives the same events: the unsigned `Content-Type`
+/// never changes what signed bytes mean); the borrowed and owned parses agree; a parsed
+/// body has at least one
 /// event; its JSON serialization parses (as JSON) to the same events and serializes to
 /// itself; for a compact canonical JSON body the serialization is the input byte for
 /// byte; its JSON Lines rendering parses (as JSON Lines) to the same events; each
@@ -146,6 +149,29 @@ pub fn is_compact_canonical(bytes: &[u8]) -> bool {
 pub fn mailtrap_check(data: &[u8], media_type: MediaType) {
     use webhook_core::events::parse_unverified_borrowed;
     use webhook_core::senders::mailtrap::{BodyFormat, EventKind, MailtrapBatch, MailtrapEvent};
+
+    let readings: Vec<(MediaType, Vec<u8>)> = [
+        MediaType::Json,
+        MediaType::JsonLines,
+        MediaType::FormUrlEncoded,
+        MediaType::Missing,
+    ]
+    .into_iter()
+    .filter_map(|declared| {
+        let batch =
+            parse_unverified_borrowed::<MailtrapBatch<'_>>(data, ParseContext::new(declared))
+                .ok()?;
+        Some((declared, serde_json::to_vec(&batch.events).expect("events serialize")))
+    })
+    .collect();
+    assert!(
+        readings.windows(2).all(|w| w[0].1 == w[1].1),
+        "the body reads two ways: {:?}",
+        readings
+            .iter()
+            .map(|(declared, events)| (declared, String::from_utf8_lossy(events)))
+            .collect::<Vec<_>>()
+    );
 
     let ctx = ParseContext::new(media_type);
     let borrowed = parse_unverified_borrowed::<MailtrapBatch<'_>>(data, ctx);

@@ -7,7 +7,7 @@ use clap::{
     builder::{PossibleValue, TypedValueParser},
     error::{ContextKind, ContextValue, ErrorKind},
 };
-use webhook_core::{Scheme, SecretSource};
+use webhook_core::{MediaType, Scheme, SecretSource};
 
 pub(crate) const EXIT_CODES: &str = "\
 Exit status:
@@ -105,12 +105,81 @@ pub(crate) struct SecretArgs {
 
 impl SecretArgs {
     pub(crate) fn source(&self) -> SecretSource {
-        match (&self.secret, &self.secret_env, &self.secret_file) {
-            (Some(text), _, _) => SecretSource::value(text.clone()),
-            (_, Some(var), _) => SecretSource::env(var.clone()),
-            (_, _, Some(path)) => SecretSource::file(path.clone()),
-            _ => SecretSource::None,
-        }
+        source(&self.secret, &self.secret_env, &self.secret_file)
+    }
+}
+
+/// Credentials a receiver requires besides any signature: Basic or Bearer (a request
+/// carries one `Authorization` header, so not both), and a URL token. Each comes as a
+/// value, from an environment variable or from a file (one trailing newline removed),
+/// like `--secret`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AuthArgs {
+    /// Also require HTTP Basic credentials `USER:PASSWORD` (Stalwart `httpAuth`,
+    /// WildDuck URL credentials). Visible to other local users in the process list:
+    /// prefer `--basic-env` or `--basic-file` outside experiments.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with_all = ["basic_env", "basic_file", "bearer", "bearer_env", "bearer_file"])]
+    pub(crate) basic: Option<String>,
+    /// Read the Basic `USER:PASSWORD` from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["basic_file", "bearer", "bearer_env", "bearer_file"])]
+    pub(crate) basic_env: Option<String>,
+    /// Read the Basic `USER:PASSWORD` from this file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["bearer", "bearer_env", "bearer_file"])]
+    pub(crate) basic_file: Option<PathBuf>,
+    /// Also require this Bearer token (instead of Basic credentials). Visible to other
+    /// local users in the process list: prefer `--bearer-env` or `--bearer-file`
+    /// outside experiments.
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["bearer_env", "bearer_file"])]
+    pub(crate) bearer: Option<String>,
+    /// Read the Bearer token from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "bearer_file")]
+    pub(crate) bearer_env: Option<String>,
+    /// Read the Bearer token from this file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) bearer_file: Option<PathBuf>,
+    /// Also require the URL query parameter `PARAM` to carry `TOKEN`. Visible to other
+    /// local users in the process list: prefer `--url-token-env` or `--url-token-file`
+    /// outside experiments.
+    #[arg(long, value_name = "PARAM=TOKEN", conflicts_with_all = ["url_token_env", "url_token_file"])]
+    pub(crate) url_token: Option<String>,
+    /// Read the URL token `PARAM=TOKEN` from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "url_token_file")]
+    pub(crate) url_token_env: Option<String>,
+    /// Read the URL token `PARAM=TOKEN` from this file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) url_token_file: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    pub(crate) fn basic(&self) -> SecretSource {
+        source(&self.basic, &self.basic_env, &self.basic_file)
+    }
+
+    pub(crate) fn bearer(&self) -> SecretSource {
+        source(&self.bearer, &self.bearer_env, &self.bearer_file)
+    }
+
+    pub(crate) fn url_token(&self) -> SecretSource {
+        source(&self.url_token, &self.url_token_env, &self.url_token_file)
+    }
+}
+
+fn source(value: &Option<String>, env: &Option<String>, file: &Option<PathBuf>) -> SecretSource {
+    match (value, env, file) {
+        (Some(text), _, _) => SecretSource::value(text.clone()),
+        (_, Some(var), _) => SecretSource::env(var.clone()),
+        (_, _, Some(path)) => SecretSource::file(path.clone()),
+        _ => SecretSource::None,
+    }
+}
+
+/// Parses `--media-type`: `json`, `jsonl` or `form`.
+fn parse_media_type(text: &str) -> Result<MediaType, String> {
+    match text {
+        "json" => Ok(MediaType::Json),
+        "jsonl" => Ok(MediaType::JsonLines),
+        "form" => Ok(MediaType::FormUrlEncoded),
+        _ => Err("expected `json`, `jsonl` or `form`".into()),
     }
 }
 
@@ -128,16 +197,12 @@ pub(crate) struct ListenArgs {
     pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
-    /// Also require HTTP Basic credentials `USER:PASSWORD` (Stalwart `httpAuth`,
-    /// WildDuck URL credentials).
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub(crate) basic: Option<String>,
-    /// Also require this Bearer token.
-    #[arg(long, value_name = "TOKEN")]
-    pub(crate) bearer: Option<String>,
-    /// Also require the URL query parameter `PARAM` to carry `TOKEN`.
-    #[arg(long, value_name = "PARAM=TOKEN")]
-    pub(crate) url_token: Option<String>,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    /// Accept only bodies of this format (Mailtrap: the one its webhook is set to;
+    /// other senders send JSON only). Requests declaring another are refused with 415.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_media_type)]
+    pub(crate) media_type: Option<MediaType>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: String,

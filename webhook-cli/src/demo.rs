@@ -132,10 +132,6 @@ fn endpoints() -> Result<Vec<Endpoint>, CliError> {
                 path: Some(demo.path),
                 scheme: demo.scheme,
                 verifier: demo.verifier()?,
-                secret: match demo.auth {
-                    DemoAuth::Secret(text) => Some(zeroize::Zeroizing::new(text.to_owned())),
-                    DemoAuth::Basic(..) => None,
-                },
                 dedup: Some(Deduplicator::for_scheme(store.clone(), demo.scheme)),
             })
         })

@@ -24,7 +24,6 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
             path: None,
             scheme,
             verifier,
-            secret,
             dedup: (!args.no_dedup).then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
         }],
         json: args.json,
@@ -62,19 +61,25 @@ pub(crate) fn build_verifier(
     if let Some(text) = secret {
         builder = builder.secret(scheme.secret_from(text)?);
     }
-    if let Some(basic) = &args.basic {
-        let (user, password) = basic
-            .split_once(':')
-            .ok_or_else(|| CliError::Usage("--basic takes USER:PASSWORD".into()))?;
+    if let Some(media_type) = args.media_type {
+        builder = builder.media_type(media_type);
+    }
+    let auth = &args.auth;
+    if let Some(basic) = auth.basic().load_text()? {
+        let (user, password) = basic.split_once(':').ok_or_else(|| {
+            CliError::Usage("--basic, --basic-env and --basic-file take USER:PASSWORD".into())
+        })?;
         builder = builder.credentials(Credentials::basic(user, Secret::new(password)));
     }
-    if let Some(token) = &args.bearer {
-        builder = builder.credentials(Credentials::bearer(Secret::new(token)));
+    if let Some(token) = auth.bearer().load_text()? {
+        builder = builder.credentials(Credentials::bearer(Secret::new(token.as_bytes())));
     }
-    if let Some(spec) = &args.url_token {
-        let (param, token) = spec
-            .split_once('=')
-            .ok_or_else(|| CliError::Usage("--url-token takes PARAM=TOKEN".into()))?;
+    if let Some(spec) = auth.url_token().load_text()? {
+        let (param, token) = spec.split_once('=').ok_or_else(|| {
+            CliError::Usage(
+                "--url-token, --url-token-env and --url-token-file take PARAM=TOKEN".into(),
+            )
+        })?;
         builder = builder.url_token(UrlToken::new(param, Secret::new(token)));
     }
     Ok(builder.build()?)

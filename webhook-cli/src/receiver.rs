@@ -1,7 +1,9 @@
 //! The receiving side shared by `webhook listen` and `webhook demo`: each request is read
 //! under the verifier's limit, verified, parsed into typed events and printed; a
 //! rejection is answered with the adapter's problem JSON and explained, with the likely
-//! mistake when the secret is known.
+//! mistake when a signature was presented. The diagnosis is the core's bounded one for
+//! receivers ([`diagnose_rejection`]), run on a blocking thread so that hostile
+//! requests never hold up the async workers that answer real deliveries.
 
 use std::{
     sync::{
@@ -11,6 +13,7 @@ use std::{
     time::SystemTime,
 };
 
+use crate::render::{self, Outcome};
 use axum::{
     Router,
     extract::{Request, State},
@@ -20,20 +23,15 @@ use bytes::Bytes;
 use webhook_axum::WebhookRejection;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
-    diagnose::diagnose,
+    diagnose::{Diagnosis, diagnose_rejection},
     idempotency::{DUPLICATE_BODY, Decision, Deduplicator, MemoryStore},
 };
-use zeroize::Zeroizing;
-
-use crate::render::{self, Outcome};
 
 /// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
 pub(crate) struct Endpoint {
     pub(crate) path: Option<&'static str>,
     pub(crate) scheme: Scheme,
     pub(crate) verifier: Verifier,
-    /// The secret's text, kept only to diagnose rejections; never printed.
-    pub(crate) secret: Option<Zeroizing<String>>,
     /// Skips events already processed (`None`: every delivery is handled).
     pub(crate) dedup: Option<Deduplicator<MemoryStore>>,
 }
@@ -89,25 +87,21 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
     receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
     let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, body).await {
         Ok(bytes) => bytes,
-        Err(rejection) => return reject(&receiver, scheme, rejection.0, &[]),
+        Err(rejection) => return reject(&receiver, scheme, rejection.0, None),
     };
     match endpoint.verifier.verify(&parts, bytes.clone()) {
         Ok(verified) => accept(&receiver, endpoint, verified).await,
         Err(err) => {
-            let findings = match &endpoint.secret {
-                Some(secret) if scheme.signs() => {
-                    diagnose(
-                        scheme,
-                        secret.as_bytes(),
-                        &parts.headers,
-                        &bytes,
-                        SystemTime::now(),
-                    )
-                    .findings
-                }
-                _ => Vec::new(),
-            };
-            reject(&receiver, scheme, err.into(), &findings)
+            let verifier = endpoint.verifier.clone();
+            let error = err.clone();
+            let headers = parts.headers.clone();
+            let diagnosis = tokio::task::spawn_blocking(move || {
+                diagnose_rejection(&verifier, &error, &headers, &bytes, SystemTime::now())
+            })
+            .await
+            .ok()
+            .flatten();
+            reject(&receiver, scheme, err.into(), diagnosis.as_ref())
         }
     }
 }
@@ -119,7 +113,7 @@ async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Byt
         return print_events(receiver, scheme, &verified);
     };
     match dedup.decide(&verified).await {
-        Err(rejection) => reject(receiver, scheme, rejection, &[]),
+        Err(rejection) => reject(receiver, scheme, rejection, None),
         Ok(Decision::Duplicate) => {
             if let Ok(events) = render::summarize(&verified) {
                 Tally::add(&receiver.tally.duplicates, events.len());
@@ -154,7 +148,7 @@ fn print_events(receiver: &Receiver, scheme: Scheme, verified: &Verified<Bytes>)
             render::print(scheme, &Outcome::Accepted(&events), receiver.json);
             "ok".into_response()
         }
-        Err(err) => reject(receiver, scheme, err.into(), &[]),
+        Err(err) => reject(receiver, scheme, err.into(), None),
     }
 }
 
@@ -162,14 +156,14 @@ fn reject(
     receiver: &Receiver,
     scheme: Scheme,
     rejection: Rejection,
-    findings: &[webhook_core::diagnose::Finding],
+    diagnosis: Option<&Diagnosis>,
 ) -> Response {
     receiver.tally.rejected.fetch_add(1, Ordering::SeqCst);
     render::print(
         scheme,
         &Outcome::Rejected {
             rejection: &rejection,
-            findings,
+            diagnosis,
         },
         receiver.json,
     );

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use webhook_core::{ParseError, Rejection, Scheme, Verified, diagnose::Finding};
+use webhook_core::{ParseError, Rejection, Scheme, Verified, diagnose::Diagnosis};
 
 use crate::senders;
 
@@ -43,7 +43,8 @@ pub(crate) enum Outcome<'a> {
     Duplicate(&'a [Summary]),
     Rejected {
         rejection: &'a Rejection,
-        findings: &'a [Finding],
+        /// The likely mistakes, when the rejection was diagnosed.
+        diagnosis: Option<&'a Diagnosis>,
     },
 }
 
@@ -74,7 +75,7 @@ pub(crate) fn print(scheme: Scheme, outcome: &Outcome<'_>, json: bool) {
         }
         Outcome::Rejected {
             rejection,
-            findings,
+            diagnosis,
         } => {
             anstream::println!(
                 "{ERROR}✘ {} {}{ERROR:#} {:<10} {rejection}",
@@ -82,8 +83,12 @@ pub(crate) fn print(scheme: Scheme, outcome: &Outcome<'_>, json: bool) {
                 rejection.code(),
                 scheme.id(),
             );
-            for finding in *findings {
+            let Some(diagnosis) = diagnosis else { return };
+            for finding in &diagnosis.findings {
                 anstream::println!("    {DUPLICATE}→ likely:{DUPLICATE:#} {finding}");
+            }
+            if let Some(skipped) = &diagnosis.skipped {
+                anstream::println!("    {DIM}{skipped}{DIM:#}");
             }
         }
     }
@@ -113,15 +118,23 @@ fn json_lines(scheme: Scheme, outcome: &Outcome<'_>) -> Vec<Value> {
         }
         Outcome::Rejected {
             rejection,
-            findings,
-        } => vec![json!({
-            "status": "rejected",
-            "scheme": scheme.id(),
-            "http_status": rejection.status().as_u16(),
-            "code": rejection.code(),
-            "error": rejection.to_string(),
-            "findings": findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        })],
+            diagnosis,
+        } => {
+            let mut line = json!({
+                "status": "rejected",
+                "scheme": scheme.id(),
+                "http_status": rejection.status().as_u16(),
+                "code": rejection.code(),
+                "error": rejection.to_string(),
+                "findings": diagnosis
+                    .map(|d| d.findings.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            });
+            if let Some(skipped) = diagnosis.and_then(|d| d.skipped) {
+                line["not_diagnosed"] = json!(skipped.to_string());
+            }
+            vec![line]
+        }
     }
 }
 

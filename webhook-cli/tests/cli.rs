@@ -415,8 +415,14 @@ struct Listener {
 
 impl Listener {
     fn start(args: &[&str]) -> Self {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("webhook"))
-            .arg("listen")
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("webhook"));
+        command.arg("listen");
+        Self::spawn(command, args)
+    }
+
+    /// Starts `command` (a `webhook listen` with its arguments) with `args` added.
+    fn spawn(mut command: StdCommand, args: &[&str]) -> Self {
+        let mut child = command
             .args(args)
             .args(["--port", "0"])
             .stdout(Stdio::piped())
@@ -591,4 +597,302 @@ fn demo_finishes_with_the_expected_summary() {
         .stdout(predicate::str::contains("duplicate, skipped"))
         .stdout(predicate::str::contains("likely:"))
         .stdout(predicate::str::contains("accepted     12 events"));
+}
+
+/// Sends one HTTP/1.1 request to `address` (`http://host:port/`) and returns the
+/// response's status line and whole text.
+fn raw_post(address: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let host = address.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    (text.lines().next().unwrap_or_default().to_owned(), text)
+}
+
+/// A process's peak resident memory in MiB, from the kernel.
+fn peak_rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap()
+        / 1024
+}
+
+/// A JSON array of `0`s nested `depth` deep, `size` bytes long.
+fn nested_zeros(depth: usize, size: usize) -> Vec<u8> {
+    let mut filler = size - 2 * depth;
+    let mut body = "[".repeat(depth).into_bytes();
+    if filler.is_multiple_of(2) {
+        body.push(b' ');
+        filler -= 1;
+    }
+    body.extend("0,".repeat(filler / 2).bytes());
+    body.push(b'0');
+    body.extend("]".repeat(depth).bytes());
+    body
+}
+
+/// Point 1 of issue 17: one 1 MiB body nested 127 deep with a well-formed wrong
+/// signature cost `webhook listen` 7 s of CPU and 342 MiB; eight took 739 MiB. Now the
+/// diagnosis of a rejection is bounded: `listen`'s peak memory stays near its size
+/// with several such requests (largest and smallest diagnosed size), and it still
+/// names a real mistake.
+#[cfg(target_os = "linux")]
+#[test]
+fn listen_diagnoses_rejections_within_bounds() {
+    let listener = Listener::start(&["--scheme", "stalwart", "--secret", "my-secret-key"]);
+    let pid = listener.child.id();
+    let before = peak_rss_mib(pid);
+    let wrong = "AbCdAbCdAbCdAbCdAbCdAbCdAbCdAbCdAbCdAbCdAbA=";
+    for size in [1 << 20, 32 * 1024, 1 << 20, 32 * 1024] {
+        let (status, _) = raw_post(
+            &listener.address,
+            "/",
+            &[("Content-Type", "application/json"), ("X-Signature", wrong)],
+            &nested_zeros(127, size),
+        );
+        assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+    }
+    let grown = peak_rss_mib(pid).saturating_sub(before);
+    // A body with a trailing newline added by a tool: still explained.
+    let body = std::fs::read(fixture("example-1.json")).unwrap();
+    let (status, _) = raw_post(
+        &listener.address,
+        "/",
+        &[("X-Signature", example_signature().trim())],
+        &[&body[..], b"\n"].concat(),
+    );
+    assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+    let printed = listener.output();
+    assert!(grown < 48, "listen's peak memory grew by {grown} MiB");
+    assert_eq!(printed.matches("not diagnosed").count(), 2, "{printed}");
+    assert!(printed.contains("webhook verify"), "{printed}");
+    assert!(
+        printed.contains("likely: the signature matches the body without its trailing newline"),
+        "{printed}"
+    );
+}
+
+/// Points 3, 4 and 7 of issue 17: empty credentials and Basic together with Bearer are
+/// refused at start-up; every credential has environment and file forms, and the plain
+/// forms warn about the process list.
+#[test]
+fn listen_credentials_are_checked_and_can_stay_off_the_command_line() {
+    let listen = |args: &[&str]| {
+        webhook()
+            .args(["listen", "--scheme", "wildduck", "--port", "0"])
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+    };
+    listen(&["--basic", "admin:"])
+        .code(2)
+        .stderr(predicate::str::contains("Basic credentials are empty"));
+    listen(&["--bearer", ""]).code(2);
+    listen(&["--url-token", "token="])
+        .code(2)
+        .stderr(predicate::str::contains("URL token for `token` is empty"));
+    listen(&["--url-token", "=abc"]).code(2);
+    for (basic, bearer) in [
+        (["--basic", "a:b"], ["--bearer", "t"]),
+        (["--basic-env", "X"], ["--bearer", "t"]),
+        (["--basic", "a:b"], ["--bearer-file", "/dev/null"]),
+        (["--basic-file", "/dev/null"], ["--bearer-env", "X"]),
+    ] {
+        listen(&[&basic[..], &bearer[..]].concat())
+            .code(2)
+            .stderr(predicate::str::contains("cannot be used with"));
+    }
+    listen(&["--basic", "a:b", "--basic-env", "X"]).code(2);
+    listen(&["--basic-env", "HOOKWISE_TEST_SURELY_UNSET"])
+        .code(2)
+        .stderr(predicate::str::contains("HOOKWISE_TEST_SURELY_UNSET"));
+
+    let help = webhook().args(["listen", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    for flag in [
+        "--basic-env",
+        "--basic-file",
+        "--bearer-env",
+        "--bearer-file",
+        "--url-token-env",
+        "--url-token-file",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from listen --help");
+    }
+    assert_eq!(help.matches("process list").count(), 4, "{help}");
+
+    // The environment and file forms work, and their values never reach the output.
+    let dir = tempfile::tempdir().unwrap();
+    let bearer_file = dir.path().join("bearer");
+    std::fs::write(&bearer_file, "file-bearer-token\n").unwrap();
+    let token_file = dir.path().join("url-token");
+    std::fs::write(&token_file, "key=file-url-token\n").unwrap();
+    for (args, env, path, headers, accepted) in [
+        (
+            vec!["--basic-env", "HOOK_BASIC"],
+            Some(("HOOK_BASIC", "wd:env-password")),
+            "/",
+            vec![("Authorization", "Basic d2Q6ZW52LXBhc3N3b3Jk")],
+            true,
+        ),
+        (
+            vec!["--basic-env", "HOOK_BASIC"],
+            Some(("HOOK_BASIC", "wd:env-password")),
+            "/",
+            vec![("Authorization", "Basic d2Q6d3Jvbmc=")],
+            false,
+        ),
+        (
+            vec!["--bearer-file", bearer_file.to_str().unwrap()],
+            None,
+            "/",
+            vec![("Authorization", "Bearer file-bearer-token")],
+            true,
+        ),
+        (
+            vec!["--bearer-file", bearer_file.to_str().unwrap()],
+            None,
+            "/",
+            vec![("Authorization", "Bearer file-bearer-token\n")],
+            false,
+        ),
+        (
+            vec!["--url-token-file", token_file.to_str().unwrap()],
+            None,
+            "/?key=file-url-token",
+            vec![],
+            true,
+        ),
+        (
+            vec!["--url-token-env", "HOOK_TOKEN"],
+            Some(("HOOK_TOKEN", "key=env-url-token")),
+            "/?key=env-url-token",
+            vec![],
+            true,
+        ),
+        (
+            vec!["--url-token-env", "HOOK_TOKEN"],
+            Some(("HOOK_TOKEN", "key=env-url-token")),
+            "/?key=",
+            vec![],
+            false,
+        ),
+    ] {
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("webhook"));
+        command.args(["listen", "--scheme", "wildduck"]).args(&args);
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let listener = Listener::spawn(command, &[]);
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .filter(|(_, value)| !value.contains('\n'))
+            .copied()
+            .chain([("Content-Type", "application/json")])
+            .collect();
+        let (status, _) = raw_post(&listener.address, path, &headers, WILDDUCK_EVENT.as_bytes());
+        let expected = if accepted {
+            "HTTP/1.1 200"
+        } else {
+            "HTTP/1.1 401"
+        };
+        assert!(status.starts_with(expected), "{args:?} {path}: {status}");
+        let printed = listener.output();
+        for secret in [
+            "env-password",
+            "file-bearer-token",
+            "file-url-token",
+            "env-url-token",
+        ] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}
+
+const WILDDUCK_EVENT: &str = r#"{"id":"6561f0c2a1b2c3d4e5f60718:1","time":1700000000000,"ev":"user.created","user":"6561f0c2a1b2c3d4e5f60719"}"#;
+
+/// `--media-type` pins a Mailtrap receiver to its webhook's format.
+#[test]
+fn listen_pins_the_media_type() {
+    let listener = Listener::start(&[
+        "--scheme",
+        "mailtrap",
+        "--secret",
+        "m",
+        "--media-type",
+        "json",
+    ]);
+    let form = b"event=delivery&email=a%40x&message_id=m&timestamp=1&event_id=e1";
+    let signature = std::process::Command::new(assert_cmd::cargo::cargo_bin("webhook"))
+        .args([
+            "sign",
+            "--scheme",
+            "mailtrap",
+            "--secret",
+            "m",
+            "--file",
+            "/dev/stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(form)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let line = String::from_utf8(signature.stdout).unwrap();
+    let value = line.trim().split_once(": ").unwrap().1.to_owned();
+    let (status, text) = raw_post(
+        &listener.address,
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Mailtrap-Signature", &value),
+        ],
+        form,
+    );
+    assert!(status.starts_with("HTTP/1.1 415"), "{text}");
+    let (status, text) = raw_post(
+        &listener.address,
+        "/",
+        &[("Mailtrap-Signature", &value)],
+        form,
+    );
+    assert!(status.starts_with("HTTP/1.1 400"), "{text}");
+    webhook()
+        .args([
+            "listen",
+            "--scheme",
+            "stalwart",
+            "--secret",
+            "s",
+            "--media-type",
+            "form",
+        ])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Stalwart never sends form data"));
 }

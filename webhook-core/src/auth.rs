@@ -19,7 +19,12 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::{Secret, error::VerifyError, request::RequestView, senders};
+use crate::{
+    Secret,
+    error::{BuildError, VerifyError},
+    request::RequestView,
+    senders,
+};
 
 const AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
 
@@ -102,6 +107,20 @@ impl Credentials {
         value
     }
 
+    /// Refuses credentials that authenticate nothing or cannot be told apart: an empty
+    /// password or token, a username with the `:` that separates it from the password.
+    pub(crate) fn refuse_unusable(&self) -> Result<(), BuildError> {
+        if self.secret.is_empty() {
+            return Err(BuildError::EmptyCredentials {
+                scheme: self.scheme_name(),
+            });
+        }
+        match &self.kind {
+            Kind::Basic { username } if username.contains(':') => Err(BuildError::ColonInUsername),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn check<R: RequestView + ?Sized>(&self, request: &R) -> Result<(), VerifyError> {
         let expected = self.scheme_name();
         let value = senders::single(request, &AUTHORIZATION, "authorization")?
@@ -169,6 +188,7 @@ impl fmt::Debug for Credentials {
 pub struct UrlToken {
     param: Box<str>,
     digest: Zeroizing<[u8; 32]>,
+    empty: bool,
 }
 
 impl UrlToken {
@@ -177,12 +197,27 @@ impl UrlToken {
         Self {
             param: param.into(),
             digest: digest(token.expose()),
+            empty: token.is_empty(),
         }
     }
 
     /// The query parameter's name.
     pub fn param(&self) -> &str {
         &self.param
+    }
+
+    /// Refuses a token that authenticates nothing (`?token=` would pass) or a parameter
+    /// with no name.
+    pub(crate) fn refuse_unusable(&self) -> Result<(), BuildError> {
+        if self.param.is_empty() {
+            return Err(BuildError::EmptyUrlTokenParam);
+        }
+        if self.empty {
+            return Err(BuildError::EmptyUrlToken {
+                param: self.param.clone(),
+            });
+        }
+        Ok(())
     }
 
     pub(crate) fn check<R: RequestView + ?Sized>(&self, request: &R) -> Result<(), VerifyError> {

@@ -8,7 +8,7 @@
 
 use http::StatusCode;
 
-use crate::Scheme;
+use crate::{MediaType, Scheme};
 
 /// A request did not pass verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,15 +189,32 @@ pub enum VerifyError {
         /// The query parameter name.
         param: Box<str>,
     },
+
+    /// The request declares a `Content-Type` other than the one the verifier is pinned
+    /// to ([`VerifierBuilder::media_type`](crate::VerifierBuilder::media_type)).
+    #[error(
+        "the request declares {}, but this endpoint accepts {} only: set the sender's \
+         payload format to match, or pin the other format",
+        found.describe(),
+        expected.describe()
+    )]
+    UnsupportedMediaType {
+        /// What the request declared.
+        found: MediaType,
+        /// What the verifier is pinned to.
+        expected: MediaType,
+    },
 }
 
 impl VerifyError {
     /// The HTTP status a receiver should answer with: 401 when the request is not
     /// authentic (missing or wrong signature, credentials or token, stale timestamp),
-    /// 400 when it is malformed, 413 when the body is too large.
+    /// 400 when it is malformed, 413 when the body is too large, 415 when it declares a
+    /// content type the verifier is pinned against.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MissingSignature { .. }
             | Self::SignatureMismatch { .. }
             | Self::TimestampOutOfWindow { .. }
@@ -239,6 +256,7 @@ impl VerifyError {
             Self::MissingToken { .. } => "missing_token",
             Self::DuplicateToken { .. } => "duplicate_token",
             Self::TokenMismatch { .. } => "token_mismatch",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
         }
     }
 }
@@ -355,6 +373,66 @@ pub enum BuildError {
     /// The body limit is zero.
     #[error("the body limit is zero: no request could pass")]
     ZeroBodyLimit,
+    /// A Basic password or a Bearer token is empty.
+    #[error(
+        "the {scheme} credentials are empty: an empty password or token authenticates \
+         nothing; set the one the sender is configured with"
+    )]
+    EmptyCredentials {
+        /// `Basic` or `Bearer`.
+        scheme: &'static str,
+    },
+    /// A Basic username contains `:`, which separates it from the password.
+    #[error(
+        "the Basic username contains `:`: in `user:password` the first `:` ends the \
+         username (RFC 7617), so such a username cannot be sent"
+    )]
+    ColonInUsername,
+    /// A URL token is empty.
+    #[error(
+        "the URL token for `{param}` is empty: `?{param}=` would pass; set the token the \
+         webhook URL carries"
+    )]
+    EmptyUrlToken {
+        /// The query parameter name.
+        param: Box<str>,
+    },
+    /// A URL token's query parameter has no name.
+    #[error("the URL token's query parameter name is empty: name it, as in `token=…`")]
+    EmptyUrlTokenParam,
+    /// Credentials were set twice.
+    #[error(
+        "both {first} and {second} credentials are configured, but a request carries one \
+         `Authorization` header, so one of them could never pass: configure one"
+    )]
+    SeveralCredentials {
+        /// The first set's scheme (`Basic` or `Bearer`).
+        first: &'static str,
+        /// The second set's scheme.
+        second: &'static str,
+    },
+    /// A URL token was set twice.
+    #[error("two URL tokens are configured: configure one")]
+    SeveralUrlTokens,
+    /// The verifier is pinned to a media type its sender never sends.
+    #[error("{scheme} never sends {}: it sends {}", media_type.describe(), scheme_media_types(*scheme))]
+    MediaTypeUnsupported {
+        /// The scheme.
+        scheme: Scheme,
+        /// The media type pinned.
+        media_type: MediaType,
+    },
+}
+
+/// The media types a scheme sends, in prose.
+fn scheme_media_types(scheme: Scheme) -> String {
+    scheme
+        .rules()
+        .media_types
+        .iter()
+        .map(|media_type| media_type.describe())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

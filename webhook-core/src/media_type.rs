@@ -82,6 +82,17 @@ impl MediaType {
         }
     }
 
+    /// The type in prose, for messages.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Json => "JSON (`application/json`)",
+            Self::JsonLines => "JSON Lines (`application/jsonl`)",
+            Self::FormUrlEncoded => "form data (`application/x-www-form-urlencoded`)",
+            Self::Other => "another content type (or several `Content-Type` headers)",
+            Self::Missing => "no content type",
+        }
+    }
+
     /// The canonical `Content-Type` value for this type (`None` for `Other`/`Missing`).
     pub fn as_str(self) -> Option<&'static str> {
         match self {

@@ -110,7 +110,9 @@ impl Verification {
         self.signed_at
     }
 
-    /// The body's declared media type.
+    /// The body's media type: as the request declared it, or the one the verifier is
+    /// pinned to ([`VerifierBuilder::media_type`](crate::VerifierBuilder::media_type)),
+    /// which a request without `Content-Type` is read as.
     pub fn media_type(&self) -> MediaType {
         self.media_type
     }

@@ -5,12 +5,14 @@
 //!
 //! 1. body size against the limit (before any hashing);
 //! 2. `Authorization` credentials and URL token, if configured;
-//! 3. the signature headers' presence and format (malformed → 400 before hashing);
-//! 4. a signed timestamp header (Standard Webhooks) against its tolerance;
-//! 5. HMAC-SHA256 over the raw bytes under each secret, compared in constant time;
-//! 6. the body's signed timestamp against the replay window, if one is configured.
+//! 3. the declared `Content-Type` against the one the verifier is pinned to, if it is
+//!    ([`VerifierBuilder::media_type`]);
+//! 4. the signature headers' presence and format (malformed → 400 before hashing);
+//! 5. a signed timestamp header (Standard Webhooks) against its tolerance;
+//! 6. HMAC-SHA256 over the raw bytes under each secret, compared in constant time;
+//! 7. the body's signed timestamp against the replay window, if one is configured.
 //!
-//! Steps 3 to 6 are the sender's: the verifier asks the sender's rules (see
+//! Steps 4 to 7 are the sender's: the verifier asks the sender's rules (see
 //! [`senders`](crate::senders)) and knows no sender itself.
 
 use std::{
@@ -67,6 +69,7 @@ struct Inner {
     url_token: Option<UrlToken>,
     max_body_bytes: usize,
     replay_window: Option<Duration>,
+    media_type: Option<MediaType>,
 }
 
 /// The secrets a verifier tries, in the order they were added.
@@ -78,6 +81,14 @@ struct Key {
 }
 
 impl Keys {
+    /// One unlabeled key (diagnosis checks candidate keys one at a time).
+    pub(crate) fn one(secret: Secret) -> Self {
+        Self(vec![Key {
+            secret,
+            label: None,
+        }])
+    }
+
     /// The first key under which `matches` holds, or the mismatch error.
     pub(crate) fn first_match(
         &self,
@@ -111,10 +122,11 @@ impl Verifier {
         VerifierBuilder {
             scheme,
             keys: Vec::new(),
-            credentials: None,
-            url_token: None,
+            credentials: Vec::new(),
+            url_tokens: Vec::new(),
             max_body_bytes: scheme.rules().max_body_bytes,
             replay_window: None,
+            media_type: None,
             accept_unauthenticated: false,
         }
     }
@@ -153,6 +165,16 @@ impl Verifier {
     /// The scheme this verifier checks.
     pub fn scheme(&self) -> Scheme {
         self.inner.scheme
+    }
+
+    /// The first secret added, which diagnosis keys with.
+    pub(crate) fn first_secret(&self) -> Option<&Secret> {
+        self.inner.keys.0.first().map(|key| &key.secret)
+    }
+
+    /// The configured replay window, if any.
+    pub(crate) fn replay_window(&self) -> Option<Duration> {
+        self.inner.replay_window
     }
 
     /// Refuses a request whose declared `Content-Length` exceeds the limit, so an
@@ -194,6 +216,15 @@ impl Verifier {
         if let Some(token) = &inner.url_token {
             token.check(request)?;
         }
+        let media_type = match (inner.media_type, MediaType::of(request)) {
+            (None, declared) => declared,
+            (Some(pinned), declared) if declared == pinned || declared == MediaType::Missing => {
+                pinned
+            }
+            (Some(expected), found) => {
+                return Err(VerifyError::UnsupportedMediaType { found, expected });
+            }
+        };
 
         let now: &dyn Fn() -> i64 = &now;
         let view: &dyn RequestView = &request;
@@ -226,7 +257,7 @@ impl Verifier {
                 url_token: inner.url_token.is_some(),
                 message_id,
                 signed_at,
-                media_type: MediaType::of(request),
+                media_type,
             },
         ))
     }
@@ -250,6 +281,7 @@ impl fmt::Debug for Verifier {
             .field("url_token", &inner.url_token)
             .field("max_body_bytes", &inner.max_body_bytes)
             .field("replay_window", &inner.replay_window)
+            .field("media_type", &inner.media_type)
             .finish()
     }
 }
@@ -260,10 +292,11 @@ impl fmt::Debug for Verifier {
 pub struct VerifierBuilder {
     scheme: Scheme,
     keys: Vec<Key>,
-    credentials: Option<Credentials>,
-    url_token: Option<UrlToken>,
+    credentials: Vec<Credentials>,
+    url_tokens: Vec<UrlToken>,
     max_body_bytes: usize,
     replay_window: Option<Duration>,
+    media_type: Option<MediaType>,
     accept_unauthenticated: bool,
 }
 
@@ -305,17 +338,56 @@ impl VerifierBuilder {
     }
 
     /// Requires `Authorization` credentials (Basic or Bearer) in addition to any
-    /// signature. Setting them again replaces the earlier ones.
+    /// signature.
+    ///
+    /// A request carries one `Authorization` header, so one set of credentials can be
+    /// required: calling this twice (Basic and Bearer, say) makes [`build`](Self::build)
+    /// fail with [`BuildError::SeveralCredentials`] rather than keep one silently. Empty
+    /// passwords and tokens, and a Basic username with a `:`, are refused there too.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
+        self.credentials.push(credentials);
         self
     }
 
     /// Requires a token in the URL's query string. Needs a [`RequestView`] that knows
     /// the query (`http::Request`, `http::request::Parts`, the adapters' views); a bare
     /// header map fails with `missing_token`.
+    ///
+    /// One token can be required: a second call makes [`build`](Self::build) fail with
+    /// [`BuildError::SeveralUrlTokens`]. An empty token or parameter name is refused
+    /// there too.
     pub fn url_token(mut self, token: UrlToken) -> Self {
-        self.url_token = Some(token);
+        self.url_tokens.push(token);
+        self
+    }
+
+    /// Pins the body format: requests declaring another `Content-Type` are refused with
+    /// 415 before any hashing, a request declaring none is read as this type, and the
+    /// payload parsers hold the body to it.
+    ///
+    /// For a sender with several formats (Mailtrap: JSON, JSON Lines, form data), set
+    /// the one its webhook is configured with. What a body means never depends on the
+    /// unsigned header anyway (see [`mailtrap`](crate::senders::mailtrap)); pinning
+    /// also refuses, early, every request in the other formats. [`build`](Self::build)
+    /// refuses a type the sender never sends.
+    ///
+    /// ```
+    /// use webhook_core::{MediaType, Scheme, Secret, Verifier, senders::mailtrap};
+    ///
+    /// let verifier = Verifier::builder(Scheme::Mailtrap)
+    ///     .secret(Secret::new("s3cret"))
+    ///     .media_type(MediaType::Json)
+    ///     .build()?;
+    /// let body = b"event=delivery&email=a%40example.com";
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("mailtrap-signature", mailtrap::sign(&Secret::new("s3cret"), body).parse()?);
+    /// headers.insert("content-type", "application/x-www-form-urlencoded".parse()?);
+    /// let err = verifier.verify(&headers, &body[..]).unwrap_err();
+    /// assert_eq!((err.status().as_u16(), err.code()), (415, "unsupported_media_type"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn media_type(mut self, media_type: MediaType) -> Self {
+        self.media_type = Some(media_type);
         self
     }
 
@@ -389,8 +461,33 @@ impl VerifierBuilder {
         if self.replay_window.is_some() && matches!(rules.replay, Replay::Unsupported) {
             return Err(BuildError::ReplayWindowUnsupported { scheme });
         }
-        let authenticates =
-            !self.keys.is_empty() || self.credentials.is_some() || self.url_token.is_some();
+        if let Some(media_type) = self.media_type
+            && !rules.media_types.contains(&media_type)
+        {
+            return Err(BuildError::MediaTypeUnsupported { scheme, media_type });
+        }
+        let credentials = match <[Credentials; 1]>::try_from(self.credentials) {
+            Ok([credentials]) => {
+                credentials.refuse_unusable()?;
+                Some(credentials)
+            }
+            Err(several) if several.is_empty() => None,
+            Err(several) => {
+                return Err(BuildError::SeveralCredentials {
+                    first: several[0].scheme_name(),
+                    second: several[1].scheme_name(),
+                });
+            }
+        };
+        let url_token = match <[UrlToken; 1]>::try_from(self.url_tokens) {
+            Ok([token]) => {
+                token.refuse_unusable()?;
+                Some(token)
+            }
+            Err(several) if several.is_empty() => None,
+            Err(_) => return Err(BuildError::SeveralUrlTokens),
+        };
+        let authenticates = !self.keys.is_empty() || credentials.is_some() || url_token.is_some();
         if !authenticates && !self.accept_unauthenticated {
             return Err(BuildError::NothingToVerify { scheme });
         }
@@ -399,10 +496,11 @@ impl VerifierBuilder {
                 scheme,
                 rules,
                 keys: Keys(self.keys),
-                credentials: self.credentials,
-                url_token: self.url_token,
+                credentials,
+                url_token,
                 max_body_bytes: self.max_body_bytes,
                 replay_window: self.replay_window,
+                media_type: self.media_type,
             }),
         })
     }
@@ -412,7 +510,7 @@ fn unix_now() -> i64 {
     unix_seconds(SystemTime::now())
 }
 
-fn unix_seconds(time: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
         Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),

@@ -356,3 +356,426 @@ fn duplicate_headers_are_reported_as_such() {
         "duplicate_header"
     );
 }
+
+// The receiver's diagnosis (`diagnose_rejection`): as useful as `diagnose`, bounded, and
+// blind to the secret's shape.
+
+/// A JSON array of `0`s nested `depth` deep, `size` bytes long: the body that grew 128×
+/// when pretty-printed.
+fn nested_zeros(depth: usize, size: usize) -> Vec<u8> {
+    let mut filler = size - 2 * depth;
+    let mut body = "[".repeat(depth).into_bytes();
+    // `0,0,…,0` is odd in length; a leading space evens it.
+    if filler.is_multiple_of(2) {
+        body.push(b' ');
+        filler -= 1;
+    }
+    body.extend("0,".repeat(filler / 2).bytes());
+    body.push(b'0');
+    body.extend("]".repeat(depth).bytes());
+    assert_eq!(body.len(), size);
+    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok());
+    body
+}
+
+fn stalwart_verifier(secret: &str) -> webhook_core::Verifier {
+    webhook_core::Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(secret))
+        .build()
+        .unwrap()
+}
+
+/// A well-formed signature of another body under another secret.
+fn wrong_signature() -> HeaderMap {
+    headers(&[(
+        "x-signature",
+        &stalwart::sign(&Secret::new("not-the-secret"), b"other"),
+    )])
+}
+
+fn receiver_diagnosis(
+    verifier: &webhook_core::Verifier,
+    request: &HeaderMap,
+    body: &[u8],
+    at: SystemTime,
+) -> Option<Diagnosis> {
+    let error = verifier.verify_at(request, body, at).unwrap_err();
+    webhook_core::diagnose::diagnose_rejection(verifier, &error, request, body, at)
+}
+
+#[test]
+fn the_receiver_diagnosis_finds_what_diagnose_finds() {
+    let at: i64 = 1_700_000_000;
+    let clock = UNIX_EPOCH + Duration::from_secs(at as u64);
+    let key = Secret::new(SECRET);
+    let spaced = String::from_utf8(BODY.to_vec())
+        .unwrap()
+        .replace(",\"", ", \"");
+    let standard = Secret::standard_webhooks(WHSEC).unwrap();
+    let standard_request = |key: &Secret| {
+        headers(&[
+            ("webhook-id", "msg_1"),
+            ("webhook-timestamp", &at.to_string()),
+            (
+                "webhook-signature",
+                &standard_webhooks::sign(key, "msg_1", at, BODY),
+            ),
+        ])
+    };
+    // (scheme, the receiver's secret text, request, received body, clock)
+    let cases: Vec<(Scheme, String, HeaderMap, Vec<u8>, SystemTime)> = vec![
+        // A re-serialized body, a trailing newline added.
+        (
+            Scheme::Stalwart,
+            SECRET.into(),
+            headers(&[("x-signature", &stalwart::sign(&key, BODY))]),
+            spaced.into_bytes(),
+            now(),
+        ),
+        (
+            Scheme::Stalwart,
+            SECRET.into(),
+            headers(&[("x-signature", &stalwart::sign(&key, BODY))]),
+            [BODY, b"\n"].concat(),
+            now(),
+        ),
+        // The receiver's secret kept a file's trailing newline.
+        (
+            Scheme::Stalwart,
+            format!("{SECRET}\n"),
+            headers(&[("x-signature", &stalwart::sign(&key, BODY))]),
+            BODY.to_vec(),
+            now(),
+        ),
+        // Hex where base64 is expected, and `sha256=` where Mailtrap has none.
+        (
+            Scheme::Stalwart,
+            SECRET.into(),
+            headers(&[("x-signature", &mailtrap::sign(&key, BODY))]),
+            BODY.to_vec(),
+            now(),
+        ),
+        (
+            Scheme::Mailtrap,
+            SECRET.into(),
+            headers(&[(
+                "mailtrap-signature",
+                &format!("sha256={}", mailtrap::sign(&key, BODY)),
+            )]),
+            BODY.to_vec(),
+            now(),
+        ),
+        // The sender hex-decoded a hex-looking Mailtrap secret.
+        (
+            Scheme::Mailtrap,
+            "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e".into(),
+            headers(&[(
+                "mailtrap-signature",
+                &mailtrap::sign(
+                    &Secret::new(hex::decode("8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e").unwrap()),
+                    BODY,
+                ),
+            )]),
+            BODY.to_vec(),
+            now(),
+        ),
+        // `whsec_` used as text by the sender.
+        (
+            Scheme::StandardWebhooks,
+            WHSEC.into(),
+            standard_request(&Secret::new(WHSEC)),
+            BODY.to_vec(),
+            clock,
+        ),
+        // Another sender's header.
+        (
+            Scheme::Stalwart,
+            SECRET.into(),
+            headers(&[("x-webhook-signature", &email_api::sign(&key, BODY))]),
+            BODY.to_vec(),
+            now(),
+        ),
+        // A stale timestamp.
+        (
+            Scheme::StandardWebhooks,
+            WHSEC.into(),
+            standard_request(&standard),
+            BODY.to_vec(),
+            clock + Duration::from_secs(712),
+        ),
+    ];
+    for (scheme, text, request, body, at) in cases {
+        let offline = diagnose(scheme, text.as_bytes(), &request, &body, at);
+        assert!(
+            !offline.findings.is_empty(),
+            "{scheme} {text:?}: no finding"
+        );
+        let verifier = webhook_core::Verifier::builder(scheme)
+            .secret(scheme.secret_from(&text).unwrap())
+            .build()
+            .unwrap();
+        let online = receiver_diagnosis(&verifier, &request, &body, at)
+            .unwrap_or_else(|| panic!("{scheme} {text:?}: not diagnosed"));
+        assert_eq!(online.findings, offline.findings, "{scheme} {text:?}");
+        assert_eq!(online.result, offline.result);
+        assert!(online.skipped.is_none());
+    }
+}
+
+#[test]
+fn the_receiver_diagnosis_runs_only_where_it_can_help() {
+    let verifier = stalwart_verifier(SECRET);
+    let sig = stalwart::sign(&Secret::new(SECRET), BODY);
+    // No signature at all.
+    assert!(receiver_diagnosis(&verifier, &HeaderMap::new(), BODY, now()).is_none());
+    // A repeated signature header.
+    let mut twice = headers(&[("x-signature", &sig)]);
+    twice.append("x-signature", sig.parse().unwrap());
+    assert!(receiver_diagnosis(&verifier, &twice, BODY, now()).is_none());
+    // Credentials configured and absent, wrong, or malformed: never diagnosed, even
+    // with a signature that a variant would explain.
+    let guarded = webhook_core::Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .credentials(webhook_core::Credentials::basic("admin", Secret::new("pw")))
+        .build()
+        .unwrap();
+    let newline_body = [BODY, b"\n"].concat();
+    for auth in [None, Some("Basic YWRtaW46bm8="), Some("Bearer x")] {
+        let mut request = headers(&[("x-signature", &sig)]);
+        if let Some(auth) = auth {
+            request.insert("authorization", auth.parse().unwrap());
+        }
+        assert!(
+            receiver_diagnosis(&guarded, &request, &newline_body, now()).is_none(),
+            "{auth:?}"
+        );
+    }
+    // With the right credentials the same request is diagnosed.
+    let mut request = headers(&[("x-signature", &sig)]);
+    request.insert("authorization", "Basic YWRtaW46cHc=".parse().unwrap());
+    let diagnosis = receiver_diagnosis(&guarded, &request, &newline_body, now()).unwrap();
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::BodyReserialized {
+            signed: BodyForm::WithoutTrailingNewline
+        }]
+    );
+    // A body over the verifier's limit.
+    let small = webhook_core::Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .max_body_bytes(16)
+        .build()
+        .unwrap();
+    assert!(receiver_diagnosis(&small, &headers(&[("x-signature", &sig)]), BODY, now()).is_none());
+    // A credentials-only verifier has no secret to diagnose with.
+    let wildduck = webhook_core::Verifier::builder(Scheme::WildDuck)
+        .credentials(webhook_core::Credentials::basic("admin", Secret::new("pw")))
+        .build()
+        .unwrap();
+    assert!(receiver_diagnosis(&wildduck, &HeaderMap::new(), BODY, now()).is_none());
+    // A missing signature is diagnosed only when another sender's header is there.
+    let other = headers(&[(
+        "mailtrap-signature",
+        &mailtrap::sign(&Secret::new(SECRET), BODY),
+    )]);
+    let diagnosis = receiver_diagnosis(&verifier, &other, BODY, now()).unwrap();
+    assert_eq!(diagnosis.work.checks, 1);
+    assert!(matches!(
+        diagnosis.findings[..],
+        [Finding::OtherScheme {
+            scheme: Scheme::Mailtrap,
+            verifies: true,
+            ..
+        }]
+    ));
+}
+
+/// The bound of the module docs: at most 14 checks over at most 17 × the body (+ 1 KiB),
+/// and at most 7 × the body (+ 1 KiB) re-serialized, whatever the body. `verdict` adds
+/// the check of the request as given (`diagnose` runs it; a receiver already has).
+fn assert_within_bound(
+    work: webhook_core::diagnose::Work,
+    body: usize,
+    verdict: usize,
+    what: &str,
+) {
+    assert!(work.checks <= 14 + verdict, "{what}: {work:?}");
+    assert!(
+        work.bytes_checked <= (17 + verdict) * body + 1024,
+        "{what}: {work:?}"
+    );
+    assert!(work.bytes_rendered <= 7 * body + 1024, "{what}: {work:?}");
+}
+
+/// Point 1 of issue 17: a body nested 127 deep pretty-printed to 128× its size, which
+/// was then cloned and hashed. Now each form is abandoned once it outgrows the body, and
+/// the receiver does not diagnose bodies over 32 KiB at all.
+#[test]
+fn the_diagnosis_work_is_bounded_by_the_body() {
+    use webhook_core::diagnose::{RECEIVER_MAX_BODY_BYTES, Skipped};
+    let verifier = stalwart_verifier(SECRET);
+    let request = wrong_signature();
+    for size in [4096, RECEIVER_MAX_BODY_BYTES] {
+        for depth in [1, 64, 127] {
+            let body = nested_zeros(depth, size);
+            let diagnosis = receiver_diagnosis(&verifier, &request, &body, now()).unwrap();
+            assert!(diagnosis.findings.is_empty());
+            assert_within_bound(diagnosis.work, size, 0, &format!("{size} B, {depth} deep"));
+            let offline = diagnose(Scheme::Stalwart, SECRET.as_bytes(), &request, &body, now());
+            assert_within_bound(offline.work, size, 1, "offline");
+        }
+    }
+    // Over the receiver's limit: nothing is tried, and the diagnosis says so.
+    let body = nested_zeros(127, 1 << 20);
+    let diagnosis = receiver_diagnosis(&verifier, &request, &body, now()).unwrap();
+    assert_eq!(diagnosis.work, Default::default());
+    assert_eq!(
+        diagnosis.skipped,
+        Some(Skipped::BodyTooLarge {
+            size: 1 << 20,
+            limit: RECEIVER_MAX_BODY_BYTES
+        })
+    );
+    assert!(
+        diagnosis
+            .skipped
+            .unwrap()
+            .to_string()
+            .contains("webhook verify")
+    );
+    // `diagnose` (a request the user chose to examine) still explains it, in bounds.
+    let offline = diagnose(Scheme::Stalwart, SECRET.as_bytes(), &request, &body, now());
+    assert_within_bound(offline.work, body.len(), 1, "offline 1 MiB");
+}
+
+/// Point 6 of issue 17: the work of a rejected request's diagnosis depended on whether
+/// the secret looked like hex, had whitespace, or was valid base64. Now the checks are
+/// the same whatever the secret, for every sender, with or without other senders'
+/// headers on the request.
+#[test]
+fn the_diagnosis_work_does_not_depend_on_the_secret() {
+    let raw_secrets = [
+        "correct-horse-battery",
+        "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e",
+        "8D9A3C0E",
+        "  spaced secret \t",
+        "trailing-newline\n",
+        "trailing-crlf\r\n",
+        "c2VjcmV0LWJ5dGVz",
+        "whsec_c2VjcmV0LWJ5dGVz",
+        "x",
+    ];
+    let whsec_secrets = [
+        WHSEC,
+        "whsec_c2VjcmV0LWJ5dGVz",
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "whsec_AA==",
+    ];
+    let at: i64 = 1_700_000_000;
+    let clock = UNIX_EPOCH + Duration::from_secs(at as u64);
+    let wrong = Secret::new("not-the-secret");
+    for scheme in [
+        Scheme::Stalwart,
+        Scheme::EmailApi,
+        Scheme::Mailtrap,
+        Scheme::StandardWebhooks,
+    ] {
+        let secrets: &[&str] = if scheme == Scheme::StandardWebhooks {
+            &whsec_secrets
+        } else {
+            &raw_secrets
+        };
+        let own: HeaderMap = scheme
+            .sign(
+                Some(&wrong),
+                BODY,
+                Some(webhook_core::senders::Stamp {
+                    message_id: "msg_1",
+                    timestamp: at,
+                }),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|h| {
+                (
+                    http::HeaderName::from_static(h.header.name()),
+                    h.value.unwrap().parse().unwrap(),
+                )
+            })
+            .collect();
+        // Every sender's headers at once: the other-sender checks run too.
+        let mut all = own.clone();
+        for other in Scheme::ALL
+            .into_iter()
+            .filter(|s| s.signs() && *s != scheme)
+        {
+            for h in other
+                .sign(
+                    Some(&wrong),
+                    BODY,
+                    Some(webhook_core::senders::Stamp {
+                        message_id: "msg_1",
+                        timestamp: at,
+                    }),
+                )
+                .unwrap()
+            {
+                all.insert(
+                    http::HeaderName::from_static(h.header.name()),
+                    h.value.unwrap().parse().unwrap(),
+                );
+            }
+        }
+        // A re-encoded signature (malformed for the scheme) too.
+        let mut malformed = own.clone();
+        let header = http::HeaderName::from_static(scheme.signature_header().unwrap());
+        let value = malformed.get(&header).unwrap().to_str().unwrap().to_owned();
+        malformed.insert(header, format!("{value}x").parse().unwrap());
+        for (what, request) in [("own", &own), ("all", &all), ("malformed", &malformed)] {
+            let works: Vec<_> = secrets
+                .iter()
+                .map(|text| {
+                    let verifier = webhook_core::Verifier::builder(scheme)
+                        .secret(scheme.secret_from(text).unwrap())
+                        .build()
+                        .unwrap();
+                    receiver_diagnosis(&verifier, request, BODY, clock).map(|d| d.work)
+                })
+                .collect();
+            assert!(
+                works.windows(2).all(|w| w[0] == w[1]),
+                "{scheme} {what}: {works:?}"
+            );
+        }
+    }
+}
+
+/// A sender that signs sorted-keys compact JSON (what a `serde_json::Value` writes
+/// back), with the body delivered in its own order: named, on a nested, realistic body.
+/// (The first cut of the streaming re-serializer counted each nesting level's copies
+/// against its cap and silently gave up on such bodies; the fuzzer found it.)
+#[test]
+fn a_sorted_keys_signature_is_named_on_a_nested_body() {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/stalwart/example-1.json"
+    ))
+    .unwrap();
+    let sorted =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&body).unwrap()).unwrap();
+    assert_ne!(sorted, body);
+    let request = headers(&[(
+        "x-signature",
+        &stalwart::sign(&Secret::new(SECRET), &sorted),
+    )]);
+    let expected = [Finding::BodyReserialized {
+        signed: BodyForm::CompactSortedKeys,
+    }];
+    assert_eq!(
+        run(Scheme::Stalwart, SECRET, &request, &body, now()).findings,
+        expected
+    );
+    let diagnosis = receiver_diagnosis(&stalwart_verifier(SECRET), &request, &body, now()).unwrap();
+    assert_eq!(diagnosis.findings, expected);
+    assert_within_bound(diagnosis.work, body.len(), 0, "sorted");
+}

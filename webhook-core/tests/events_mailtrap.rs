@@ -357,7 +357,7 @@ fn media_types_pick_the_format_and_missing_ones_are_sniffed() {
             .format,
         BodyFormat::Single
     );
-    // Declared types are followed, not second-guessed.
+    // A declared type that disagrees with the bytes is refused, never followed.
     assert!(matches!(
         parse(&lines, MediaType::Json),
         Err(ParseError::TrailingData { .. })

@@ -102,3 +102,38 @@ mod mailtrap {
         }
     }
 }
+
+/// diagnose: a Stalwart example signed in its sorted-keys compact form was not named
+/// re-serialized: the first streaming re-serializer counted every nesting level's copies
+/// of an object's members against its cap and gave up on the sorted form.
+#[test]
+fn diagnose_names_a_sorted_keys_signature_on_a_nested_body() {
+    use webhook_core::{
+        Scheme, Secret, Verifier,
+        diagnose::{BodyForm, Finding, diagnose_rejection},
+        senders::stalwart,
+    };
+    let body: &[u8] =
+        include_bytes!("../../fuzz/regressions/diagnose/stalwart-example-1-signed-sorted.json");
+    let sorted =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(body).unwrap()).unwrap();
+    let secret = || Secret::new("my-secret-key");
+    let verifier = Verifier::builder(Scheme::Stalwart)
+        .secret(secret())
+        .build()
+        .unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-signature",
+        stalwart::sign(&secret(), &sorted).parse().unwrap(),
+    );
+    let now = std::time::SystemTime::now();
+    let error = verifier.verify_at(&headers, body, now).unwrap_err();
+    let diagnosis = diagnose_rejection(&verifier, &error, &headers, body, now).unwrap();
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::BodyReserialized {
+            signed: BodyForm::CompactSortedKeys
+        }]
+    );
+}

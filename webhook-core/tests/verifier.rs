@@ -657,3 +657,153 @@ fn verified_records_the_media_type() {
     );
     assert_eq!(verified.into_body(), BODY);
 }
+
+/// Point 3 of issue 17: an empty password, Bearer token or URL token passed the builder,
+/// so `--basic admin:` accepted `admin:` and `--url-token token=` accepted `?token=`.
+#[test]
+fn build_refuses_empty_or_ambiguous_credentials() {
+    let err = |builder: webhook_core::VerifierBuilder| builder.build().unwrap_err();
+    let wildduck = || Verifier::builder(Scheme::WildDuck);
+    assert_eq!(
+        err(wildduck().credentials(Credentials::basic("admin", Secret::new("")))),
+        BuildError::EmptyCredentials { scheme: "Basic" }
+    );
+    assert_eq!(
+        err(wildduck().credentials(Credentials::bearer(Secret::new("")))),
+        BuildError::EmptyCredentials { scheme: "Bearer" }
+    );
+    assert_eq!(
+        err(wildduck().url_token(UrlToken::new("token", Secret::new("")))),
+        BuildError::EmptyUrlToken {
+            param: "token".into()
+        }
+    );
+    assert_eq!(
+        err(wildduck().url_token(UrlToken::new("", Secret::new("t")))),
+        BuildError::EmptyUrlTokenParam
+    );
+    // `a:b` + `c` would be sent as `a:b:c`, which reads back as `a` + `b:c`.
+    assert_eq!(
+        err(wildduck().credentials(Credentials::basic("a:b", Secret::new("c")))),
+        BuildError::ColonInUsername
+    );
+    // The errors say what to do and never show a secret.
+    for error in [
+        BuildError::EmptyCredentials { scheme: "Basic" },
+        BuildError::EmptyUrlToken {
+            param: "token".into(),
+        },
+    ] {
+        assert!(error.to_string().contains("empty"), "{error}");
+    }
+    // An empty username is allowed (RFC 7617), the password authenticates.
+    let verifier = wildduck()
+        .credentials(Credentials::basic("", Secret::new("pw")))
+        .build()
+        .unwrap();
+    assert!(
+        verifier
+            .verify(&headers(&[("authorization", "Basic OnB3")]), &b"{}"[..])
+            .is_ok()
+    );
+}
+
+/// Point 4 of issue 17: the second `credentials` call silently replaced the first, so a
+/// receiver told to require Basic and Bearer required only Bearer. A request carries one
+/// `Authorization` header: the combination is refused at build.
+#[test]
+fn build_refuses_two_sets_of_credentials_or_two_url_tokens() {
+    let both = Verifier::builder(Scheme::WildDuck)
+        .credentials(Credentials::basic("admin", Secret::new("pw")))
+        .credentials(Credentials::bearer(Secret::new("tok")))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        both,
+        BuildError::SeveralCredentials {
+            first: "Basic",
+            second: "Bearer"
+        }
+    );
+    assert!(both.to_string().contains("one `Authorization` header"));
+    let tokens = Verifier::builder(Scheme::WildDuck)
+        .url_token(UrlToken::new("a", Secret::new("x")))
+        .url_token(UrlToken::new("b", Secret::new("y")))
+        .build()
+        .unwrap_err();
+    assert_eq!(tokens, BuildError::SeveralUrlTokens);
+}
+
+/// A pinned media type: another declared type is refused (415) before any hashing, a
+/// missing one is read as the pinned type, and a type the sender never sends is refused
+/// at build.
+#[test]
+fn a_pinned_media_type_refuses_the_others() {
+    use webhook_core::MediaType;
+    let verifier = Verifier::builder(Scheme::Mailtrap)
+        .secret(Secret::new("k"))
+        .media_type(MediaType::JsonLines)
+        .build()
+        .unwrap();
+    let sig = mailtrap::sign(&Secret::new("k"), BODY);
+    for (declared, expected) in [
+        (Some("application/x-ndjson"), Ok(MediaType::JsonLines)),
+        (None, Ok(MediaType::JsonLines)),
+        (Some("application/json"), Err(MediaType::Json)),
+        (
+            Some("application/x-www-form-urlencoded"),
+            Err(MediaType::FormUrlEncoded),
+        ),
+        (Some("text/plain"), Err(MediaType::Other)),
+    ] {
+        let mut request = headers(&[("mailtrap-signature", &sig)]);
+        if let Some(declared) = declared {
+            request.insert("content-type", declared.parse().unwrap());
+        }
+        let outcome = verifier.verify(&request, BODY);
+        match expected {
+            Ok(media_type) => {
+                assert_eq!(outcome.unwrap().verification().media_type(), media_type)
+            }
+            Err(found) => {
+                let err = outcome.unwrap_err();
+                assert_eq!(
+                    err,
+                    VerifyError::UnsupportedMediaType {
+                        found,
+                        expected: MediaType::JsonLines
+                    }
+                );
+                assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            }
+        }
+    }
+    // Refused before hashing: a wrong signature still gets the 415.
+    let wrong = headers(&[
+        ("mailtrap-signature", &"00".repeat(32)),
+        ("content-type", "application/json"),
+    ]);
+    assert_eq!(
+        verifier.verify(&wrong, BODY).unwrap_err().code(),
+        "unsupported_media_type"
+    );
+    for scheme in [
+        Scheme::Stalwart,
+        Scheme::EmailApi,
+        Scheme::StandardWebhooks,
+        Scheme::WildDuck,
+    ] {
+        for media_type in [
+            MediaType::JsonLines,
+            MediaType::FormUrlEncoded,
+            MediaType::Other,
+        ] {
+            let err = Verifier::builder(scheme)
+                .insecure_accept_unauthenticated()
+                .media_type(media_type)
+                .build()
+                .unwrap_err();
+            assert_eq!(err, BuildError::MediaTypeUnsupported { scheme, media_type });
+        }
+    }
+}

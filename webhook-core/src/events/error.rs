@@ -86,14 +86,31 @@ pub enum ParseError {
         /// What was wrong.
         detail: String,
     },
+    /// The body's bytes are in another format than the declared `Content-Type`. The
+    /// signature covers the bytes, not the header, so the header is never followed
+    /// into another reading of them.
+    #[error(
+        "the body is {found}, but the request declares {}: the content type does not \
+         match the signed body; check the sender's payload format setting",
+        declared.describe()
+    )]
+    MediaTypeMismatch {
+        /// What the request declared.
+        declared: MediaType,
+        /// What the bytes are, for the message.
+        found: &'static str,
+    },
 }
 
 impl ParseError {
-    /// 415 for [`ParseError::UnsupportedMediaType`], 500 for
+    /// 415 for [`ParseError::UnsupportedMediaType`] and
+    /// [`ParseError::MediaTypeMismatch`], 500 for
     /// [`ParseError::MissingContext`] (the receiver's mistake), 400 for the rest.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } | Self::MediaTypeMismatch { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::MissingContext { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -110,6 +127,7 @@ impl ParseError {
             Self::EmptyBatch => "empty_batch",
             Self::MissingContext { .. } => "missing_context",
             Self::InvalidForm { .. } => "invalid_form",
+            Self::MediaTypeMismatch { .. } => "media_type_mismatch",
         }
     }
 }

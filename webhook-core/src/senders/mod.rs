@@ -40,7 +40,8 @@
 //!    - `mod.rs`: the module doc (the sender's facts, with a table like the one above),
 //!      the payload types' `pub use`, and its `static` `SenderRules` value: id,
 //!      aliases, name, summary, signature, where the signed timestamp is (a reader for
-//!      it if it is in the body, `replay.rs`), body limit, lease and ttl with the retry
+//!      it if it is in the body, `replay.rs`), body limit, the media types it sends
+//!      (what a verifier may be pinned to), lease and ttl with the retry
 //!      horizon they cover, the event-key function and, for a batch, the splitting one
 //!      (`dedup.rs`);
 //!    - `signature.rs`, if the sender signs: its header names, its `sign` function and

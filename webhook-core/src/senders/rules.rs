@@ -11,10 +11,8 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
-
 use crate::{
-    Secret,
+    MediaType, Secret,
     diagnose::SecretChange,
     error::VerifyError,
     events::{ParseContext, ParseError},
@@ -45,6 +43,8 @@ pub(crate) struct SenderRules {
     pub(crate) replay: Replay,
     /// The body limit a verifier uses unless told otherwise.
     pub(crate) max_body_bytes: usize,
+    /// The body formats the sender sends, which a verifier may be pinned to.
+    pub(crate) media_types: &'static [MediaType],
     /// How long an idempotency claim protects an event while its handler runs.
     pub(crate) lease: Duration,
     /// How long a processed event is remembered: longer than `retry_horizon`.
@@ -125,23 +125,14 @@ pub(crate) trait SignatureRules: Sync {
     /// missing or extra `sha256=`).
     fn reencoded(&self, value: &str) -> Option<Reencoded>;
 
-    /// Diagnosis: the ways the secret's text may have been decoded on one side and not
-    /// the other that make the request verify. `verifies` checks a key against the
-    /// request with this sender's verifier.
-    fn secret_encoding_hints(
-        &self,
-        text: &[u8],
-        headers: &HeaderMap,
-        body: &[u8],
-        verifies: &dyn Fn(&Secret) -> bool,
-    ) -> Vec<SecretChange> {
-        let _ = (headers, body);
+    /// Diagnosis: the keys the secret's text gives when decoded on one side and not the
+    /// other. The list is the same length for every text (`None` where this text gives
+    /// no such key), so that what the diagnosis does never depends on the secret's
+    /// shape.
+    fn secret_encoding_candidates(&self, text: &[u8]) -> Vec<(SecretChange, Option<Secret>)> {
         // The sender uses the text itself; a receiver may have hex-decoded it.
         let decoded = hex::decode(text).ok().filter(|key| !key.is_empty());
-        match decoded {
-            Some(key) if verifies(&Secret::new(&key)) => vec![SecretChange::HexDecoded],
-            _ => Vec::new(),
-        }
+        vec![(SecretChange::HexDecoded, decoded.map(Secret::new))]
     }
 }
 

@@ -56,7 +56,7 @@ pub use replay::MIN_REPLAY_WINDOW;
 pub use signature::{GITHUB_SIGNATURE_HEADER, PREFIX, SIGNATURE_HEADER, sign};
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, MediaType,
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
@@ -74,6 +74,7 @@ pub(crate) static EMAIL_API: SenderRules = SenderRules {
     signature: Some(&signature::RULES),
     replay: Replay::Body(replay::check),
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    media_types: &[MediaType::Json],
     lease: Duration::from_secs(30),
     ttl: Duration::from_secs(3600),
     // Waits of 1, 5 and 30 min after failed attempts.

@@ -9,8 +9,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::{MailtrapEvent, event, form, json_lines};
-use crate::MediaType;
+use super::{MailtrapEvent, event, form, format, json_lines};
 use crate::events::fields::{FromJson, Marker, Mode, Seed, parse_borrowed};
 use crate::events::{BorrowedPayload, ParseContext, ParseError, Payload};
 use crate::events::{RawJson, UnknownFields};
@@ -141,24 +140,7 @@ impl Serialize for MailtrapBatch<'_> {
 
 impl<'a> BorrowedPayload<'a> for MailtrapBatch<'a> {
     fn parse_borrowed(body: &'a [u8], context: ParseContext<'a>) -> Result<Self, ParseError> {
-        let events = match context.media_type {
-            MediaType::Json => parse_json(body)?,
-            MediaType::JsonLines => lines(body)?,
-            MediaType::FormUrlEncoded => form(body)?,
-            MediaType::Missing => match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
-                Some(b'{') => match parse_json(body) {
-                    Err(ParseError::TrailingData { .. }) => lines(body)?,
-                    parsed => parsed?,
-                },
-                _ => form(body)?,
-            },
-            found => {
-                return Err(ParseError::UnsupportedMediaType {
-                    found,
-                    expected: "application/json, application/jsonl or application/x-www-form-urlencoded",
-                });
-            }
-        };
+        let events = format::read(body, context.media_type)?;
         if events.events.is_empty() {
             return Err(ParseError::EmptyBatch);
         }
@@ -172,7 +154,7 @@ impl Payload for MailtrapBatch<'static> {
     }
 }
 
-fn lines(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
+pub(super) fn lines(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     Ok(MailtrapBatch {
         events: json_lines::parse(body)?,
         format: BodyFormat::JsonLines,
@@ -180,7 +162,7 @@ fn lines(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     })
 }
 
-fn form(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
+pub(super) fn form(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     Ok(MailtrapBatch {
         events: vec![MailtrapEvent::Sending(form::parse(body)?)],
         format: BodyFormat::Form,
@@ -188,7 +170,7 @@ fn form(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     })
 }
 
-fn parse_json(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
+pub(super) fn parse_json(body: &[u8]) -> Result<MailtrapBatch<'_>, ParseError> {
     parse_borrowed::<JsonBody<'_>>(body).map(|body| body.0)
 }
 

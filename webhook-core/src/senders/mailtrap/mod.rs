@@ -18,10 +18,15 @@
 //! | JSON Lines | `application/jsonl` (and the other JSON Lines types) | one compact event per line |
 //! | form data | `application/x-www-form-urlencoded` | one event, `event=delivery&email=…` |
 //!
-//! [`MailtrapBatch`] picks the format from the verified `Content-Type`; without one
-//! it looks at the body (a `{` first means JSON, then JSON Lines if more than one
-//! value follows; anything else is form data). Any other media type is refused with
-//! 415. A body with no event is [`ParseError::EmptyBatch`](crate::ParseError::EmptyBatch).
+//! [`MailtrapBatch`] reads each body in the one format its signed bytes allow, never
+//! by the unsigned `Content-Type` alone: a body that is JSON is never read as form
+//! data, one JSON value is JSON, several are JSON Lines, and only a body that is not
+//! JSON at all is form data. A `Content-Type` that disagrees with the bytes is
+//! refused (415 `media_type_mismatch`, or the JSON error for form data declared as
+//! JSON), never followed; a missing one lets the bytes decide; any other media type is
+//! refused with 415. A receiver pins its webhook's one format with
+//! [`VerifierBuilder::media_type`](crate::VerifierBuilder::media_type). A body with no
+//! event is [`ParseError::EmptyBatch`](crate::ParseError::EmptyBatch).
 //!
 //! ```
 //! use webhook_core::{MediaType, ParseContext};
@@ -62,6 +67,7 @@ mod batch;
 mod dedup;
 mod event;
 mod form;
+mod format;
 mod json_lines;
 mod signature;
 
@@ -75,7 +81,7 @@ pub use event::{
 pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, MediaType,
     senders::rules::{Replay, SenderRules},
 };
 
@@ -89,6 +95,11 @@ pub(crate) static MAILTRAP: SenderRules = SenderRules {
     // The body carries no timestamp the verifier can rely on.
     replay: Replay::Unsupported,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    media_types: &[
+        MediaType::Json,
+        MediaType::JsonLines,
+        MediaType::FormUrlEncoded,
+    ],
     // Mailtrap's 30 s request timeout.
     lease: Duration::from_secs(30),
     ttl: Duration::from_secs(25 * 3600),

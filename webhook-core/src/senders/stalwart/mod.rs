@@ -65,7 +65,7 @@ pub use signature::{SIGNATURE_HEADER, sign};
 pub use value::{NestedEvent, Value};
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, MediaType,
     senders::rules::{Replay, SenderRules},
 };
 
@@ -79,6 +79,7 @@ pub(crate) static STALWART: SenderRules = SenderRules {
     replay: Replay::Body(replay::check),
     // All pending events go in one POST with no size cap; 1 MiB holds thousands.
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    media_types: &[MediaType::Json],
     // The request timeout: a slower handler is retried by Stalwart anyway.
     lease: Duration::from_secs(30),
     ttl: Duration::from_secs(10 * 60),

@@ -56,7 +56,7 @@ pub use signature::{
 };
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, MediaType,
     events::{ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
@@ -75,6 +75,7 @@ pub(crate) static STANDARD_WEBHOOKS: SenderRules = SenderRules {
     // It sets the `webhook-timestamp` tolerance.
     replay: Replay::Header,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    media_types: &[MediaType::Json],
     lease: Duration::from_secs(30),
     ttl: Duration::from_secs(72 * 3600),
     // Svix's schedule: 5 s … 10 h, about 27.5 h in all.

@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 
 use crate::{
     Scheme, Secret,
@@ -239,25 +239,6 @@ fn parse_timestamp(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
-/// The `whsec_` mistake on the sender's or the receiver's side: the request signed with
-/// the secret's text as the key. Recomputed directly, since the verifier rightly
-/// refuses such keys.
-fn verifies_with_text_key(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
-    if key.is_empty() {
-        return false;
-    }
-    let Ok(presented) = presented(headers) else {
-        return false;
-    };
-    let expected = tag(
-        &Secret::new(key),
-        presented.id.as_bytes(),
-        presented.timestamp_text,
-        body,
-    );
-    presented.matches_any(&expected)
-}
-
 /// The Standard Webhooks signature, for its sender's rules.
 pub(crate) struct Signature;
 
@@ -340,24 +321,15 @@ impl SignatureRules for Signature {
 
     /// A `whsec_…` secret used as text (with or without its prefix) instead of being
     /// base64-decoded.
-    fn secret_encoding_hints(
-        &self,
-        text: &[u8],
-        headers: &HeaderMap,
-        body: &[u8],
-        _verifies: &dyn Fn(&Secret) -> bool,
-    ) -> Vec<SecretChange> {
-        let mut hints = Vec::new();
-        if verifies_with_text_key(text, headers, body) {
-            hints.push(SecretChange::WhsecUsedAsText);
-        }
-        if text
-            .strip_prefix(b"whsec_")
-            .is_some_and(|rest| verifies_with_text_key(rest, headers, body))
-        {
-            hints.push(SecretChange::WhsecBodyUsedAsText);
-        }
-        hints
+    fn secret_encoding_candidates(&self, text: &[u8]) -> Vec<(SecretChange, Option<Secret>)> {
+        let as_key = |bytes: &[u8]| (!bytes.is_empty()).then(|| Secret::new(bytes));
+        vec![
+            (SecretChange::WhsecUsedAsText, as_key(text)),
+            (
+                SecretChange::WhsecBodyUsedAsText,
+                text.strip_prefix(b"whsec_").and_then(as_key),
+            ),
+        ]
     }
 }
 

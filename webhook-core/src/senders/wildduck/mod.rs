@@ -60,7 +60,7 @@ pub use event::{
 };
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, MediaType,
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
@@ -79,6 +79,7 @@ pub(crate) static WILDDUCK: SenderRules = SenderRules {
     // The body carries no timestamp the verifier can rely on.
     replay: Replay::Unsupported,
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    media_types: &[MediaType::Json],
     // All five attempts happen within about 30 s: a crashed holder must not block them.
     lease: Duration::from_secs(10),
     ttl: Duration::from_secs(3600),
