@@ -15,16 +15,24 @@ use webhook_core::{
 };
 
 fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn verify(scheme: Scheme, body: &[u8], content_type: Option<&str>) -> Verified<Vec<u8>> {
     let mut headers = HeaderMap::new();
     let builder = Verifier::builder(scheme);
     let builder = match scheme {
-        Scheme::WildDuck => builder.url_token(webhook_core::UrlToken::new("token", Secret::new("t"))),
+        Scheme::WildDuck => {
+            builder.url_token(webhook_core::UrlToken::new("token", Secret::new("t")))
+        }
         Scheme::StandardWebhooks => {
-            let secret = scheme.secret_from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+            let secret = scheme
+                .secret_from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                .unwrap();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
@@ -164,7 +172,9 @@ fn mailtrap_json_lines_form_and_bare_events_split_by_format() {
     }
 
     // Form data: the whole body, still form data.
-    let body = b"event=delivery&timestamp=1716070000&event_id=e1&message_id=m1&email=a%40example.com".to_vec();
+    let body =
+        b"event=delivery&timestamp=1716070000&event_id=e1&message_id=m1&email=a%40example.com"
+            .to_vec();
     let verified = verify(
         Scheme::Mailtrap,
         &body,
@@ -218,7 +228,10 @@ fn one_event_senders_store_the_whole_body() {
     for (body, event_type) in [
         (&br#"[1,{"type":"x"}]"#[..], None),
         (br#"{"type":7,"data":{"type":"inner"}}"#, None),
-        (br#"{"data":{"type":"inner"},"type":"outer"}"#, Some("outer")),
+        (
+            br#"{"data":{"type":"inner"},"type":"outer"}"#,
+            Some("outer"),
+        ),
         (br#""text""#, None),
     ] {
         let verified = verify(Scheme::StandardWebhooks, body, Some("application/json"));
@@ -230,11 +243,23 @@ fn one_event_senders_store_the_whole_body() {
 fn a_body_the_parser_refuses_does_not_split() {
     // Verified, but not a payload of the sender: what an inbox quarantines.
     for (scheme, body, content_type) in [
-        (Scheme::Stalwart, &br#"{"events":[]}"#[..], "application/json"),
-        (Scheme::Stalwart, br#"{"events":[{"id":1}]}"#, "application/json"),
+        (
+            Scheme::Stalwart,
+            &br#"{"events":[]}"#[..],
+            "application/json",
+        ),
+        (
+            Scheme::Stalwart,
+            br#"{"events":[{"id":1}]}"#,
+            "application/json",
+        ),
         (Scheme::Stalwart, b"{}", "text/plain"),
         (Scheme::EmailApi, br#"{"id":"e"}"#, "application/json"),
-        (Scheme::Mailtrap, b"{\"events\":[{\"event\"", "application/json"),
+        (
+            Scheme::Mailtrap,
+            b"{\"events\":[{\"event\"",
+            "application/json",
+        ),
         (Scheme::StandardWebhooks, b"not json", "application/json"),
     ] {
         let verified = verify(scheme, body, Some(content_type));
@@ -269,11 +294,8 @@ fn a_stored_event_parses_only_as_its_senders_type() {
     assert_eq!(err.status(), 500);
     assert!(event.parse::<WebhookEvent<'static>>().is_ok());
     // Bytes that are not an event of the sender are refused, never guessed at.
-    let bogus = StoredEvent::from_verified_store(
-        Scheme::Stalwart,
-        b"{\"id\":\"1\"}",
-        event.context(),
-    );
+    let bogus =
+        StoredEvent::from_verified_store(Scheme::Stalwart, b"{\"id\":\"1\"}", event.context());
     assert!(bogus.parse::<WebhookEvent<'static>>().is_err());
 }
 
@@ -283,7 +305,10 @@ fn default_body_limits_fit_each_senders_worst_case() {
     // the largest of the specification's examples.
     let one = fixture("stalwart/example-1.json");
     let approx = 300 * 300 * (one.len() / 2);
-    assert!(approx <= Scheme::Stalwart.default_max_body_bytes(), "{approx}");
+    assert!(
+        approx <= Scheme::Stalwart.default_max_body_bytes(),
+        "{approx}"
+    );
     // Mailtrap: 500 events of 4 KiB.
     assert!(500 * 4096 <= Scheme::Mailtrap.default_max_body_bytes());
     let _ = (email_api::MAX_BODY_BYTES, mailtrap::MAX_BODY_BYTES);
@@ -291,9 +316,8 @@ fn default_body_limits_fit_each_senders_worst_case() {
     assert_eq!(standard_webhooks::MAX_BODY_BYTES, 1 << 20);
     for scheme in Scheme::ALL {
         let verifier = match scheme {
-            Scheme::WildDuck => Verifier::builder(scheme).url_token(
-                webhook_core::UrlToken::new("token", Secret::new("t")),
-            ),
+            Scheme::WildDuck => Verifier::builder(scheme)
+                .url_token(webhook_core::UrlToken::new("token", Secret::new("t"))),
             _ => Verifier::builder(scheme).secret(
                 scheme
                     .secret_from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")

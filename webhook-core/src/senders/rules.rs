@@ -21,8 +21,8 @@ use crate::{
     idempotency::{DedupKey, Namespace},
     request::RequestView,
     secret::KeyEncoding,
-    stored::SplitEvents,
     senders::{SenderHeader, SignError, SignedHeader, Stamp, stalwart::StalwartKey},
+    stored::SplitEvents,
     verified::MatchedKey,
     verifier::Keys,
 };

@@ -74,9 +74,7 @@ pub use event::{
 };
 pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
 
-use crate::{
-    senders::rules::{Replay, SenderRules},
-};
+use crate::senders::rules::{Replay, SenderRules};
 
 /// The default body limit for Mailtrap: 2 MiB.
 ///

@@ -60,7 +60,11 @@ impl StoredPayload for MailtrapEvent<'static> {
         match context.media_type {
             MediaType::FormUrlEncoded => {
                 let batch = MailtrapBatch::parse(bytes, context)?;
-                batch.events.into_iter().next().ok_or(ParseError::EmptyBatch)
+                batch
+                    .events
+                    .into_iter()
+                    .next()
+                    .ok_or(ParseError::EmptyBatch)
             }
             _ => json::parse::<MailtrapEvent<'_>>(bytes).map(MailtrapEvent::into_owned),
         }

@@ -64,9 +64,7 @@ pub use replay::MIN_REPLAY_WINDOW;
 pub use signature::{SIGNATURE_HEADER, sign};
 pub use value::{NestedEvent, Value};
 
-use crate::{
-    senders::rules::{Replay, SenderRules},
-};
+use crate::senders::rules::{Replay, SenderRules};
 
 /// The default body limit for Stalwart: 48 MiB, its batch after an outage.
 ///
