@@ -22,11 +22,11 @@ use std::{future::Future, time::Duration};
 use http::HeaderMap;
 use webhook_core::{
     EmailApiEvent, ParseContext, Scheme, Secret, Verified, Verifier,
-    stored::StoredEvent,
     senders::{
         email_api,
         stalwart::{self, StalwartKey, WebhookEvent},
     },
+    stored::StoredEvent,
 };
 
 use crate::{
@@ -104,9 +104,15 @@ pub fn stalwart_batch(events: &[u32]) -> Vec<u8> {
 pub fn verified_stalwart(body: Vec<u8>) -> (HeaderMap, Verified<Vec<u8>>) {
     let mut headers = HeaderMap::new();
     let signature = stalwart::sign(&Secret::new(SECRET), &body);
-    headers.insert("x-signature", signature.parse().expect("base64 is a header value"));
+    headers.insert(
+        "x-signature",
+        signature.parse().expect("base64 is a header value"),
+    );
     headers.insert("content-type", "application/json".parse().expect("header"));
-    headers.insert("authorization", "Bearer never-stored".parse().expect("header"));
+    headers.insert(
+        "authorization",
+        "Bearer never-stored".parse().expect("header"),
+    );
     let verified = Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new(SECRET))
         .build()
@@ -151,11 +157,7 @@ async fn claim<B: Backend>(inbox: &Inbox<B>, max: usize, worker: &str) -> Vec<Cl
         .expect("claim")
 }
 
-async fn finish<B: Backend>(
-    inbox: &Inbox<B>,
-    event: &ClaimedEvent,
-    verdict: Verdict,
-) -> Finished {
+async fn finish<B: Backend>(inbox: &Inbox<B>, event: &ClaimedEvent, verdict: Verdict) -> Finished {
     let now = inbox.now();
     inbox
         .backend()
@@ -218,7 +220,11 @@ pub async fn accept_stores_exact_bytes_and_queues_each_event<H: Harness>(harness
         "the signature is kept to verify the body again"
     );
 
-    for (n, (id, key)) in queued(&accepted).into_iter().zip(&expected_keys).enumerate() {
+    for (n, (id, key)) in queued(&accepted)
+        .into_iter()
+        .zip(&expected_keys)
+        .enumerate()
+    {
         let event = inbox.event(id).await.expect("read").expect("stored");
         assert_eq!(
             event.bytes,
@@ -259,14 +265,22 @@ pub async fn a_redelivered_batch_queues_only_new_events<H: Harness>(harness: H) 
     let first_ids = queued(&first);
     match (again.events[0].outcome, again.events[1].outcome) {
         (EventAcceptance::Duplicate(a), EventAcceptance::Duplicate(b)) => {
-            assert_eq!([a, b], [first_ids[0], first_ids[1]], "names the known event");
+            assert_eq!(
+                [a, b],
+                [first_ids[0], first_ids[1]],
+                "names the known event"
+            );
         }
         other => panic!("expected duplicates, got {other:?}"),
     }
     // The same event on another route is another event.
     let (headers, verified) = verified_stalwart(stalwart_batch(&[1]));
     let other = inbox
-        .accept(&Route::new("stalwart-eu").expect("route"), &headers, verified)
+        .accept(
+            &Route::new("stalwart-eu").expect("route"),
+            &headers,
+            verified,
+        )
         .await
         .expect("accept");
     assert_eq!(other.queued(), 1);
@@ -325,7 +339,10 @@ pub async fn a_body_that_does_not_parse_is_quarantined_and_kept<H: Harness>(harn
     .into_bytes();
     let (headers, verified) = verified_stalwart(body.clone());
     let by_id = Route::of(Scheme::Stalwart).with_stalwart_key(StalwartKey::Id);
-    let accepted = inbox.accept(&by_id, &headers, verified).await.expect("accept");
+    let accepted = inbox
+        .accept(&by_id, &headers, verified)
+        .await
+        .expect("accept");
     assert_eq!(accepted.status(), 200);
     assert!(accepted.is_quarantined());
     assert_eq!(accepted.queued(), 0);
@@ -343,7 +360,11 @@ pub async fn a_body_that_does_not_parse_is_quarantined_and_kept<H: Harness>(harn
             .as_deref()
             .is_some_and(|e| e.contains("deduplication key"))
     );
-    let stored = inbox.delivery(accepted.delivery).await.expect("read").expect("kept");
+    let stored = inbox
+        .delivery(accepted.delivery)
+        .await
+        .expect("read")
+        .expect("kept");
     assert_eq!(stored.body, body);
     let stats = inbox.stats().await.expect("stats");
     assert_eq!((stats.quarantined, stats.pending), (1, 0));
@@ -368,10 +389,13 @@ pub async fn a_body_that_does_not_parse_is_quarantined_and_kept<H: Harness>(harn
         .await
         .expect("read")
         .expect("stored");
-    let parsed: WebhookEvent<'static> =
-        StoredEvent::from_verified_store(Scheme::Stalwart, &event.bytes, ParseContext::new(event.media_type))
-            .parse()
-            .expect("the stored event parses");
+    let parsed: WebhookEvent<'static> = StoredEvent::from_verified_store(
+        Scheme::Stalwart,
+        &event.bytes,
+        ParseContext::new(event.media_type),
+    )
+    .parse()
+    .expect("the stored event parses");
     assert_eq!(parsed.id(), long);
 }
 
@@ -385,7 +409,10 @@ pub async fn claims_are_exclusive_and_a_lost_lease_cannot_finish<H: Harness>(har
     let first = claim(&a, 10, "a").await;
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].attempt, first[0].attempt_in_run), (1, 1));
-    assert!(claim(&b, 10, "b").await.is_empty(), "held under a live lease");
+    assert!(
+        claim(&b, 10, "b").await.is_empty(),
+        "held under a live lease"
+    );
 
     clock.advance(LEASE + Duration::from_secs(1));
     let second = claim(&b, 10, "b").await;
@@ -395,7 +422,10 @@ pub async fn claims_are_exclusive_and_a_lost_lease_cannot_finish<H: Harness>(har
     assert_eq!(second[0].bytes, first[0].bytes);
 
     // The stalled first worker wakes up: its answers are refused.
-    assert_eq!(finish(&a, &first[0], Verdict::Done).await, Finished::LeaseLost);
+    assert_eq!(
+        finish(&a, &first[0], Verdict::Done).await,
+        Finished::LeaseLost
+    );
     let retry = Verdict::Retry {
         at: a.now(),
         error: "late".into(),
@@ -415,11 +445,22 @@ pub async fn claims_are_exclusive_and_a_lost_lease_cannot_finish<H: Harness>(har
             .expect("release"),
         0
     );
-    let event = a.event(first[0].lease.event).await.expect("read").expect("stored");
+    let event = a
+        .event(first[0].lease.event)
+        .await
+        .expect("read")
+        .expect("stored");
     assert_eq!(event.summary.state, EventState::Running, "still b's");
 
-    assert_eq!(finish(&b, &second[0], Verdict::Done).await, Finished::Applied);
-    let event = a.event(first[0].lease.event).await.expect("read").expect("stored");
+    assert_eq!(
+        finish(&b, &second[0], Verdict::Done).await,
+        Finished::Applied
+    );
+    let event = a
+        .event(first[0].lease.event)
+        .await
+        .expect("read")
+        .expect("stored");
     assert_eq!(event.summary.state, EventState::Done);
     let outcomes: Vec<AttemptOutcome> = event.attempts.iter().map(|a| a.outcome).collect();
     assert_eq!(
@@ -452,7 +493,10 @@ pub async fn a_heartbeat_keeps_the_lease<H: Harness>(harness: H) {
         assert!(lost.is_empty());
     }
     clock.advance(LEASE * 2 / 3);
-    assert!(claim(&inbox, 1, "b").await.is_empty(), "renewed, not expired");
+    assert!(
+        claim(&inbox, 1, "b").await.is_empty(),
+        "renewed, not expired"
+    );
     let forged = Lease {
         token: held[0].lease.token.wrapping_add(1),
         ..held[0].lease
@@ -478,7 +522,10 @@ pub async fn a_retry_is_due_at_its_time<H: Harness>(harness: H) {
     };
     assert_eq!(finish(&inbox, &first[0], verdict).await, Finished::Applied);
     let listed = inbox
-        .list_events(&EventFilter::default().state(EventState::Retrying), Page::default())
+        .list_events(
+            &EventFilter::default().state(EventState::Retrying),
+            Page::default(),
+        )
         .await
         .expect("list");
     assert_eq!(listed.len(), 1);
@@ -507,8 +554,15 @@ pub async fn dead_events_keep_bytes_and_error_until_redriven<H: Harness>(harness
         };
         finish(&inbox, event, verdict).await;
     }
-    assert!(claim(&inbox, 2, "a").await.is_empty(), "dead events are not claimed");
-    let dead = inbox.event(claimed[0].lease.event).await.expect("read").expect("kept");
+    assert!(
+        claim(&inbox, 2, "a").await.is_empty(),
+        "dead events are not claimed"
+    );
+    let dead = inbox
+        .event(claimed[0].lease.event)
+        .await
+        .expect("read")
+        .expect("kept");
     assert_eq!(dead.summary.state, EventState::Dead);
     assert_eq!(dead.bytes, claimed[0].bytes);
     assert_eq!(
@@ -531,7 +585,10 @@ pub async fn dead_events_keep_bytes_and_error_until_redriven<H: Harness>(harness
         1
     );
     assert_eq!(
-        inbox.redrive(Selection::Event(claimed[0].lease.event)).await.expect("redrive"),
+        inbox
+            .redrive(Selection::Event(claimed[0].lease.event))
+            .await
+            .expect("redrive"),
         0,
         "no longer dead"
     );
@@ -559,7 +616,9 @@ pub async fn replay_runs_done_events_from_the_same_bytes<H: Harness>(harness: H)
     }
     assert_eq!(inbox.stats().await.expect("stats").done, 2);
     let replayed = inbox
-        .replay(Selection::Matching(EventFilter::default().scheme(Scheme::EmailApi)))
+        .replay(Selection::Matching(
+            EventFilter::default().scheme(Scheme::EmailApi),
+        ))
         .await
         .expect("replay");
     assert_eq!(replayed, 1);
@@ -590,7 +649,11 @@ pub async fn release_makes_an_event_due_at_once<H: Harness>(harness: H) {
     let again = claim(&inbox, 1, "b").await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempt, 2);
-    let event = inbox.event(held[0].lease.event).await.expect("read").expect("kept");
+    let event = inbox
+        .event(held[0].lease.event)
+        .await
+        .expect("read")
+        .expect("kept");
     assert_eq!(event.attempts[0].outcome, AttemptOutcome::Released);
 }
 
@@ -621,12 +684,19 @@ pub async fn purge_keeps_live_events_and_keys_for_their_retention<H: Harness>(ha
 
     clock.advance(Duration::from_secs(48 * 3600));
     let purged = inbox.purge(retention).await.expect("purge");
-    assert_eq!(purged.keys, 1, "the done event's key only; the pending one's stays");
+    assert_eq!(
+        purged.keys, 1,
+        "the done event's key only; the pending one's stays"
+    );
     assert_eq!(inbox.stats().await.expect("stats").pending, 1);
     let after = accept_stalwart(&inbox, &[1]).await;
     assert_eq!(after.queued(), 1, "past the key retention it is new");
     let still = accept_stalwart(&inbox, &[2]).await;
-    assert_eq!(still.duplicates(), 1, "a pending event's key is never purged");
+    assert_eq!(
+        still.duplicates(),
+        1,
+        "a pending event's key is never purged"
+    );
 }
 
 /// Listings are newest first, filter by state, sender, type, route and time, and page.
@@ -665,13 +735,19 @@ pub async fn listings_filter_and_page_newest_first<H: Harness>(harness: H) {
     );
 
     let email = inbox
-        .list_events(&EventFilter::default().scheme(Scheme::EmailApi), Page::default())
+        .list_events(
+            &EventFilter::default().scheme(Scheme::EmailApi),
+            Page::default(),
+        )
         .await
         .expect("list");
     assert_eq!(email.len(), 1);
     assert_eq!(email[0].event_type.as_deref(), Some("delivered"));
     let typed = inbox
-        .list_events(&EventFilter::default().event_type("delivered"), Page::default())
+        .list_events(
+            &EventFilter::default().event_type("delivered"),
+            Page::default(),
+        )
         .await
         .expect("list");
     assert_eq!(typed.len(), 1);
@@ -690,7 +766,10 @@ pub async fn listings_filter_and_page_newest_first<H: Harness>(harness: H) {
     assert_eq!(routed.len(), 4);
     let claimed = claim(&inbox, 1, "a").await;
     let running = inbox
-        .list_events(&EventFilter::default().state(EventState::Running), Page::default())
+        .list_events(
+            &EventFilter::default().state(EventState::Running),
+            Page::default(),
+        )
         .await
         .expect("list");
     assert_eq!(running.len(), 1);
