@@ -15,7 +15,10 @@ use webhook_inbox::{
     contract::{stalwart_batch, verified_stalwart},
 };
 
-async fn accept(inbox: &Inbox<SqliteBackend>, n: u32) -> Result<webhook_inbox::Accepted, InboxError> {
+async fn accept(
+    inbox: &Inbox<SqliteBackend>,
+    n: u32,
+) -> Result<webhook_inbox::Accepted, InboxError> {
     let (headers, verified) = verified_stalwart(stalwart_batch(&[n]));
     inbox
         .accept(&Route::of(Scheme::Stalwart), &headers, verified)
@@ -69,7 +72,10 @@ async fn a_full_disk_is_unavailable_and_nothing_unstored_is_acknowledged() {
             break;
         }
     }
-    assert!(!acknowledged.is_empty() && refused.len() > 16, "{acknowledged:?} / {refused:?}");
+    assert!(
+        !acknowledged.is_empty() && refused.len() > 16,
+        "{acknowledged:?} / {refused:?}"
+    );
 
     // What was acknowledged is on disk; what was refused is not: read the file afresh.
     drop(inbox);
@@ -77,7 +83,10 @@ async fn a_full_disk_is_unavailable_and_nothing_unstored_is_acknowledged() {
     let mut stored = Vec::new();
     let mut page = Page::first(Page::MAX_LIMIT);
     loop {
-        let events = reopened.list_events(&EventFilter::default(), page).await.unwrap();
+        let events = reopened
+            .list_events(&EventFilter::default(), page)
+            .await
+            .unwrap();
         let Some(last) = events.last() else { break };
         page = page.after(last.id.0);
         for summary in &events {
@@ -181,14 +190,26 @@ async fn a_version_1_file_is_upgraded_with_its_data() {
     // The old event is there, and runs with the new attempt log.
     let claimed = inbox
         .backend()
-        .claim(ClaimRequest::new(1, inbox.now(), Duration::from_secs(30), "w"))
+        .claim(ClaimRequest::new(
+            1,
+            inbox.now(),
+            Duration::from_secs(30),
+            "w",
+        ))
         .await
         .unwrap();
     assert_eq!(claimed[0].bytes, stalwart_batch(&[1]));
     let now = inbox.now();
     inbox
         .backend()
-        .finish(Finish::new(claimed[0].lease, 1, now, now, "w", Verdict::Done))
+        .finish(Finish::new(
+            claimed[0].lease,
+            1,
+            now,
+            now,
+            "w",
+            Verdict::Done,
+        ))
         .await
         .unwrap();
     let event = inbox.event(claimed[0].lease.event).await.unwrap().unwrap();

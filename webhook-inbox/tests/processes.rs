@@ -137,7 +137,13 @@ fn child_work() {
 fn spawn_child(kind: &str, path: &Path, effects: &Path, start: u32) -> Child {
     let test = format!("child_{kind}");
     Command::new(std::env::current_exe().unwrap())
-        .args([test.as_str(), "--exact", "--ignored", "--nocapture", "--quiet"])
+        .args([
+            test.as_str(),
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--quiet",
+        ])
         .env(CHILD, kind)
         .env(PATH, path)
         .env(EFFECTS, effects)
@@ -244,7 +250,8 @@ async fn two_worker_processes_on_one_file_handle_each_event_once() {
     let seen = effects(&effects_path);
     assert_eq!(seen.len(), 300);
     assert!(
-        seen.iter().all(|(&(_, attempt), &n)| attempt == 1 && n == 1),
+        seen.iter()
+            .all(|(&(_, attempt), &n)| attempt == 1 && n == 1),
         "each event once, on its first attempt"
     );
     // Both processes took part.
@@ -285,7 +292,10 @@ async fn killed_accepting_and_working_processes_lose_nothing_acknowledged() {
         let inbox = Inbox::open(&path).unwrap();
         let stored = stored(&inbox).await;
         let missing: Vec<_> = acknowledged.difference(&stored).collect();
-        assert!(missing.is_empty(), "round {round}: acknowledged but lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged but lost: {missing:?}"
+        );
     }
 
     // Restart: a worker pool here drains what is left, including events the killed
@@ -306,7 +316,10 @@ async fn killed_accepting_and_working_processes_lose_nothing_acknowledged() {
     assert!(twice.is_empty(), "an (event, attempt) ran twice: {twice:?}");
     let handled: BTreeSet<u32> = seen.keys().map(|&(n, _)| n).collect();
     let unhandled: Vec<_> = acknowledged.difference(&handled).collect();
-    assert!(unhandled.is_empty(), "acknowledged but never handled: {unhandled:?}");
+    assert!(
+        unhandled.is_empty(),
+        "acknowledged but never handled: {unhandled:?}"
+    );
     let reruns = seen.keys().filter(|&&(_, attempt)| attempt > 1).count();
     eprintln!(
         "{} acknowledged, {} stored, {} handled, {} attempts beyond the first (events in flight at a kill)",

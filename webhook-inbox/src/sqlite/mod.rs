@@ -139,6 +139,15 @@ impl SqliteBuilder {
         };
         conn.pragma_update(None, "synchronous", synchronous)
             .map_err(map)?;
+        // Each write runs in a savepoint, whose undo journal stays in memory rather
+        // than in a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(map)?;
+        // Keys are content hashes, so each new one lands on a random page of the key
+        // index: a page cache of 16 MiB (SQLite's default is 2 MiB) keeps that index in
+        // memory for about half a million keys.
+        conn.pragma_update(None, "cache_size", -16 * 1024)
+            .map_err(map)?;
         schema::check(&conn)?;
         schema::migrate(&mut conn, schema::VERSION).map_err(map)?;
         if let Some(bytes) = self.max_size {

@@ -2,7 +2,11 @@
 //! heartbeat renews, records the answer, and shuts down gracefully.
 //!
 //! - **Claiming**: the pool claims as many events as it has free slots (never more, so
-//!   nothing waits claimed while a slot is busy), in due order. When nothing is due it
+//!   nothing waits claimed while a slot is busy), in due order, and while handlers run
+//!   it waits until half its slots are free before claiming again: each claim is a
+//!   commit, and claims of one event at a time would cost a sync per event. A slot is
+//!   free once its handler has answered, so the next claim and the recording of those
+//!   answers go to the writer together and share a commit. When nothing is due it
 //!   sleeps until this process queues work or the poll interval passes (events queued
 //!   by another process, retries coming due).
 //! - **Leases**: each claim carries a lease ([`WorkerConfig::lease`], 30 s by default)
@@ -19,6 +23,7 @@
 //!   finish within the grace period, then stops the rest and gives their events back
 //!   (due at once, for another worker or the next start).
 
+mod answers;
 mod job;
 
 use std::{
@@ -40,6 +45,7 @@ use tokio::{
 };
 use webhook_core::stored::StoredPayload;
 
+use answers::Answers;
 pub use job::{Job, Outcome};
 
 use crate::{
@@ -171,10 +177,13 @@ impl<B: Backend> WorkerPoolBuilder<B> {
     {
         let (stop_tx, stop_rx) = watch::channel(None);
         let running = Arc::new(Mutex::new(HashMap::new()));
+        let (answers, recorder) = Answers::start(self.inbox.clone());
+        let recorder = tokio::spawn(recorder);
         let shared = Arc::new(PoolShared {
             inbox: self.inbox,
             config: self.config,
             running,
+            answers,
         });
         let heartbeat = tokio::spawn(heartbeat(Arc::clone(&shared)));
         let retention = shared
@@ -185,7 +194,7 @@ impl<B: Backend> WorkerPoolBuilder<B> {
         WorkerPool {
             stop: stop_tx,
             main: Some(main),
-            helpers: [Some(heartbeat), retention],
+            helpers: [Some(heartbeat), retention, Some(recorder)],
         }
     }
 
@@ -223,7 +232,7 @@ impl<B: Backend> WorkerPoolBuilder<B> {
 pub struct WorkerPool {
     stop: watch::Sender<Option<Duration>>,
     main: Option<JoinHandle<ShutdownReport>>,
-    helpers: [Option<JoinHandle<()>>; 2],
+    helpers: [Option<JoinHandle<()>>; 3],
 }
 
 /// What a shutdown did.
@@ -278,6 +287,7 @@ struct PoolShared<B: Backend> {
     inbox: Inbox<B>,
     config: WorkerConfig,
     running: Arc<Mutex<HashMap<EventId, Running>>>,
+    answers: Answers,
 }
 
 impl<B: Backend> PoolShared<B> {
@@ -307,10 +317,17 @@ where
         if stop.borrow().is_some() {
             break;
         }
-        let free = config.concurrency.saturating_sub(tasks.len());
-        if free == 0 {
+        // A slot is free once its handler has answered: the answer's recording then
+        // shares a commit with the next claim.
+        let handling = shared.answers.handling_count();
+        let free = config.concurrency.saturating_sub(handling);
+        // Claim in batches: every claim is a commit, so a busy pool waits until half its
+        // slots are free rather than claiming one event per finished handler.
+        let refill = (config.concurrency / 2).max(1);
+        if free < refill && handling > 0 {
             tokio::select! {
-                _ = tasks.join_next() => {}
+                _ = shared.answers.slot_freed() => {}
+                Some(_) = tasks.join_next() => {}
                 _ = stop.changed() => {}
             }
             continue;
@@ -329,11 +346,13 @@ where
                             lost: Arc::clone(&lost),
                         },
                     );
+                    let handling = shared.answers.handling();
                     tasks.spawn(attempt(
                         Arc::clone(&shared),
                         Arc::clone(&handler),
                         event,
                         lost,
+                        handling,
                     ));
                 }
             }
@@ -386,6 +405,7 @@ async fn attempt<B, F, Fut>(
     handler: Arc<F>,
     event: ClaimedEvent,
     lost: Arc<AtomicBool>,
+    handling: answers::Handling,
 ) where
     B: Backend,
     F: Fn(Job) -> Fut + Send + Sync + 'static,
@@ -393,6 +413,7 @@ async fn attempt<B, F, Fut>(
 {
     let inbox = &shared.inbox;
     let config = &shared.config;
+    let answers = &shared.answers;
     let started = inbox.now();
     let (lease, attempt, attempt_in_run, run_since) = (
         event.lease,
@@ -408,6 +429,7 @@ async fn attempt<B, F, Fut>(
             .unwrap_or_else(|panic| Outcome::retry(panic_text(&*panic))),
         Err(panic) => Outcome::retry(panic_text(&*panic)),
     };
+    drop(handling);
     let now = inbox.now();
     let verdict = match outcome {
         Outcome::Done => Verdict::Done,
@@ -427,7 +449,7 @@ async fn attempt<B, F, Fut>(
     // A storage hiccup gets a few tries; after that the lease runs out and the event
     // is claimed again (at least once).
     for retry in 0..3u32 {
-        match inbox.backend().finish(finish.clone()).await {
+        match answers.finish(finish.clone()).await {
             Ok(Finished::Applied) => break,
             Ok(Finished::LeaseLost) => {
                 tracing::warn!(event = %lease.event, "the lease was lost: the answer was refused");
