@@ -182,6 +182,9 @@ pub(crate) fn requeue(
     })
 }
 
+/// A due event: id, state, attempts, when and by whom it was last claimed.
+type DueRow = (i64, i64, u32, Option<i64>, Option<String>);
+
 /// Claims due events under a new lease.
 pub(crate) fn claim(
     conn: &Connection,
@@ -201,7 +204,7 @@ pub(crate) fn claim(
         values.extend(request.routes.iter().cloned().map(Value::Text));
     }
     sql.push_str(&format!(" ORDER BY run_at, id LIMIT {}", request.max));
-    let due: Vec<(i64, i64, u32, Option<i64>, Option<String>)> = conn
+    let due: Vec<DueRow> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values), |row| {
             Ok((
@@ -316,28 +319,30 @@ pub(crate) fn heartbeat(
     Ok(lost)
 }
 
-fn record_attempt(
-    conn: &Connection,
+/// One row of the attempt log.
+struct AttemptRow<'a> {
     event: EventId,
     attempt: u32,
     started_at: Timestamp,
     now: Timestamp,
     outcome: AttemptOutcome,
-    error: Option<&str>,
-    worker: &str,
-) -> Result<(), OpError> {
+    error: Option<&'a str>,
+    worker: &'a str,
+}
+
+fn record_attempt(conn: &Connection, row: AttemptRow<'_>) -> Result<(), OpError> {
     conn.prepare_cached(
         "INSERT INTO attempts (event_id, attempt, started_at, duration_ms, outcome, error, worker)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        event.0,
-        attempt,
-        started_at.as_millis(),
-        now.since(started_at).as_millis() as i64,
-        outcome.as_str(),
-        error,
-        worker,
+        row.event.0,
+        row.attempt,
+        row.started_at.as_millis(),
+        row.now.since(row.started_at).as_millis() as i64,
+        row.outcome.as_str(),
+        row.error,
+        row.worker,
     ])?;
     Ok(())
 }
@@ -372,13 +377,15 @@ pub(crate) fn finish(conn: &Connection, finish: &Finish) -> Result<Finished, OpE
     };
     record_attempt(
         conn,
-        finish.lease.event,
-        finish.attempt,
-        finish.started_at,
-        finish.now,
-        outcome,
-        finish.verdict.error(),
-        &finish.worker,
+        AttemptRow {
+            event: finish.lease.event,
+            attempt: finish.attempt,
+            started_at: finish.started_at,
+            now: finish.now,
+            outcome,
+            error: finish.verdict.error(),
+            worker: &finish.worker,
+        },
     )?;
     Ok(result)
 }
@@ -407,13 +414,15 @@ pub(crate) fn release(
             released += 1;
             record_attempt(
                 conn,
-                lease.event,
-                attempt,
-                claimed_at.map_or(now, Timestamp::from_millis),
-                now,
-                AttemptOutcome::Released,
-                Some("the worker shut down before the handler finished"),
-                worker,
+                AttemptRow {
+                    event: lease.event,
+                    attempt,
+                    started_at: claimed_at.map_or(now, Timestamp::from_millis),
+                    now,
+                    outcome: AttemptOutcome::Released,
+                    error: Some("the worker shut down before the handler finished"),
+                    worker,
+                },
             )?;
         }
     }

@@ -46,6 +46,8 @@ impl Job {
 
     /// This attempt's number: 1 the first time, counting since the event arrived or
     /// was last redriven or replayed.
+    // The attempt within the current run, by design (`total_attempts` counts all).
+    #[allow(clippy::misnamed_getters)]
     pub fn attempt(&self) -> u32 {
         self.claimed.attempt_in_run
     }

@@ -488,10 +488,10 @@ async fn heartbeat<B: Backend>(shared: Arc<PoolShared<B>>) {
             Ok(lost) => {
                 let running = shared.running();
                 for lease in lost {
-                    if let Some(entry) = running.get(&lease.event) {
-                        if entry.lease == lease {
-                            entry.lost.store(true, Ordering::Relaxed);
-                        }
+                    if let Some(entry) = running.get(&lease.event)
+                        && entry.lease == lease
+                    {
+                        entry.lost.store(true, Ordering::Relaxed);
                     }
                 }
             }

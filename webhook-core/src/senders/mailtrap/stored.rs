@@ -22,11 +22,12 @@ pub(crate) fn split(
     _stalwart: StalwartKey,
 ) -> Result<Vec<SplitEvent>, ParseError> {
     let batch = MailtrapBatch::parse_borrowed(body, context)?;
+    let whole = || std::iter::once(0..body.len()).collect::<Vec<_>>();
     let (ranges, media_type) = match batch.format {
         BodyFormat::Batch => (events_array(body)?, MediaType::Json),
         BodyFormat::JsonLines => (lines(body), MediaType::Json),
-        BodyFormat::Single => (vec![0..body.len()], MediaType::Json),
-        BodyFormat::Form => (vec![0..body.len()], MediaType::FormUrlEncoded),
+        BodyFormat::Single => (whole(), MediaType::Json),
+        BodyFormat::Form => (whole(), MediaType::FormUrlEncoded),
     };
     paired(batch.iter(), ranges)?
         .map(|(i, event, range)| {
