@@ -50,6 +50,7 @@ mod replay;
 mod request;
 mod secret;
 pub mod senders;
+pub mod stored;
 mod tag;
 mod timestamp;
 mod verified;

@@ -31,8 +31,11 @@ use crate::{
     verified::{MatchedKey, Verification, Verified},
 };
 
-/// The body limit used when none is configured: 1 MiB, which holds Mailtrap's
-/// 500-event batches with room to spare.
+/// A general-purpose body limit, 1 MiB: what tools use when no sender is known.
+///
+/// A [`Verifier`] starts from its sender's own limit instead
+/// ([`Scheme::default_max_body_bytes`]), sized to that sender's largest body: from
+/// 64 KiB for one-event senders to 48 MiB for Stalwart's batch after an outage.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Verifies webhook requests for one sender. Cheap to clone (`Arc` inside), `Send + Sync`.
@@ -391,8 +394,8 @@ impl VerifierBuilder {
         self
     }
 
-    /// The largest body accepted, in bytes (default: the sender's, today
-    /// [`DEFAULT_MAX_BODY_BYTES`] for every sender).
+    /// The largest body accepted, in bytes (default: the sender's,
+    /// [`Scheme::default_max_body_bytes`]).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
         self

@@ -8,7 +8,7 @@
 
 use http::StatusCode;
 
-use crate::{MediaType, Problem};
+use crate::{MediaType, Problem, Scheme};
 
 /// A verified body is not a valid payload of the expected type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +80,18 @@ pub enum ParseError {
         /// The header whose verified value is missing.
         header: &'static str,
     },
+    /// A stored event was parsed as the payload type of another sender: a receiver
+    /// wiring mistake (a handler for one sender given another's events), hence 500.
+    #[error(
+        "this event was stored from a {stored} delivery and cannot be read as a {wanted} \
+         payload: give each route's events to a handler of that route's sender"
+    )]
+    WrongSender {
+        /// The sender the event came from.
+        stored: Scheme,
+        /// The sender of the payload type asked for.
+        wanted: Scheme,
+    },
     /// A form-data body that cannot be read.
     #[error("invalid form data: {detail}")]
     InvalidForm {
@@ -104,14 +116,16 @@ pub enum ParseError {
 
 impl ParseError {
     /// 415 for [`ParseError::UnsupportedMediaType`] and
-    /// [`ParseError::MediaTypeMismatch`], 500 for
-    /// [`ParseError::MissingContext`] (the receiver's mistake), 400 for the rest.
+    /// [`ParseError::MediaTypeMismatch`], 500 for [`ParseError::MissingContext`] and
+    /// [`ParseError::WrongSender`] (the receiver's mistakes), 400 for the rest.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::UnsupportedMediaType { .. } | Self::MediaTypeMismatch { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::MissingContext { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MissingContext { .. } | Self::WrongSender { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -126,6 +140,7 @@ impl ParseError {
             Self::TrailingData { .. } => "trailing_data",
             Self::EmptyBatch => "empty_batch",
             Self::MissingContext { .. } => "missing_context",
+            Self::WrongSender { .. } => "wrong_sender",
             Self::InvalidForm { .. } => "invalid_form",
             Self::MediaTypeMismatch { .. } => "media_type_mismatch",
         }

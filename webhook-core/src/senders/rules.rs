@@ -20,6 +20,7 @@ use crate::{
     request::RequestView,
     secret::KeyEncoding,
     senders::{SenderHeader, SignError, SignedHeader, Stamp, stalwart::StalwartKey},
+    stored::SplitEvents,
     verified::MatchedKey,
     verifier::Keys,
 };
@@ -57,6 +58,9 @@ pub(crate) struct SenderRules {
     /// of `event_keys`), each written back as it arrived; `None` for a sender whose
     /// bodies carry one event (a body with nothing to keep is never handed on).
     pub(crate) retain_events: Option<RetainEvents>,
+    /// The body's events for storage, each with its byte range, type and the key
+    /// `event_keys` gives it (`stored.rs` in the sender's folder).
+    pub(crate) split: SplitEvents,
 }
 
 /// Reads the deduplication keys of a verified body's events (see

@@ -89,6 +89,22 @@ impl Scheme {
         self.rules().retry_horizon
     }
 
+    /// The body limit a [`Verifier`](crate::Verifier) of this sender uses unless told
+    /// otherwise, sized to the sender's largest documented body (each sender's
+    /// `MAX_BODY_BYTES` gives the arithmetic): 48 MiB for Stalwart's batch after an
+    /// outage, 2 MiB for Mailtrap's 500 events, 64 KiB for the one-event email-API and
+    /// WildDuck bodies, 1 MiB for Standard Webhooks.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, senders::stalwart};
+    ///
+    /// assert_eq!(Scheme::Stalwart.default_max_body_bytes(), stalwart::MAX_BODY_BYTES);
+    /// assert!(Scheme::Stalwart.default_max_body_bytes() > Scheme::Mailtrap.default_max_body_bytes());
+    /// ```
+    pub fn default_max_body_bytes(self) -> usize {
+        self.rules().max_body_bytes
+    }
+
     /// Whether every request carries a message id, signed with the body and the same on
     /// every retry (Standard Webhooks' `webhook-id`): a sender must give one to
     /// [`sign`](Self::sign).

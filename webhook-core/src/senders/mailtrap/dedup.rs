@@ -24,11 +24,20 @@ pub(crate) fn event_keys(
     batch
         .iter()
         .enumerate()
-        .map(|(i, event)| match event.event_id() {
-            Some(event_id) => id_key(namespace, &format!("events[{i}].event_id"), event_id),
-            None => Ok(content_key(namespace, event)),
-        })
+        .map(|(i, event)| event_key(i, event, namespace))
         .collect()
+}
+
+/// The key of the `i`-th event of a batch.
+pub(super) fn event_key(
+    i: usize,
+    event: &MailtrapEvent<'_>,
+    namespace: &Namespace,
+) -> Result<DedupKey, ParseError> {
+    match event.event_id() {
+        Some(event_id) => id_key(namespace, &format!("events[{i}].event_id"), event_id),
+        None => Ok(content_key(namespace, event)),
+    }
 }
 
 /// A key for an event without an id of its own: a hash of its serialized content.

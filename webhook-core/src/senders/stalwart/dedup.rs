@@ -5,7 +5,7 @@
 //! `createdAt`, `data` as sent) unless [`StalwartKey::Id`] is chosen. A batch reduced to
 //! the events still to process is written back event by event as it arrived.
 
-use super::WebhookEvents;
+use super::{WebhookEvent, WebhookEvents};
 use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key, unwritable},
@@ -35,11 +35,21 @@ pub(crate) fn event_keys(
     batch
         .iter()
         .enumerate()
-        .map(|(i, event)| match key {
-            StalwartKey::Fingerprint => Ok(namespace.fingerprint(event.fingerprint().as_bytes())),
-            StalwartKey::Id => id_key(namespace, &format!("events[{i}].id"), event.id()),
-        })
+        .map(|(i, event)| event_key(i, event, namespace, key))
         .collect()
+}
+
+/// The key of the `i`-th event of a batch.
+pub(super) fn event_key(
+    i: usize,
+    event: &WebhookEvent<'_>,
+    namespace: &Namespace,
+    key: StalwartKey,
+) -> Result<DedupKey, ParseError> {
+    match key {
+        StalwartKey::Fingerprint => Ok(namespace.fingerprint(event.fingerprint().as_bytes())),
+        StalwartKey::Id => id_key(namespace, &format!("events[{i}].id"), event.id()),
+    }
 }
 
 pub(crate) fn retain_events(

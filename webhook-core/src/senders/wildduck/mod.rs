@@ -8,7 +8,7 @@
 //! | dedup key | `id` (`<ObjectId>:<n>`), stable across retries of one delivery |
 //! | retries | 5 attempts, waits of 2, 4, 8 and 16 s (about 30 s in all); no request timeout |
 //! | idempotency | lease 10 s (a crashed holder must not outlast the five attempts), ttl 1 h |
-//! | body limit | 1 MiB ([`DEFAULT_MAX_BODY_BYTES`]) |
+//! | body limit | 64 KiB ([`MAX_BODY_BYTES`]): one event per request |
 //!
 //! WildDuck does not sign its webhooks; a receiver authenticates them by what the
 //! subscription URL carries (Basic credentials or a token), which the verifier checks
@@ -49,9 +49,9 @@
 //! - Old events are not refused: WildDuck queues events in Redis and may deliver them
 //!   very late.
 //!
-//! [`DEFAULT_MAX_BODY_BYTES`]: crate::DEFAULT_MAX_BODY_BYTES
 
 mod event;
+mod stored;
 
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ pub use event::{
 };
 
 use crate::{
-    DEFAULT_MAX_BODY_BYTES, MediaType,
+    MediaType,
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
@@ -68,6 +68,15 @@ use crate::{
         stalwart::StalwartKey,
     },
 };
+
+/// The default body limit for WildDuck: 64 KiB.
+///
+/// One event per request. The largest is `marked.spam`/`marked.ham`: sender, `to`,
+/// `cc` and `bcc` lists, `messageId` and subject, a few KB at most; the others are a
+/// few ids (100–300 bytes). 64 KiB leaves room for long recipient lists and keeps what
+/// an unauthenticated request can make the receiver read small (WildDuck does not
+/// sign: credentials or a URL token are checked first).
+pub const MAX_BODY_BYTES: usize = 64 << 10;
 
 /// WildDuck's rules (see the module docs).
 pub(crate) static WILDDUCK: SenderRules = SenderRules {
@@ -78,7 +87,7 @@ pub(crate) static WILDDUCK: SenderRules = SenderRules {
     signature: None,
     // The body carries no timestamp the verifier can rely on.
     replay: Replay::Unsupported,
-    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: MAX_BODY_BYTES,
     media_types: &[MediaType::Json],
     // All five attempts happen within about 30 s: a crashed holder must not block them.
     lease: Duration::from_secs(10),
@@ -87,6 +96,7 @@ pub(crate) static WILDDUCK: SenderRules = SenderRules {
     retry_horizon: Duration::from_secs(30),
     event_keys,
     retain_events: None,
+    split: stored::split,
 };
 
 /// One event per request, keyed by its `id`.
