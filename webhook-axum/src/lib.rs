@@ -39,6 +39,11 @@
 //!   connection that has waited longest for its head, and one
 //!   [`BodyBudget`](crate::capacity::BodyBudget) for the bodies being read (503
 //!   `receiver_busy` with `Retry-After` beyond it). Feature `serve`, on by default.
+//! - [`inbox`] (feature `inbox`): the durable inbox. [`inbox::accept`] is a route
+//!   handler that answers the sender once the verified delivery is committed to disk
+//!   (503 with `Retry-After` when it cannot be), and the inbox's workers run the
+//!   application's handler later, with retries; [`inbox::serve_with_workers`] shuts
+//!   both down gracefully.
 //!
 //! This crate holds no verification or parsing logic of its own: it moves bytes from
 //! axum to [`webhook_core`] and answers with what the core decides.
@@ -62,6 +67,9 @@ pub use webhook_redis as redis;
 mod body;
 mod extract;
 pub mod idempotency;
+#[cfg(feature = "inbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "inbox")))]
+pub mod inbox;
 pub mod layer;
 mod rejection;
 #[cfg(feature = "serve")]

@@ -102,11 +102,15 @@
 //!   [`purge`](Inbox::purge)).
 //! - [`WorkerPoolBuilder`] / [`WorkerPool`]: the workers, on the application's tokio
 //!   runtime, with graceful shutdown.
+//! - [`Answer`]: what an HTTP adapter answers once an accept has ended (200 after the
+//!   commit; 503 with `Retry-After` when nothing could be stored), so that
+//!   `webhook_axum::inbox` and `webhook_actix::inbox` answer alike.
 //! - [`Backend`]: the storage contract; [`SqliteBackend`] implements it.
 //! - `contract` (feature `test-support`): the backend contract as a test suite.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod accept;
+mod answer;
 mod backend;
 #[cfg(feature = "test-support")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
@@ -122,6 +126,7 @@ mod time;
 mod worker;
 
 pub use accept::{Accepted, AcceptedEvent, Content, EventAcceptance, NewDelivery, NewEvent};
+pub use answer::Answer;
 pub use backend::{
     Backend, ClaimRequest, ClaimedEvent, Finish, Finished, Lease, QuarantinedBody, Verdict,
 };
