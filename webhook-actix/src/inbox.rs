@@ -78,15 +78,13 @@
 use std::sync::Arc;
 
 use actix_web::{
-    HttpMessage as _, HttpRequest, HttpResponse, Route as ActixRoute,
-    dev::Server,
-    http::StatusCode,
-    web,
+    HttpMessage as _, HttpRequest, HttpResponse, Route as ActixRoute, dev::Server,
+    http::StatusCode, web,
 };
 use bytes::Bytes;
+use webhook_core::{Verified, Verifier};
 #[doc(inline)]
 pub use webhook_inbox::*;
-use webhook_core::{Verified, Verifier};
 
 use crate::{WebhookRejection, body::verify_payload};
 
@@ -148,8 +146,8 @@ fn request_headers(request: &HttpRequest) -> http::HeaderMap {
 }
 
 fn respond(answer: &Answer) -> HttpResponse {
-    let status = StatusCode::from_u16(answer.status().as_u16())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     for (name, value) in answer.headers() {
         response.insert_header((name, value));

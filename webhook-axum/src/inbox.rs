@@ -73,9 +73,9 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
+use webhook_core::{Verified, Verifier};
 #[doc(inline)]
 pub use webhook_inbox::*;
-use webhook_core::{Verified, Verifier};
 
 use crate::{WebhookRejection, body::verify_request};
 
