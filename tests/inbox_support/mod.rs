@@ -341,7 +341,9 @@ impl RawRequest {
     }
 }
 
-/// Sends a whole request and reads its answer.
+/// Sends a whole request and reads its answer. A receiver that refuses a request
+/// before reading its body may close the connection while the body is being written:
+/// the answer is read all the same.
 pub async fn post(
     address: SocketAddr,
     path: &str,
@@ -349,6 +351,9 @@ pub async fn post(
     body: &[u8],
 ) -> io::Result<RawResponse> {
     let mut request = RawRequest::head(address, path, headers, body.len()).await?;
-    request.body(body).await?;
-    request.response().await
+    let written = request.body(body).await;
+    match request.response().await {
+        Ok(response) => Ok(response),
+        Err(err) => Err(written.err().unwrap_or(err)),
+    }
 }
