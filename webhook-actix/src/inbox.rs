@@ -30,7 +30,7 @@
 //!     )
 //! });
 //! let server = webhook_actix::apply_limits(server, &limits, 2).bind(("127.0.0.1", 0))?.run();
-//! # server.handle().stop(true).await;
+//! # drop(server.handle().stop(true)); // sent at once: the doc test stops right away
 //! // Serve until actix stops (SIGINT/SIGTERM, or `ServerHandle::stop`), then stop the workers.
 //! let report = inbox::run_with_workers(server, workers, Duration::from_secs(20)).await?;
 //! assert_eq!(report.released, 0);
