@@ -130,11 +130,11 @@ mod tests {
             delivery: DeliveryId(7),
             events: vec![
                 AcceptedEvent::new(
-                    EventKey::from_bytes(b"a"),
+                    EventKey::from_bytes(b"a".as_slice()),
                     EventAcceptance::Queued(EventId(1)),
                 ),
                 AcceptedEvent::new(
-                    EventKey::from_bytes(b"b"),
+                    EventKey::from_bytes(b"b".as_slice()),
                     EventAcceptance::Duplicate(EventId(0)),
                 ),
             ],
