@@ -66,7 +66,7 @@ fn bodies(count: usize) -> Vec<(http::HeaderMap, Vec<u8>)> {
                 data.push(Key::RemoteIp, Value::from("203.0.113.7"));
                 events.push(StalwartEvent::from_map("auth.success", &data).with_type_id(37));
                 n += 1;
-                if n % 256 == 0 {
+                if n.is_multiple_of(256) {
                     let refs: Vec<&StalwartEvent> = events.iter().collect();
                     if render_batch(&refs, &ids).unwrap().len() > LIMIT - 64 * 1024 {
                         break;
