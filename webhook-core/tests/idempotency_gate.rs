@@ -8,7 +8,7 @@ use webhook_core::{
     MediaType, ParseContext, Rejection, Scheme, Secret, Verified, Verifier,
     events::parse_unverified_borrowed,
     idempotency::{
-        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupKey, DedupPolicy, Deduplicator,
+        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, DedupPolicy, Deduplicator,
         FailurePolicy, IdempotencyStore, MemoryStore, StoreError,
     },
     senders::{
@@ -65,7 +65,12 @@ impl Settle for Decision<MemoryStore> {
         match self {
             Decision::Run { reduced, gate } => {
                 if let Some(gate) = gate {
-                    let _ = block_on(gate.settle(success));
+                    let expected = if success {
+                        DedupOutcome::Processed
+                    } else {
+                        DedupOutcome::Failed
+                    };
+                    assert_eq!(block_on(gate.settle(success)), expected);
                 }
                 Decision::Run {
                     reduced,
@@ -274,6 +279,9 @@ impl IdempotencyStore for Down {
         unreachable!("nothing was claimed")
     }
     async fn release(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
+        unreachable!("nothing was claimed")
+    }
+    async fn renew(&self, _: &DedupKey, _: &ClaimToken, _: Duration) -> Result<(), StoreError> {
         unreachable!("nothing was claimed")
     }
 }

@@ -6,8 +6,8 @@ use std::future::Future;
 use crate::senders::stalwart::StalwartKey;
 
 use super::{
-    BatchReport, DedupKey, DedupPolicy, IdempotencyStore, Namespace, RunOutcome, run_batch,
-    run_once,
+    BatchReport, DedupKey, DedupObserver, DedupPolicy, IdempotencyStore, LeaseTimer, Namespace,
+    RunOutcome, observe::Observer, run_batch, run_once,
 };
 
 /// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
@@ -34,6 +34,8 @@ pub struct Deduplicator<S> {
     policy: DedupPolicy,
     namespace: Option<Namespace>,
     stalwart_key: StalwartKey,
+    timer: Option<LeaseTimer>,
+    observer: Observer,
 }
 
 impl<S: IdempotencyStore> Deduplicator<S> {
@@ -44,7 +46,35 @@ impl<S: IdempotencyStore> Deduplicator<S> {
             policy,
             namespace: None,
             stalwart_key: StalwartKey::default(),
+            timer: None,
+            observer: Observer::default(),
         }
+    }
+
+    /// Renews the leases of a running handler's claims with this timer (every third of
+    /// the lease, see [`Gate::hold_while`](super::Gate::hold_while)), so a handler slower
+    /// than the lease is not run twice. The axum and actix-web adapters set their
+    /// runtime's timer when none is set.
+    pub fn with_lease_timer(mut self, timer: LeaseTimer) -> Self {
+        self.timer = Some(timer);
+        self
+    }
+
+    /// The timer lease renewals wait on, if set.
+    pub fn lease_timer(&self) -> Option<&LeaseTimer> {
+        self.timer.as_ref()
+    }
+
+    /// Reports what happens to every request [`decide`](Self::decide)s on to `observer`
+    /// (a closure, or [`DedupCounters`](super::DedupCounters)): duplicates skipped,
+    /// runs, failures, lease losses, cancellations. See [`DedupOutcome`](super::DedupOutcome).
+    pub fn with_observer(mut self, observer: impl DedupObserver) -> Self {
+        self.observer = Observer::new(observer);
+        self
+    }
+
+    pub(crate) fn observer(&self) -> &Observer {
+        &self.observer
     }
 
     /// Keys events in `namespace` instead of the scheme's own, for a receiver that takes

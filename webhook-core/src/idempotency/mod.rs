@@ -94,8 +94,10 @@ mod deduplicator;
 mod error;
 mod events;
 mod gate;
+mod heartbeat;
 mod key;
 mod memory;
+mod observe;
 mod outcome;
 mod policy;
 mod run;
@@ -107,11 +109,13 @@ pub use deduplicator::Deduplicator;
 pub use error::StoreError;
 pub use events::{event_keys, retain_events};
 pub(crate) use events::{id_key, unwritable};
-pub use gate::{DUPLICATE_BODY, Decision, Gate};
+pub use gate::{CancelWatch, DUPLICATE_BODY, Decision, Gate};
+pub use heartbeat::LeaseTimer;
 pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
 pub use memory::{
     DEFAULT_CAPACITY, EntryState, MemoryConfigError, MemoryStats, MemoryStore, MemoryStoreBuilder,
 };
+pub use observe::{DedupCounters, DedupEvent, DedupObserver, DedupOutcome};
 pub use outcome::{Answer, Completion, RunOutcome};
 pub use policy::{DedupPolicy, FailurePolicy};
 pub use run::run_once;

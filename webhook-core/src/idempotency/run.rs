@@ -85,7 +85,14 @@ where
         Err(error) => {
             // A failed release leaves the claim to its lease: the retry is answered
             // 409 until then, and processed after.
-            let _ = store.release(key, guard.token()).await;
+            if let Err(release) = store.release(key, guard.token()).await {
+                tracing::warn!(
+                    event_key = %key,
+                    error = %release,
+                    "could not release the idempotency claim of a failed handler: the \
+                     sender's retry waits for the lease to run out"
+                );
+            }
             guard.disarm();
             RunOutcome::Failed(error)
         }
