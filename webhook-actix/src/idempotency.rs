@@ -10,6 +10,15 @@
 //! new events only, and its answer settles the claims (2xx completes, anything else
 //! releases them for the sender's retry).
 //!
+//! While the handler runs, its claims' lease is renewed every third of the lease on
+//! actix's (tokio's) timer, so a handler slower than the lease is not run again by a
+//! redelivery (which gets 409). The handler runs in its own task on the worker: by
+//! default actix keeps a request whose sender hung up running to its end, and where it
+//! drops it instead (`HttpServer::h1_allow_half_closed(false)`, shutdown) the handler
+//! still finishes once and its claims are settled; the cancellation is logged at `warn`
+//! and reported as [`DedupOutcome::Cancelled`]. Every request's outcome goes to the
+//! deduplicator's observer ([`Deduplicator::with_observer`], e.g. [`DedupCounters`]).
+//!
 //! The core's idempotency types ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …)
 //! are re-exported here, so one `use webhook_actix::idempotency::…` reaches all of them.
 

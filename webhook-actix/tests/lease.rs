@@ -122,7 +122,11 @@ async fn deliver(address: SocketAddr) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {answer:?}"));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
@@ -148,7 +152,10 @@ async fn a_handler_slower_than_its_lease_runs_once() {
     // without renewal, and this redelivery would run the handler a second time.
     actix_web::rt::time::sleep(LEASE * 5 / 2).await;
     let (status, _) = deliver(address).await;
-    assert_eq!(status, 409, "a redelivery while the handler runs is in progress");
+    assert_eq!(
+        status, 409,
+        "a redelivery while the handler runs is in progress"
+    );
 
     let (status, body) = first.await.unwrap();
     assert_eq!((status, body.as_str()), (200, "processed"));
@@ -211,6 +218,10 @@ async fn a_sender_gives_up(allow_half_closed: bool) {
     // actix with half-closed connections allowed never dropped the request: nothing
     // was cancelled.
     let cancelled = u64::from(!allow_half_closed);
-    assert_eq!(counters.get(DedupOutcome::Cancelled), cancelled, "{counters:?}");
+    assert_eq!(
+        counters.get(DedupOutcome::Cancelled),
+        cancelled,
+        "{counters:?}"
+    );
     server.handle.stop(false).await;
 }

@@ -62,8 +62,11 @@ impl Drop for Running {
 async fn start<S: IdempotencyStore + Clone + 'static>(store: S) -> Running {
     let runs = Runs::default();
     let counters = DedupCounters::new();
-    let dedup = Deduplicator::new(store, DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(LEASE))
-        .with_observer(counters.clone());
+    let dedup = Deduplicator::new(
+        store,
+        DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(LEASE),
+    )
+    .with_observer(counters.clone());
     let verifier = Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new(SECRET))
         .build()
@@ -132,7 +135,11 @@ async fn deliver(address: SocketAddr, request: &[u8]) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {answer:?}"));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
@@ -160,7 +167,10 @@ async fn a_slow_handler_runs_once(server: Running) {
     // without renewal, and this redelivery would run the handler a second time.
     tokio::time::sleep(LEASE * 5 / 2).await;
     let (status, _) = deliver(server.address, &request).await;
-    assert_eq!(status, 409, "a redelivery while the handler runs is in progress");
+    assert_eq!(
+        status, 409,
+        "a redelivery while the handler runs is in progress"
+    );
 
     let (status, body) = first.await.unwrap();
     assert_eq!((status, body.as_str()), (200, "processed"));

@@ -345,7 +345,12 @@ impl IdempotencyStore for LosesLeases {
     async fn claim(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {
         self.0.claim(key, lease).await
     }
-    async fn complete(&self, k: &DedupKey, t: &ClaimToken, ttl: Duration) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        k: &DedupKey,
+        t: &ClaimToken,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         self.0.complete(k, t, ttl).await
     }
     async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
@@ -390,7 +395,10 @@ fn every_decision_and_settlement_is_reported_to_the_observer() {
     let busy = block_on(dedup.decide(&one)).unwrap_err();
     assert_eq!(busy.status(), StatusCode::CONFLICT);
     assert!(matches!(first.settled(true), Decision::Run { .. }));
-    assert!(matches!(block_on(dedup.decide(&one)).unwrap(), Decision::Duplicate));
+    assert!(matches!(
+        block_on(dedup.decide(&one)).unwrap(),
+        Decision::Duplicate
+    ));
 
     let two = verify(batch(&[2]));
     assert!(matches!(run(&dedup, &two, false), Decision::Run { .. }));

@@ -41,7 +41,6 @@ impl<I, S: IdempotencyStore> Idempotent<I, S> {
 }
 
 impl<I, S> Idempotent<I, S> {
-
     /// The inner service.
     pub fn get_ref(&self) -> &I {
         &self.inner

@@ -298,7 +298,10 @@ pub async fn renew_keeps_a_slow_claim<H: Harness>(h: &H) {
     match claim_of(&other, &k).await {
         Claim::InProgress { remaining } => {
             if let Some(left) = remaining {
-                assert!(left <= lease, "remaining {left:?} exceeds the renewed lease");
+                assert!(
+                    left <= lease,
+                    "remaining {left:?} exceeds the renewed lease"
+                );
             }
         }
         other => panic!("a renewed claim must stay in progress, got {other:?}"),
