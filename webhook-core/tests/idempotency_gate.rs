@@ -419,3 +419,43 @@ fn every_decision_and_settlement_is_reported_to_the_observer() {
     }
     assert_eq!(counters.runs(), 3);
 }
+
+#[test]
+fn run_once_with_a_timer_renews_a_slow_handlers_claim() {
+    let counters = DedupCounters::new();
+    let lease = Duration::from_millis(60);
+    let dedup = Deduplicator::new(
+        MemoryStore::new(),
+        DedupPolicy::for_scheme(Scheme::Mailtrap).with_lease(lease),
+    )
+    .with_lease_timer(thread_timer())
+    .with_observer(counters.clone());
+    let key = DedupKey::event_id(Scheme::Mailtrap, "slow-event").unwrap();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let deliver = || {
+        dedup.run_once(&key, || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Four leases long.
+            thread_sleep(lease * 4).await;
+            Ok::<_, ()>(())
+        })
+    };
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| block_on(deliver()));
+        // Well past the first lease: without renewal this delivery would run too.
+        std::thread::sleep(lease * 2);
+        let second = block_on(deliver());
+        assert!(
+            matches!(
+                second,
+                webhook_core::idempotency::RunOutcome::InProgress { .. }
+            ),
+            "{second:?}"
+        );
+        let first = first.join().unwrap();
+        assert!(first.answer().is_success(), "{first:?}");
+    });
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(counters.get(DedupOutcome::Processed), 1, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::InProgress), 1, "{counters:?}");
+}

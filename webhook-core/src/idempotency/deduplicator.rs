@@ -6,8 +6,8 @@ use std::future::Future;
 use crate::senders::stalwart::StalwartKey;
 
 use super::{
-    BatchReport, DedupKey, DedupObserver, DedupPolicy, IdempotencyStore, LeaseTimer, Namespace,
-    RunOutcome, observe::Observer, run_batch, run_once,
+    BatchReport, Completion, DedupKey, DedupObserver, DedupOutcome, DedupPolicy, IdempotencyStore,
+    LeaseTimer, Namespace, RunOutcome, observe::Observer, run::run_once_renewing, run_batch,
 };
 
 /// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
@@ -117,17 +117,30 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         &self.policy
     }
 
-    /// [`run_once`] with this store and policy.
-    pub fn run_once<F, Fut, T, E>(
-        &self,
-        key: &DedupKey,
-        handler: F,
-    ) -> impl Future<Output = RunOutcome<T, E>>
+    /// [`run_once`](super::run_once) with this store and policy; with a
+    /// [`LeaseTimer`], the claim is renewed while the handler runs, and the outcome goes
+    /// to the observer.
+    pub async fn run_once<F, Fut, T, E>(&self, key: &DedupKey, handler: F) -> RunOutcome<T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run_once(&self.store, key, &self.policy, handler)
+        let outcome =
+            run_once_renewing(&self.store, key, &self.policy, self.timer.as_ref(), handler).await;
+        let reported = match &outcome {
+            RunOutcome::Processed { completion, .. } => match completion {
+                Completion::Recorded => DedupOutcome::Processed,
+                Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
+                Completion::LeaseLost => DedupOutcome::LeaseLost,
+                Completion::Unguarded(_) => DedupOutcome::Unguarded,
+            },
+            RunOutcome::Failed(_) => DedupOutcome::Failed,
+            RunOutcome::Duplicate => DedupOutcome::Duplicate,
+            RunOutcome::InProgress { .. } => DedupOutcome::InProgress,
+            RunOutcome::Unavailable { .. } => DedupOutcome::Unavailable,
+        };
+        self.observer.report(reported, std::slice::from_ref(key));
+        outcome
     }
 
     /// [`run_batch`] with this store and policy.

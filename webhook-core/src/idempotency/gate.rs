@@ -14,10 +14,8 @@
 //! refusing keeps "never two concurrent runs of one event" trivially true.
 
 use std::{
-    future::{Future, poll_fn},
-    pin::pin,
+    future::Future,
     sync::atomic::{AtomicBool, Ordering},
-    task::Poll,
     time::Duration,
 };
 
@@ -25,7 +23,7 @@ use super::{
     Claim, ClaimToken, Completion, DedupKey, DedupOutcome, Deduplicator, FailurePolicy,
     IdempotencyStore, LeaseTimer, StoreError,
     events::{event_keys, retain_events},
-    heartbeat::renew_claims,
+    heartbeat::{Held, renewing},
     observe::Observer,
 };
 use crate::{Rejection, Verified};
@@ -113,28 +111,14 @@ impl<S: IdempotencyStore> Gate<S> {
     /// makes the settlement report [`DedupOutcome::LeaseLost`]; a store that cannot
     /// answer is logged and tried again at the next renewal.
     pub async fn hold_while<F: Future>(&mut self, work: F) -> F::Output {
-        let Some(timer) = self.timer.clone() else {
-            return work.await;
+        let held = Held {
+            store: &self.store,
+            keys: &self.keys,
+            tokens: &self.tokens,
+            lost: &self.lost,
+            lease: self.lease,
         };
-        let beat = renew_claims(
-            &self.store,
-            &self.keys,
-            &self.tokens,
-            &self.lost,
-            self.lease,
-            &timer,
-        );
-        let mut work = pin!(work);
-        let mut beat = pin!(beat);
-        poll_fn(|cx| {
-            if let Poll::Ready(output) = work.as_mut().poll(cx) {
-                return Poll::Ready(output);
-            }
-            // The renewal loop never ends: polling it only renews when its timer fired.
-            let _ = beat.as_mut().poll(cx);
-            Poll::Pending
-        })
-        .await
+        renewing(held, self.timer.as_ref(), work).await
     }
 
     /// Settles the claims with the handler's result: completes them if `success`,

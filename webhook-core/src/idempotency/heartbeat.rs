@@ -9,12 +9,13 @@
 
 use std::{
     fmt,
-    future::Future,
-    pin::Pin,
+    future::{Future, poll_fn},
+    pin::{Pin, pin},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    task::Poll,
     time::Duration,
 };
 
@@ -75,10 +76,50 @@ pub(crate) fn interval(lease: Duration) -> Duration {
     (lease / 3).max(MIN_INTERVAL)
 }
 
+/// The claims a running handler holds, for [`renewing`].
+pub(crate) struct Held<'a, S> {
+    pub(crate) store: &'a S,
+    pub(crate) keys: &'a [DedupKey],
+    pub(crate) tokens: &'a [ClaimToken],
+    /// Per claim: set when a renewal was refused.
+    pub(crate) lost: &'a [AtomicBool],
+    pub(crate) lease: Duration,
+}
+
+/// Runs `work` while renewing the held claims (when there is a timer).
+pub(crate) async fn renewing<S: IdempotencyStore, F: Future>(
+    held: Held<'_, S>,
+    timer: Option<&LeaseTimer>,
+    work: F,
+) -> F::Output {
+    let Some(timer) = timer else {
+        return work.await;
+    };
+    let beat = renew_claims(
+        held.store,
+        held.keys,
+        held.tokens,
+        held.lost,
+        held.lease,
+        timer,
+    );
+    let mut work = pin!(work);
+    let mut beat = pin!(beat);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(output);
+        }
+        // The renewal loop never ends: polling it only renews when its timer fired.
+        let _ = beat.as_mut().poll(cx);
+        Poll::Pending
+    })
+    .await
+}
+
 /// Renews every claim not yet lost, every third of the lease, forever (the caller
 /// drops it when the handler finished). A refused renewal marks the claim lost and is
 /// logged at warn; a store that cannot answer is logged and retried next time.
-pub(crate) async fn renew_claims<S: IdempotencyStore>(
+async fn renew_claims<S: IdempotencyStore>(
     store: &S,
     keys: &[DedupKey],
     tokens: &[ClaimToken],
