@@ -18,7 +18,8 @@
 //!   is processed.
 //!
 //! While the handler runs, its claims' lease is renewed every third of the lease on
-//! tokio's timer, so a handler slower than the lease is not run again by a redelivery
+//! tokio's timer (the runtime needs its time driver, as `#[tokio::main]` builds it; or
+//! give the deduplicator your own [`LeaseTimer`]), so a handler slower than the lease is not run again by a redelivery
 //! (which gets 409). The handler runs in its own tokio task: if the sender gives up and
 //! the request is dropped, the handler still finishes once and its claims are settled
 //! (the sender's retries get 409, then a duplicate's 200), and the cancellation is
