@@ -24,7 +24,7 @@ use webhook_axum::WebhookRejection;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
     diagnose::{Diagnosis, diagnose_rejection},
-    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, MemoryStore},
+    idempotency::{DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, Deduplicator, MemoryStore},
 };
 
 /// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
@@ -134,11 +134,27 @@ async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Byt
             Tally::add(&receiver.tally.duplicates, skipped);
             let response = print_events(receiver, scheme, &fresh);
             if let Some(gate) = gate {
-                let _ = gate.settle(response.status().is_success()).await;
+                let keys = gate.keys().to_vec();
+                let outcome = gate.settle(response.status().is_success()).await;
+                warn_unsettled(outcome, &keys);
             }
             response
         }
     }
+}
+
+/// Says on stderr when the events' claims were not settled as they should be: a
+/// later retry of these events would not be recognised as a duplicate.
+fn warn_unsettled(outcome: DedupOutcome, keys: &[DedupKey]) {
+    if matches!(outcome, DedupOutcome::Processed | DedupOutcome::Failed) {
+        return;
+    }
+    let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    anstream::eprintln!(
+        "warning: deduplication outcome `{outcome}` for {}: a retry of these events may be \
+         processed again",
+        keys.join(", ")
+    );
 }
 
 fn print_events(receiver: &Receiver, scheme: Scheme, verified: &Verified<Bytes>) -> Response {
