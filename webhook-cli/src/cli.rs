@@ -111,7 +111,10 @@ impl SecretArgs {
     pub(crate) fn sources(&self) -> Vec<SecretSource> {
         let values = self.secret.iter().map(|t| SecretSource::value(t.clone()));
         let vars = self.secret_env.iter().map(|v| SecretSource::env(v.clone()));
-        let files = self.secret_file.iter().map(|p| SecretSource::file(p.clone()));
+        let files = self
+            .secret_file
+            .iter()
+            .map(|p| SecretSource::file(p.clone()));
         values.chain(vars).chain(files).collect()
     }
 
@@ -129,7 +132,9 @@ impl SecretArgs {
     }
 
     /// Every secret's text (`verify`, `listen`).
-    pub(crate) fn load_all(&self) -> Result<Vec<zeroize::Zeroizing<String>>, crate::error::CliError> {
+    pub(crate) fn load_all(
+        &self,
+    ) -> Result<Vec<zeroize::Zeroizing<String>>, crate::error::CliError> {
         let mut texts = Vec::new();
         for source in self.sources() {
             if let Some(text) = source.load_text()? {

@@ -102,7 +102,9 @@ pub(crate) fn saved(result: std::io::Result<std::path::PathBuf>, json: bool) {
     match (result, json) {
         (Ok(path), true) => println!("{}", json!({"status": "saved", "path": path})),
         (Ok(path), false) => anstream::println!("{DIM}saved {}{DIM:#}", path.display()),
-        (Err(err), _) => anstream::eprintln!("{ERROR}warning:{ERROR:#} cannot save the request: {err}"),
+        (Err(err), _) => {
+            anstream::eprintln!("{ERROR}warning:{ERROR:#} cannot save the request: {err}")
+        }
     }
 }
 

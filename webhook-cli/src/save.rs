@@ -28,7 +28,10 @@ impl Saver {
     /// Saves into `dir`, created if missing.
     pub(crate) fn new(dir: &Path) -> Result<Self, CliError> {
         std::fs::create_dir_all(dir).map_err(|err| {
-            CliError::Usage(format!("cannot create `{}` for --save: {err}", dir.display()))
+            CliError::Usage(format!(
+                "cannot create `{}` for --save: {err}",
+                dir.display()
+            ))
         })?;
         Ok(Self {
             dir: dir.to_owned(),

@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use webhook_core::Scheme;
 use webhook_sender::{
-    Attempt, DeliveryPolicy, Endpoint, Format, Message, ReceiverProblem, Record, RetryOn,
-    Sender, SenderBuilder, Stats, Status,
+    Attempt, DeliveryPolicy, Endpoint, Format, Message, ReceiverProblem, Record, RetryOn, Sender,
+    SenderBuilder, Stats, Status,
 };
 
 use crate::{
@@ -277,7 +277,10 @@ fn print_log(records: &[Record], stats: &Stats, rule: &Rule) {
     if records.len() > shown {
         println!("… {} more records", records.len() - shown);
     }
-    let refused = records.iter().flat_map(|r| &r.attempts).filter(|a| a.error.is_some());
+    let refused = records
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter(|a| a.error.is_some());
     let permanent = refused
         .clone()
         .filter_map(|a| a.status)

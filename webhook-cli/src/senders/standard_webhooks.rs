@@ -27,7 +27,8 @@ impl CliSender for StandardWebhooks {
         // `--id` sets it.
         let id = run.id.clone();
         send::messages(runtime, run, move |event, n| {
-            let message = Message::json(send::json(&sample(event, n))).with_label(format!("{event} #{n}"));
+            let message =
+                Message::json(send::json(&sample(event, n))).with_label(format!("{event} #{n}"));
             match &id {
                 Some(id) => message.with_id(id.clone()),
                 None => message,
