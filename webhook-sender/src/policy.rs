@@ -414,9 +414,9 @@ impl DeliveryPolicy {
 /// A duration in the largest whole unit that fits it (`2 s`, `5 min`, `10 h`).
 fn seconds(duration: Duration) -> String {
     let secs = duration.as_secs();
-    if secs >= 3600 && secs % 3600 == 0 {
+    if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else if duration.subsec_millis() == 0 {
         format!("{secs} s")
