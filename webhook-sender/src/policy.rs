@@ -13,6 +13,11 @@
 //! - [`Retry::Schedule`] (every other sender): the same request is sent again after each
 //!   wait of a fixed list; when the list is used up the request's items are given up.
 //!
+//! Which failures are retried is [`RetryOn`]: every sender's own rule retries them all
+//! ([`RetryOn::AnyFailure`], a 400 like a 503, as their documentation and code do);
+//! [`RetryOn::Transient`] gives a permanent 4xx up at once, for tools and test harnesses.
+//! [`DeliveryPolicy::retry_rule`] says the rule in words for a report.
+//!
 //! Waits are measured from the end of the failed attempt (its response, error or
 //! timeout), as a queue that re-schedules a failed job does.
 
