@@ -1,8 +1,9 @@
 //! How `listen` (and `demo`) refuse a request: the problem answer in the tool's own
 //! terms, and a refused body drained so that the sender reads the answer.
 //!
-//! The core's messages name the library's settings (`max_body_bytes`); a person running
-//! `webhook listen` can only change its flags, so a 413 names `--max-body`.
+//! The core's messages name the library's settings (`max_body_bytes`, pinning a media
+//! type); a person running `webhook listen` can only change its flags, so a 413 names
+//! `--max-body` and a 415 against a pinned format names `--media-type`.
 //!
 //! A body refused before it was read (its `Content-Length` is over the limit) would
 //! otherwise be left on the socket: the server answers and closes, and a sender still
@@ -18,7 +19,7 @@ use axum::{
 };
 use http::{HeaderName, HeaderValue};
 use http_body_util::BodyExt as _;
-use webhook_core::{Rejection, VerifyError};
+use webhook_core::{MediaType, Rejection, VerifyError};
 
 /// The most bytes of a refused body read and thrown away.
 pub(crate) const DRAIN_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -38,7 +39,38 @@ pub(crate) fn message(rejection: &Rejection) -> String {
                 None => String::new(),
             }
         ),
+        Rejection::Verify(VerifyError::UnsupportedMediaType {
+            found,
+            declared,
+            expected,
+        }) => {
+            let declared = match declared {
+                Some(value) => format!("`Content-Type: {value}`"),
+                None => "several `Content-Type` headers".to_owned(),
+            };
+            let restart = match flag_value(*found) {
+                Some(value) => format!("restart `webhook listen` with `--media-type {value}`"),
+                None => "send one of the formats `--media-type` names".to_owned(),
+            };
+            format!(
+                "the request declares {declared}, but `webhook listen` was started with \
+                 `--media-type {}`: the sender is expected to send `Content-Type: {}` (set its \
+                 payload format to match), or {restart}",
+                flag_value(*expected).unwrap_or("?"),
+                expected.as_str().unwrap_or("?"),
+            )
+        }
         other => other.to_string(),
+    }
+}
+
+/// The `--media-type` value of a media type (`None`: one the flag cannot name).
+fn flag_value(media_type: MediaType) -> Option<&'static str> {
+    match media_type {
+        MediaType::Json => Some("json"),
+        MediaType::JsonLines => Some("jsonl"),
+        MediaType::FormUrlEncoded => Some("form"),
+        _ => None,
     }
 }
 

@@ -111,6 +111,40 @@ fn a_413_from_listen_names_max_body() {
     assert!(!printed.contains("max_body_bytes"), "{printed}");
 }
 
+/// 6: a 415 names the `Content-Type` received, what the sender should send, and the
+/// flag that pins the format.
+#[test]
+fn a_415_from_listen_names_the_value_received_and_media_type() {
+    let listener = Listener::start(&[
+        "--scheme",
+        "mailtrap",
+        "--secret",
+        "m",
+        "--media-type",
+        "jsonl",
+    ]);
+    let response = raw_post(
+        &listener.address,
+        &[("Content-Type", "application/json; charset=utf-8")],
+        br#"{"events":[]}"#,
+    );
+    assert!(response.starts_with("HTTP/1.1 415"), "{response}");
+    for expected in [
+        "`Content-Type: application/json; charset=utf-8`",
+        "started with `--media-type jsonl`",
+        "expected to send `Content-Type: application/jsonl`",
+        "restart `webhook listen` with `--media-type json`",
+    ] {
+        assert!(response.contains(expected), "{expected}: {response}");
+    }
+    let printed = listener.output();
+    assert!(
+        printed.contains("✘ 415 unsupported_media_type"),
+        "{printed}"
+    );
+    assert!(printed.contains("`--media-type json`"), "{printed}");
+}
+
 /// 7: `send` prints the receiver's problem code and message, the retry rule that
 /// applied, and counts what was abandoned when --wait ran out.
 #[test]
