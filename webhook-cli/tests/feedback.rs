@@ -312,6 +312,23 @@ fn each_send_has_fresh_ids_and_id_sets_one() {
     assert_eq!(printed.matches('✔').count(), 1, "{printed}");
     assert_eq!(printed.matches("duplicate").count(), 1, "{printed}");
 
+    // With --body the id is the file's (but for Standard Webhooks, whose id is a header).
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--scheme",
+            "email-api",
+            "--secret",
+            "k",
+        ])
+        .args(["--body", &fixture("example-1.json"), "--id", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the event id is the one in your file",
+        ));
     // Stalwart events have no id to set: said plainly.
     webhook()
         .args([
@@ -327,6 +344,41 @@ fn each_send_has_fresh_ids_and_id_sets_one() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--id cannot apply to Stalwart"));
+}
+
+/// 7: `listen` holds several secrets, as a receiver rotating keys does; `send`, which
+/// signs, takes one.
+#[test]
+fn listen_takes_rotated_secrets_send_signs_with_one() {
+    let listener = Listener::start(&["--scheme", "stalwart", "--secret", "old", "--secret", "new"]);
+    for secret in ["old", "new"] {
+        webhook()
+            .args([
+                "send",
+                "--url",
+                &listener.address,
+                "--scheme",
+                "stalwart",
+                "--secret",
+                secret,
+            ])
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .success();
+    }
+    assert_eq!(listener.output().matches('✔').count(), 2);
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--scheme",
+            "stalwart",
+        ])
+        .args(["--secret", "old", "--secret", "new"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("give one secret to sign with"));
 }
 
 /// 7: `listen --save DIR` keeps each request as a file `verify --request` reads.
