@@ -13,14 +13,17 @@ use std::{
     time::SystemTime,
 };
 
-use crate::render::{self, Outcome};
+use crate::{
+    refusal,
+    render::{self, Outcome},
+    save::Saver,
+};
 use axum::{
     Router,
     extract::{Request, State},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use webhook_axum::WebhookRejection;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
     diagnose::{Diagnosis, diagnose_rejection},
@@ -59,6 +62,8 @@ pub(crate) struct Receiver {
     pub(crate) endpoints: Vec<Endpoint>,
     pub(crate) json: bool,
     pub(crate) tally: Tally,
+    /// Where each request read is saved (`listen --save`).
+    pub(crate) save: Option<Saver>,
 }
 
 impl Receiver {
@@ -75,7 +80,7 @@ impl Receiver {
 }
 
 async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let Some(endpoint) = receiver.endpoint(parts.uri.path()) else {
         return (
             http::StatusCode::NOT_FOUND,
@@ -85,10 +90,18 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
     };
     let scheme = endpoint.scheme;
     receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
-    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, body).await {
+    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, &mut body).await {
         Ok(bytes) => bytes,
-        Err(rejection) => return reject(&receiver, scheme, rejection.0, None),
+        Err(rejection) => {
+            let response = reject(&receiver, scheme, rejection.0, None);
+            // Let a sender still writing the body read the answer.
+            refusal::drain(&mut body).await;
+            return response;
+        }
     };
+    if let Some(saver) = &receiver.save {
+        render::saved(saver.save(&parts, &bytes), receiver.json);
+    }
     match endpoint.verifier.verify(&parts, bytes.clone()) {
         Ok(verified) => accept(&receiver, endpoint, verified).await,
         Err(err) => {
@@ -175,13 +188,15 @@ fn reject(
     diagnosis: Option<&Diagnosis>,
 ) -> Response {
     receiver.tally.rejected.fetch_add(1, Ordering::SeqCst);
+    let message = refusal::message(&rejection);
     render::print(
         scheme,
         &Outcome::Rejected {
             rejection: &rejection,
+            message: &message,
             diagnosis,
         },
         receiver.json,
     );
-    WebhookRejection(rejection).into_response()
+    refusal::response(&rejection, message)
 }
