@@ -118,6 +118,28 @@ impl Verification {
     pub fn media_type(&self) -> MediaType {
         self.media_type
     }
+
+    /// Records the verification as a `tracing` event at debug level: the scheme and
+    /// which key matched (its label, `<unlabeled>` without one, and its position; never
+    /// the secret). During a rotation, this is how an operator sees that senders have
+    /// stopped using the old key and it can be retired. Both framework adapters call it
+    /// for every request they verify.
+    pub fn log(&self) {
+        match &self.key {
+            Some(key) => tracing::debug!(
+                scheme = %self.scheme,
+                key = key.label().unwrap_or("<unlabeled>"),
+                key_index = key.index,
+                "webhook verified",
+            ),
+            None => tracing::debug!(
+                scheme = %self.scheme,
+                credentials = self.credentials,
+                url_token = self.url_token,
+                "webhook verified without a signing key",
+            ),
+        }
+    }
 }
 
 /// Which of a verifier's secrets matched: its position in the order the secrets were
