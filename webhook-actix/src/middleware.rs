@@ -9,10 +9,12 @@
 //! needed). A failed request is answered with the problem JSON and never reaches the
 //! handler.
 //!
-//! Wrap the resource (`web::resource(path).wrap(…)`), not the `App`: middleware on the
-//! `App` also runs for paths no route matches, which would then be answered 401
-//! `missing_signature` instead of 404. On a scope it covers every path under the
-//! scope's prefix, unknown ones included.
+//! Wrap the route (`web::post().to(hook).wrap(…)`) or the resource
+//! (`web::resource(path).wrap(…)`), not the `App`: middleware on the `App` also runs for
+//! paths no route matches, which would then be answered 401 `missing_signature`
+//! instead of 404. A wrapped resource answers other methods on its path 401 too; a
+//! wrapped route leaves them to actix. On a scope the middleware covers every path
+//! under the scope's prefix, unknown ones included.
 
 use std::{
     future::{Ready, ready},
@@ -35,8 +37,9 @@ use crate::{
     idempotency::{IdempotencyMiddleware, with_actix_timer},
 };
 
-/// Middleware factory: wrap a resource or scope with `.wrap(VerifyWebhook::new(verifier))`,
-/// or `.wrap(VerifyWebhook::new(verifier).idempotent(dedup))` for exactly-once handling.
+/// Middleware factory: wrap a route, resource or scope with
+/// `.wrap(VerifyWebhook::new(verifier))`, or
+/// `.wrap(VerifyWebhook::new(verifier).idempotent(dedup))` for exactly-once handling.
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, web};

@@ -86,7 +86,10 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let verified = match (parts.extensions.remove::<Verified<Bytes>>(), state.verifier()) {
+        let verified = match (
+            parts.extensions.remove::<Verified<Bytes>>(),
+            state.verifier(),
+        ) {
             (Some(verified), _) => verified,
             (None, Some(verifier)) => verify_request(verifier, &parts, body).await?,
             (None, None) => return Err(NO_VERIFIER),

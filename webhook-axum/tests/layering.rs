@@ -38,7 +38,10 @@ fn verifier() -> Verifier {
 fn signed_with(key: &str, path: &str) -> Request<Body> {
     Request::post(path)
         .header("content-type", "application/json")
-        .header("x-signature", stalwart::sign(&Secret::new(key), BODY.as_bytes()))
+        .header(
+            "x-signature",
+            stalwart::sign(&Secret::new(key), BODY.as_bytes()),
+        )
         .body(Body::from(BODY))
         .unwrap()
 }
@@ -46,7 +49,9 @@ fn signed_with(key: &str, path: &str) -> Request<Body> {
 async fn answer(router: &Router, request: Request<Body>) -> (StatusCode, String) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -73,7 +78,10 @@ async fn one_layer_verifies_then_deduplicates_on_a_single_route() {
     );
 
     let (status, body) = answer(&router, signed_with("forged", "/hook")).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::UNAUTHORIZED, "signature_mismatch"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "signature_mismatch")
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 
     let (status, body) = answer(&router, signed_with("k", "/hook")).await;
@@ -81,7 +89,11 @@ async fn one_layer_verifies_then_deduplicates_on_a_single_route() {
     let (status, body) = answer(&router, signed_with("k", "/hook")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, r#"{"status":"duplicate"}"#);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "the redelivery did not run the handler");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the redelivery did not run the handler"
+    );
 }
 
 /// Sends one request over real loopback HTTP and returns the status and body.
@@ -94,14 +106,27 @@ async fn deliver(address: std::net::SocketAddr, request: String) -> (u16, String
         .expect("an answer within 10 s")
         .unwrap();
     let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
 fn raw_request(method: &str, path: &str, key: Option<&str>) -> String {
     let signature = key
-        .map(|key| format!("x-signature: {}\r\n", stalwart::sign(&Secret::new(key), BODY.as_bytes())))
+        .map(|key| {
+            format!(
+                "x-signature: {}\r\n",
+                stalwart::sign(&Secret::new(key), BODY.as_bytes())
+            )
+        })
         .unwrap_or_default();
     format!(
         "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\
@@ -144,7 +169,10 @@ async fn router_layer_would_answer_an_unknown_path_401() {
     let app = Router::new().merge(hooks);
     let request = Request::get("/nope").body(Body::empty()).unwrap();
     let (status, body) = answer(&app, request).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::UNAUTHORIZED, "missing_signature"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "missing_signature")
+    );
 }
 
 /// A stateless route with `Webhook<T>` but no layer cannot verify: it says so (500 and
@@ -160,7 +188,10 @@ async fn webhook_without_layer_or_state_is_a_wiring_error() {
         }),
     );
     let (status, body) = answer(&app, signed_with("k", "/hook")).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "receiver_misconfigured"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "receiver_misconfigured")
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
@@ -207,18 +238,26 @@ async fn the_matched_keys_label_reaches_the_handler_and_the_log() {
             post(|Webhook(hook): Webhook<Verified<StalwartEvents>>| async move { label(&hook) }),
         )
         .with_state(rotating.clone())
-        .merge(Router::new().route(
-            "/layer",
-            post(|VerifiedWebhook(hook): VerifiedWebhook<Verified<StalwartEvents>>| async move {
-                assert_eq!(hook.body().len(), 1);
-                label(&hook)
-            })
-            .layer(VerifyWebhookLayer::new(rotating)),
-        ));
+        .merge(
+            Router::new().route(
+                "/layer",
+                post(
+                    |VerifiedWebhook(hook): VerifiedWebhook<Verified<StalwartEvents>>| async move {
+                        assert_eq!(hook.body().len(), 1);
+                        label(&hook)
+                    },
+                )
+                .layer(VerifyWebhookLayer::new(rotating)),
+            ),
+        );
 
     for path in ["/state", "/layer"] {
         let (status, body) = answer(&app, signed_with("old-key", path)).await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "2025-old#1"), "{path}");
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "2025-old#1"),
+            "{path}"
+        );
     }
     let (_, body) = answer(&app, signed_with("new-key", "/state")).await;
     assert_eq!(body, "2026-new#0");
