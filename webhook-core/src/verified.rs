@@ -11,7 +11,11 @@ use crate::{MediaType, Scheme};
 /// A request body that passed verification.
 ///
 /// `B` is whatever the caller handed to [`Verifier::verify`](crate::Verifier::verify)
-/// (`&[u8]`, `Vec<u8>`, `bytes::Bytes`, …); it is returned untouched.
+/// (`&[u8]`, `Vec<u8>`, `bytes::Bytes`, …); it is returned untouched. An extractor
+/// asked for `Verified<T>` with a [`Payload`](crate::Payload) `T` (e.g.
+/// `Webhook<Verified<StalwartEvents>>`) gives the parsed payload as the body, still with
+/// its [`Verification`] (see [`FromVerified`](crate::FromVerified)), so the handler can
+/// tell which key matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified<B> {
     body: B,
