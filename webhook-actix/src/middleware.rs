@@ -85,6 +85,15 @@ impl VerifyWebhook {
     /// gets actix's (tokio's) timer, so the leases of a running handler's claims are
     /// renewed.
     ///
+    /// There is no deduplication middleware of its own, which could be wrapped outside
+    /// the verification (every request would then fail):
+    ///
+    /// ```compile_fail
+    /// use webhook_actix::idempotency::{Deduplicator, Idempotency, MemoryStore};
+    /// let dedup = Deduplicator::for_scheme(MemoryStore::new(), webhook_actix::Scheme::Stalwart);
+    /// let middleware = Idempotency::new(dedup);
+    /// ```
+    ///
     /// ```
     /// use actix_web::{App, HttpResponse, web};
     /// use webhook_actix::idempotency::{Deduplicator, MemoryStore};

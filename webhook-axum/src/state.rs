@@ -15,7 +15,8 @@ use webhook_core::Verifier;
 ///   leaves the result in the request extensions for the extractor; without the layer
 ///   every request is answered 500 `receiver_misconfigured`.
 /// - your own state: implement this trait (one method, or none if the routes are all
-///   behind the layer).
+///   behind the layer). Or, behind the layer, use
+///   [`VerifiedWebhook<T>`](crate::VerifiedWebhook), which needs nothing from the state.
 ///
 /// ```
 /// use axum::{Router, routing::post};

@@ -38,6 +38,16 @@ impl VerifyWebhookLayer {
     /// Unless `dedup` already has a
     /// [`LeaseTimer`](crate::idempotency::LeaseTimer), it gets tokio's, so the leases of
     /// a running handler's claims are renewed.
+    ///
+    /// There is no deduplication layer of its own, which could be stacked outside the
+    /// verification (every request would then fail) or mixed up with it in
+    /// `post(h).layer(…).layer(…)`:
+    ///
+    /// ```compile_fail
+    /// use webhook_axum::idempotency::{Deduplicator, IdempotencyLayer, MemoryStore};
+    /// let dedup = Deduplicator::for_scheme(MemoryStore::new(), webhook_axum::Scheme::Stalwart);
+    /// let layer = IdempotencyLayer::new(dedup);
+    /// ```
     pub fn idempotent<S: IdempotencyStore>(
         self,
         dedup: Deduplicator<S>,
