@@ -114,6 +114,8 @@ pub mod contract;
 mod error;
 mod inbox;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod query;
 mod retry;
 mod route;
@@ -131,6 +133,11 @@ pub use model::{
     AttemptOutcome, AttemptRecord, DeliveryDetail, DeliveryId, DeliveryState, DeliverySummary,
     EventDetail, EventId, EventKey, EventState, EventSummary, Stats, StoredHeader,
 };
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_SCHEMA, PostgresBackend, PostgresBuilder, TransactionalFuture,
+};
 pub use query::{
     DEFAULT_KEY_RETENTION, DeliveryFilter, EventFilter, Page, Purged, Retention, Selection,
 };
@@ -141,3 +148,10 @@ pub use sqlite::{
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use worker::{Job, Outcome, ShutdownReport, WorkerConfig, WorkerPool, WorkerPoolBuilder};
+
+/// Real servers for tests and benches (features `postgres` and `test-support`).
+#[cfg(all(feature = "postgres", feature = "test-support"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "test-support"))))]
+pub mod testing {
+    pub use crate::postgres::server::PostgresServer;
+}
