@@ -11,11 +11,14 @@
 //!   replicas claiming at once skip each other's rows instead of queueing on them.
 //!   Each claim has a random lease token; heartbeat, finish and release are fenced by
 //!   it, exactly as in the SQLite backend.
-//! - **Waking workers**: every write that makes work due sends `NOTIFY` on the inbox's
-//!   channel in its transaction (delivered at commit, to every replica); each backend
-//!   keeps one `LISTEN` connection and wakes its workers on a notification. Workers
-//!   still poll at their poll interval, which covers retries coming due and a listen
-//!   connection that is down.
+//! - **Waking workers**: after every commit that makes work due, the backend sends
+//!   `NOTIFY` on the inbox's channel (coalesced, outside the caller's transaction: see
+//!   the `batch` module for why), heard by every replica; each backend keeps one
+//!   `LISTEN` connection and wakes its workers on a notification. Workers still poll
+//!   at their poll interval, which covers retries coming due, a lost notification and
+//!   a listen connection that is down.
+//! - **Answers** of handlers finishing together are recorded in one statement, each
+//!   still fenced by its own lease.
 //! - **Unavailable**: a database that cannot be reached (or refuses a write) within
 //!   the acquire timeout makes every call fail with
 //!   [`InboxError::Unavailable`](crate::InboxError::Unavailable); an accept then
@@ -24,6 +27,7 @@
 //! - **Transactional handlers**: see [`WorkerPoolBuilder::spawn_transactional`]
 //!   (crate::WorkerPoolBuilder::spawn_transactional).
 
+mod batch;
 mod error;
 mod filter;
 mod listen;
@@ -43,7 +47,11 @@ use sqlx::{
 use tokio::sync::watch;
 
 pub use self::transactional::TransactionalFuture;
-use self::{error::sql_error, schema::MigrateError};
+use self::{
+    batch::{Finisher, Notifier},
+    error::sql_error,
+    schema::MigrateError,
+};
 use crate::{
     accept::{Accepted, NewDelivery, NewEvent},
     backend::{Backend, ClaimRequest, ClaimedEvent, Finish, Finished, Lease, QuarantinedBody},
@@ -200,6 +208,10 @@ impl PostgresBuilder {
             names.channel.clone(),
             Arc::clone(&work_tx),
         ));
+        let (finisher, recorder) = Finisher::start(pool.clone(), names.clone(), retry_after);
+        let recorder = tokio::spawn(recorder);
+        let (notifier, sender) = Notifier::start(pool.clone(), &names);
+        let sender = tokio::spawn(sender);
         Ok(PostgresBackend {
             shared: Arc::new(Shared {
                 pool,
@@ -207,7 +219,13 @@ impl PostgresBuilder {
                 retry_after,
                 work_tx,
                 work_rx,
-                listener: listener.abort_handle(),
+                finisher,
+                notifier,
+                tasks: [
+                    listener.abort_handle(),
+                    recorder.abort_handle(),
+                    sender.abort_handle(),
+                ],
             }),
         })
     }
@@ -238,12 +256,17 @@ struct Shared {
     retry_after: Duration,
     work_tx: Arc<watch::Sender<u64>>,
     work_rx: watch::Receiver<u64>,
-    listener: tokio::task::AbortHandle,
+    finisher: Finisher,
+    notifier: Notifier,
+    /// The listener, the answers' recorder and the notifier.
+    tasks: [tokio::task::AbortHandle; 3],
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.listener.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -317,9 +340,10 @@ impl PostgresBackend {
         sql_error(err, self.shared.retry_after)
     }
 
-    /// Marks that work may have arrived (for this process's workers; other replicas
-    /// hear the `NOTIFY`).
+    /// Marks that work may have arrived: this process's workers at once, other
+    /// replicas' by a `NOTIFY` (sent after the caller's commit).
     fn wake(&self) {
+        self.shared.notifier.poke();
         self.shared
             .work_tx
             .send_modify(|generation| *generation += 1);
@@ -348,7 +372,11 @@ impl Backend for PostgresBackend {
     }
 
     async fn finish(&self, finish: Finish) -> Result<Finished, InboxError> {
-        ops::finish(self, self.pool(), &finish).await
+        // Recorded with the other answers queued now, in one statement.
+        self.shared
+            .finisher
+            .finish(finish, self.shared.retry_after)
+            .await
     }
 
     async fn release(
@@ -358,19 +386,25 @@ impl Backend for PostgresBackend {
         now: Timestamp,
     ) -> Result<u64, InboxError> {
         let released = ops::release(self, &leases, &worker, now).await?;
-        self.wake();
+        if released > 0 {
+            self.wake();
+        }
         Ok(released)
     }
 
     async fn redrive(&self, selection: Selection, now: Timestamp) -> Result<u64, InboxError> {
         let changed = ops::rerun(self, &selection, DEAD, now).await?;
-        self.wake();
+        if changed > 0 {
+            self.wake();
+        }
         Ok(changed)
     }
 
     async fn replay(&self, selection: Selection, now: Timestamp) -> Result<u64, InboxError> {
         let changed = ops::rerun(self, &selection, DONE, now).await?;
-        self.wake();
+        if changed > 0 {
+            self.wake();
+        }
         Ok(changed)
     }
 
@@ -388,7 +422,9 @@ impl Backend for PostgresBackend {
         now: Timestamp,
     ) -> Result<Accepted, InboxError> {
         let accepted = ops::requeue(self, delivery, &events, now).await?;
-        self.wake();
+        if accepted.queued() > 0 {
+            self.wake();
+        }
         Ok(accepted)
     }
 

@@ -1,9 +1,9 @@
-//! The writes. Each is one transaction, or one statement (itself atomic); every one
-//! that makes work due sends `NOTIFY` on the inbox's channel before it commits.
+//! The writes. Each is one transaction, or one statement (itself atomic); the backend
+//! wakes the workers after those that make work due have committed.
 
 use std::collections::HashMap;
 
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use webhook_core::Scheme;
 
 use super::{PostgresBackend, filter};
@@ -17,28 +17,34 @@ use crate::{
     time::Timestamp,
 };
 
-/// Stores a delivery and queues each event whose key is new on its route.
+/// Stores a delivery and queues each event whose key is new on its route: one
+/// transaction of two statements (three when some events are duplicates).
 pub(crate) async fn accept(
     backend: &PostgresBackend,
     delivery: &NewDelivery,
 ) -> Result<Accepted, InboxError> {
     let err = |e| backend.error(e);
-    let names = backend.names();
     let (state, parse_error, events) = match &delivery.content {
         Content::Events(events) => (DeliveryState::Accepted, None, &events[..]),
         Content::Quarantined { error } => (DeliveryState::Quarantined, Some(error), &[][..]),
     };
     let body = delivery.body();
+    let keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_bytes()).collect();
     let mut tx = backend.pool().begin().await.map_err(err)?;
-    let id: i64 = sqlx::query_scalar(names.sql(
-        "INSERT INTO §.deliveries (route, scheme, received_at, state, media_type, message_id,
-            signed_at, stalwart_key, headers, parse_error, queued, duplicates, body_len, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12)
-         RETURNING id",
-    ))
-    .bind(&delivery.route)
-    .bind(delivery.scheme.id())
+    // The delivery, and the keys (see `KEYS`), in one statement.
+    let rows = sqlx::query(backend.names().sql(&format!(
+        "WITH d AS (
+            INSERT INTO §.deliveries (route, scheme, received_at, state, media_type,
+                message_id, signed_at, stalwart_key, headers, parse_error, queued, duplicates,
+                body_len, body)
+            VALUES ($13, $3, $2, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12)
+            RETURNING id
+        ), {KEYS}
+        SELECT d.id, k.key, k.event_id FROM d LEFT JOIN k ON TRUE"
+    )))
+    .bind(&keys)
     .bind(delivery.received_at.as_millis())
+    .bind(delivery.scheme.id())
     .bind(codec::delivery_state(state))
     .bind(codec::media_type(delivery.media_type))
     .bind(&delivery.message_id)
@@ -48,19 +54,26 @@ pub(crate) async fn accept(
     .bind(parse_error)
     .bind(body.len() as i64)
     .bind(body)
-    .fetch_one(&mut *tx)
+    .bind(&delivery.route)
+    .fetch_all(&mut *tx)
     .await
     .map_err(err)?;
+    let id: i64 = rows
+        .first()
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(err)?
+        .ok_or_else(|| InboxError::Corrupt("the delivery insert returned no id".into()))?;
     let id = DeliveryId(id);
+    let new = new_keys(backend, &rows, 1)?;
     let accepted = queue_events(
         backend,
         &mut tx,
         id,
-        &delivery.route,
-        delivery.scheme,
-        delivery.received_at,
+        (&delivery.route, delivery.scheme, delivery.received_at),
         body,
         events,
+        new,
     )
     .await?;
     tx.commit().await.map_err(err)?;
@@ -71,152 +84,137 @@ pub(crate) async fn accept(
     })
 }
 
-/// Inserts each event whose key is new (in order), records the delivery's counts and
-/// notifies the workers if anything was queued.
-#[allow(clippy::too_many_arguments)]
+/// The keys' insert, as a `k` CTE over the keys in `$1` at time `$2`: the keys'
+/// uniqueness decides, never a read before the write (an event another replica is
+/// queueing right now makes this insert wait for its commit and then do nothing), and
+/// each new key takes the next event id, in the body's order.
+const KEYS: &str = "k AS (
+    INSERT INTO §.event_keys (key, event_id, first_seen)
+    SELECT u.key, nextval('§.events_id_seq'), $2
+    FROM (SELECT key, n FROM UNNEST($1::bytea[]) WITH ORDINALITY AS u(key, n) ORDER BY n) AS u
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key, event_id
+)";
+
+/// The new keys and their event ids, from rows whose columns `at` and `at + 1` are the
+/// `k` CTE's (`NULL` when no key was new).
+fn new_keys(
+    backend: &PostgresBackend,
+    rows: &[PgRow],
+    at: usize,
+) -> Result<HashMap<Vec<u8>, i64>, InboxError> {
+    let err = |e| backend.error(e);
+    let mut new = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let key: Option<Vec<u8>> = row.try_get(at).map_err(err)?;
+        let event: Option<i64> = row.try_get(at + 1).map_err(err)?;
+        if let (Some(key), Some(event)) = (key, event) {
+            new.insert(key, event);
+        }
+    }
+    Ok(new)
+}
+
+/// Given the keys that were new, inserts their events (in order) and records the
+/// delivery's counts, in one statement; reports each event.
 async fn queue_events(
     backend: &PostgresBackend,
     tx: &mut Transaction<'static, Postgres>,
     delivery: DeliveryId,
-    route: &str,
-    scheme: Scheme,
-    now: Timestamp,
+    (route, scheme, now): (&str, Scheme, Timestamp),
     body: &[u8],
     events: &[NewEvent],
+    mut new: HashMap<Vec<u8>, i64>,
 ) -> Result<Vec<AcceptedEvent>, InboxError> {
     let err = |e| backend.error(e);
     let names = backend.names();
-    let mut out = Vec::with_capacity(events.len());
-    if !events.is_empty() {
-        let keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_bytes()).collect();
-        // The keys' uniqueness decides, never a read before the write: an event
-        // another replica is queueing right now makes this insert wait for its commit
-        // and then do nothing. Each new key takes the next event id.
-        let rows = sqlx::query(names.sql(
-            "INSERT INTO §.event_keys (key, event_id, first_seen)
-             SELECT k.key, nextval('§.events_id_seq'), $2
-             FROM (SELECT key, n FROM UNNEST($1::bytea[]) WITH ORDINALITY AS u(key, n)
-                   ORDER BY n) AS k
-             ON CONFLICT (key) DO NOTHING
-             RETURNING key, event_id",
-        ))
-        .bind(&keys)
-        .bind(now.as_millis())
+    let known: Vec<&[u8]> = events
+        .iter()
+        .map(|e| e.key.as_bytes())
+        .filter(|key| !new.contains_key(*key))
+        .collect();
+    let mut old: HashMap<Vec<u8>, i64> = HashMap::new();
+    if !known.is_empty() {
+        let rows = sqlx::query(
+            names.sql("SELECT key, event_id FROM §.event_keys WHERE key = ANY($1::bytea[])"),
+        )
+        .bind(&known)
         .fetch_all(&mut **tx)
         .await
         .map_err(err)?;
-        let mut new: HashMap<Vec<u8>, i64> = HashMap::with_capacity(rows.len());
         for row in rows {
-            new.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+            old.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
         }
-        let known: Vec<&[u8]> = keys
-            .iter()
-            .copied()
-            .filter(|key| !new.contains_key(*key))
-            .collect();
-        let mut old: HashMap<Vec<u8>, i64> = HashMap::new();
-        if !known.is_empty() {
-            let rows = sqlx::query(
-                names.sql("SELECT key, event_id FROM §.event_keys WHERE key = ANY($1::bytea[])"),
-            )
-            .bind(&known)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(err)?;
-            for row in rows {
-                old.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+    }
+
+    let mut out = Vec::with_capacity(events.len());
+    let mut ids = Vec::new();
+    let mut types = Vec::new();
+    let mut new_keys = Vec::new();
+    let mut media = Vec::new();
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    let mut bytes: Vec<Option<&[u8]>> = Vec::new();
+    for event in events {
+        let key = event.key.as_bytes();
+        let outcome = match new.remove(key) {
+            Some(id) => {
+                let slice = body.get(event.range.clone()).ok_or_else(|| {
+                    InboxError::Corrupt(format!(
+                        "event range {:?} is outside the {}-byte body",
+                        event.range,
+                        body.len()
+                    ))
+                })?;
+                ids.push(id);
+                types.push(event.event_type.as_deref());
+                new_keys.push(key);
+                media.push(codec::media_type(event.media_type));
+                starts.push(event.range.start as i64);
+                ends.push(event.range.end as i64);
+                // The whole body is not stored twice: such an event reads its delivery's.
+                bytes.push((slice.len() != body.len()).then_some(slice));
+                // A second copy of the key in this body is a duplicate of this one.
+                old.insert(key.to_vec(), id);
+                EventAcceptance::Queued(EventId(id))
             }
-        }
-
-        let mut ids = Vec::new();
-        let mut types = Vec::new();
-        let mut new_keys = Vec::new();
-        let mut media = Vec::new();
-        let mut starts = Vec::new();
-        let mut ends = Vec::new();
-        let mut bytes: Vec<Option<&[u8]>> = Vec::new();
-        for event in events {
-            let key = event.key.as_bytes();
-            let outcome = match new.remove(key) {
-                Some(id) => {
-                    let slice = body.get(event.range.clone()).ok_or_else(|| {
-                        InboxError::Corrupt(format!(
-                            "event range {:?} is outside the {}-byte body",
-                            event.range,
-                            body.len()
-                        ))
-                    })?;
-                    ids.push(id);
-                    types.push(event.event_type.as_deref());
-                    new_keys.push(key);
-                    media.push(codec::media_type(event.media_type));
-                    starts.push(event.range.start as i64);
-                    ends.push(event.range.end as i64);
-                    // The whole body is not stored twice: such an event reads its
-                    // delivery's.
-                    bytes.push((slice.len() != body.len()).then_some(slice));
-                    // A second copy of the key in this body is a duplicate of this one.
-                    old.insert(key.to_vec(), id);
-                    EventAcceptance::Queued(EventId(id))
-                }
-                // A key purged between the conflict and the read still names no event
-                // to queue: 0 stands for "already handled, since forgotten".
-                None => EventAcceptance::Duplicate(EventId(old.get(key).copied().unwrap_or(0))),
-            };
-            out.push(AcceptedEvent::new(event.key.clone(), outcome));
-        }
-        if !ids.is_empty() {
-            sqlx::query(names.sql(
-                "INSERT INTO §.events (id, delivery_id, route, scheme, event_type, dedup_key,
-                    media_type, body_start, body_end, state, run_since, run_at, received_at,
-                    updated_at, bytes)
-                 SELECT u.id, $2, $3, $4, u.event_type, u.key, u.media_type, u.body_start,
-                    u.body_end, 0, $5, $5, $5, $5, u.bytes
-                 FROM UNNEST($1::bigint[], $6::text[], $7::bytea[], $8::text[], $9::bigint[],
-                    $10::bigint[], $11::bytea[])
-                    AS u(id, event_type, key, media_type, body_start, body_end, bytes)",
-            ))
-            .bind(&ids)
-            .bind(delivery.0)
-            .bind(route)
-            .bind(scheme.id())
-            .bind(now.as_millis())
-            .bind(&types)
-            .bind(&new_keys)
-            .bind(&media)
-            .bind(&starts)
-            .bind(&ends)
-            .bind(&bytes)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
-        }
+            // A key purged between the conflict and the read names no event any more:
+            // 0 stands for "handled, and since forgotten".
+            None => EventAcceptance::Duplicate(EventId(old.get(key).copied().unwrap_or(0))),
+        };
+        out.push(AcceptedEvent::new(event.key.clone(), outcome));
     }
-    let queued = out
-        .iter()
-        .filter(|e| matches!(e.outcome, EventAcceptance::Queued(_)))
-        .count();
-    sqlx::query(names.sql("UPDATE §.deliveries SET queued = $2, duplicates = $3 WHERE id = $1"))
-        .bind(delivery.0)
-        .bind(queued as i64)
-        .bind((out.len() - queued) as i64)
-        .execute(&mut **tx)
-        .await
-        .map_err(err)?;
-    if queued > 0 {
-        notify(backend, tx).await?;
-    }
+    let queued = ids.len();
+    sqlx::query(names.sql(
+        "WITH counts AS (
+            UPDATE §.deliveries SET queued = $12, duplicates = $13 WHERE id = $2
+        )
+        INSERT INTO §.events (id, delivery_id, route, scheme, event_type, dedup_key,
+            media_type, body_start, body_end, state, run_since, run_at, received_at,
+            updated_at, bytes)
+        SELECT u.id, $2, $3, $4, u.event_type, u.key, u.media_type, u.body_start,
+            u.body_end, 0, $5, $5, $5, $5, u.bytes
+        FROM UNNEST($1::bigint[], $6::text[], $7::bytea[], $8::text[], $9::bigint[],
+            $10::bigint[], $11::bytea[])
+            AS u(id, event_type, key, media_type, body_start, body_end, bytes)",
+    ))
+    .bind(&ids)
+    .bind(delivery.0)
+    .bind(route)
+    .bind(scheme.id())
+    .bind(now.as_millis())
+    .bind(&types)
+    .bind(&new_keys)
+    .bind(&media)
+    .bind(&starts)
+    .bind(&ends)
+    .bind(&bytes)
+    .bind(queued as i64)
+    .bind((out.len() - queued) as i64)
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?;
     Ok(out)
-}
-
-/// Tells every replica's workers, at this transaction's commit, that work is due.
-async fn notify(backend: &PostgresBackend, conn: &mut PgConnection) -> Result<(), InboxError> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(&backend.names().channel)
-        .execute(conn)
-        .await
-        .map_err(|e| backend.error(e))?;
-    Ok(())
 }
 
 /// Queues a quarantined delivery's events and marks it accepted.
@@ -252,8 +250,24 @@ pub(crate) async fn requeue(
         )));
     }
     let scheme = codec::scheme_from(&scheme)?;
+    let keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_bytes()).collect();
+    let rows = sqlx::query(names.sql(&format!(
+        "WITH {KEYS} SELECT 0::bigint, k.key, k.event_id FROM k"
+    )))
+    .bind(&keys)
+    .bind(now.as_millis())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err)?;
+    let new = new_keys(backend, &rows, 1)?;
     let accepted = queue_events(
-        backend, &mut tx, delivery, &route, scheme, now, &body, events,
+        backend,
+        &mut tx,
+        delivery,
+        (&route, scheme, now),
+        &body,
+        events,
+        new,
     )
     .await?;
     sqlx::query(names.sql("UPDATE §.deliveries SET state = $2, parse_error = NULL WHERE id = $1"))
@@ -463,9 +477,6 @@ pub(crate) async fn release(
     .fetch_one(&mut *tx)
     .await
     .map_err(err)?;
-    if released > 0 {
-        notify(backend, &mut tx).await?;
-    }
     tx.commit().await.map_err(err)?;
     Ok(released as u64)
 }
@@ -500,9 +511,6 @@ pub(crate) async fn rerun(
         .await
         .map_err(err)?
         .rows_affected();
-    if changed > 0 {
-        notify(backend, &mut tx).await?;
-    }
     tx.commit().await.map_err(err)?;
     Ok(changed)
 }
