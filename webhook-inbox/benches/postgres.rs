@@ -16,7 +16,9 @@
 //!
 //! `cargo bench -p webhook-inbox --features postgres,test-support --bench postgres`;
 //! with `RATIOS=1` the accept cases run interleaved (`benches/support/interleave.rs`).
-//! The drain comparison is interleaved by round in both modes.
+//! The drain comparison is interleaved by round in both modes. With `SCALING=1` it
+//! measures instead how draining scales with 1, 2 and 4 worker processes (this bench
+//! re-run as children) on one database.
 
 use std::{
     hint::black_box,
@@ -382,6 +384,109 @@ fn ratios() {
 
 criterion_group!(benches, benches_accept);
 
+/// Drain scaling: `DRAIN_SCALE` events queued in one delivery, drained by 1, 2 and 4
+/// worker processes (this bench re-run as a child), each a pool of 32 slots with a
+/// no-op handler; the time from the accept's commit until every event is done.
+const DRAIN_SCALE: u64 = 4_096;
+const CHILD: &str = "WEBHOOK_INBOX_BENCH_WORKER";
+
+fn child_worker(url: &str) {
+    let rt = runtime();
+    rt.block_on(async {
+        let inbox = Inbox::new(
+            PostgresBackend::builder(url)
+                .schema("scale")
+                .max_connections(POOL)
+                .connect()
+                .await
+                .unwrap(),
+        );
+        let pool = inbox.workers().concurrency(32).spawn(|job: Job| {
+            std::future::ready({
+                black_box(job.bytes());
+                Outcome::Done
+            })
+        });
+        println!("ready");
+        // Until the parent closes stdin.
+        tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut sink);
+        })
+        .await
+        .unwrap();
+        pool.shutdown(Duration::from_secs(5)).await;
+    });
+}
+
+fn scaling(rt: &tokio::runtime::Runtime, setup: &Setup, verifier: &Verifier, rounds: usize) {
+    use std::io::BufRead;
+    let url = setup._server.url("postgres");
+    let inbox = rt.block_on(async {
+        Inbox::new(
+            PostgresBackend::builder(url.as_str())
+                .schema("scale")
+                .connect()
+                .await
+                .unwrap(),
+        )
+    });
+    let mut best = [Duration::MAX; 3];
+    for _ in 0..rounds {
+        for (slot, processes) in [1usize, 2, 4].into_iter().enumerate() {
+            let mut children: Vec<_> = (0..processes)
+                .map(|_| {
+                    std::process::Command::new(std::env::current_exe().unwrap())
+                        .env(CHILD, &url)
+                        .stdin(std::process::Stdio::piped())
+                        .stdout(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for child in &mut children {
+                let mut line = String::new();
+                std::io::BufReader::new(child.stdout.as_mut().unwrap())
+                    .read_line(&mut line)
+                    .unwrap();
+                assert_eq!(line.trim(), "ready");
+            }
+            let before = rt.block_on(inbox.stats()).unwrap().done;
+            let (headers, verified) = verified(verifier, batch(fresh(DRAIN_SCALE), DRAIN_SCALE));
+            rt.block_on(inbox.accept(&Route::of(Scheme::Stalwart), &headers, verified))
+                .unwrap();
+            let started = Instant::now();
+            while rt.block_on(inbox.stats()).unwrap().done < before + DRAIN_SCALE {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            best[slot] = best[slot].min(started.elapsed());
+            for mut child in children {
+                drop(child.stdin.take());
+                child.wait().unwrap();
+            }
+        }
+    }
+    println!("\ndrain {DRAIN_SCALE} events by worker processes ({rounds} rounds, fastest)");
+    for (slot, processes) in [1usize, 2, 4].into_iter().enumerate() {
+        println!(
+            "{processes} process(es): {:.1} ms, {:.0} events/s, {:.2}× one process",
+            best[slot].as_secs_f64() * 1e3,
+            DRAIN_SCALE as f64 / best[slot].as_secs_f64(),
+            best[0].as_secs_f64() / best[slot].as_secs_f64()
+        );
+    }
+}
+
 fn main() {
+    if let Ok(url) = std::env::var(CHILD) {
+        child_worker(&url);
+        return;
+    }
+    if std::env::var_os("SCALING").is_some_and(|v| v != "0") {
+        let rt = runtime();
+        let setup = setup(&rt);
+        scaling(&rt, &setup, &verifier(), 5);
+        return;
+    }
     interleave::main(benches, ratios);
 }
