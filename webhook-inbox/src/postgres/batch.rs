@@ -87,11 +87,19 @@ async fn record(
                 $10::bigint[], $11::text[], $12::text[])
                 WITH ORDINALITY AS u(id, token, state, run_at, now, finished_at, error, attempt,
                     started_at, duration, outcome, worker, n)
+        ), locked AS (
+            -- In id order, as the heartbeat locks them: never a lock cycle between the
+            -- two.
+            SELECT e.id FROM §.events e JOIN input i ON e.id = i.id
+            WHERE e.lease = i.token AND e.state = {RUNNING}
+            ORDER BY e.id
+            FOR UPDATE OF e
         ), changed AS (
             UPDATE §.events e SET state = i.state, run_at = i.run_at, lease = NULL,
                 updated_at = i.now, finished_at = i.finished_at, last_error = i.error
-            FROM input i
-            WHERE e.id = i.id AND e.lease = i.token AND e.state = {RUNNING}
+            FROM input i, locked
+            WHERE e.id = locked.id AND e.id = i.id AND e.lease = i.token
+                AND e.state = {RUNNING}
             RETURNING i.n
         ), logged AS (
             INSERT INTO §.attempts (event_id, attempt, started_at, duration_ms, outcome, error,

@@ -372,10 +372,19 @@ pub(crate) async fn heartbeat(
     let ids: Vec<i64> = leases.iter().map(|l| l.event.0).collect();
     let tokens: Vec<i64> = leases.iter().map(|l| l.token).collect();
     let kept: Vec<i64> = sqlx::query_scalar(backend.names().sql(&format!(
-        "UPDATE §.events e SET run_at = $3
-         FROM UNNEST($1::bigint[], $2::bigint[]) AS l(id, token)
-         WHERE e.id = l.id AND e.lease = l.token AND e.state = {RUNNING}
-         RETURNING e.id"
+        "WITH locked AS (
+            -- In id order, as every statement that updates several events locks them:
+            -- two such statements never wait on each other in a cycle.
+            SELECT e.id FROM §.events e
+            JOIN UNNEST($1::bigint[], $2::bigint[]) AS l(id, token) ON e.id = l.id
+            WHERE e.lease = l.token AND e.state = {RUNNING}
+            ORDER BY e.id
+            FOR UPDATE OF e
+        )
+        UPDATE §.events e SET run_at = $3
+        FROM locked
+        WHERE e.id = locked.id AND e.state = {RUNNING}
+        RETURNING e.id"
     )))
     .bind(&ids)
     .bind(&tokens)
