@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body::Frame;
 use tower::ServiceExt as _;
-use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer, Webhook};
+use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer, Webhook, WebhookState};
 use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, senders::stalwart};
 
 const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
@@ -30,6 +30,12 @@ const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T1
 struct App {
     verifier: Verifier,
     calls: Arc<AtomicUsize>,
+}
+
+impl WebhookState for App {
+    fn verifier(&self) -> Option<&Verifier> {
+        Some(&self.verifier)
+    }
 }
 
 async fn hook(
@@ -224,7 +230,7 @@ async fn credential_failures_carry_a_challenge() {
 }
 
 #[tokio::test]
-async fn the_layer_guards_a_router_and_hands_on_the_verified_body() {
+async fn the_layer_guards_the_routes_of_a_router_and_hands_on_the_verified_body() {
     let verifier = Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new("k"))
         .build()
@@ -238,7 +244,7 @@ async fn the_layer_guards_a_router_and_hands_on_the_verified_body() {
     let app = Router::new()
         .route("/raw", post(via_extension))
         .route("/typed", post(via_extractor))
-        .layer(VerifyWebhookLayer::new(verifier));
+        .route_layer(VerifyWebhookLayer::new(verifier));
 
     let mut request = signed(BODY);
     *request.uri_mut() = "/raw".parse().unwrap();
@@ -281,4 +287,39 @@ async fn verified_webhook_without_the_layer_is_a_wiring_error() {
     let (status, body) = problem(app.oneshot(request).await.unwrap()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["code"], "receiver_misconfigured");
+}
+
+#[tokio::test]
+async fn a_415_names_the_content_type_received_and_a_store_outage_stays_short() {
+    let (router, calls) = app(1 << 20);
+    let mut request = signed(BODY);
+    request
+        .headers_mut()
+        .insert("content-type", "text/plain; charset=utf-8".parse().unwrap());
+    let (status, body) = problem(router.oneshot(request).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("`Content-Type: text/plain; charset=utf-8`")
+            && message.contains("application/json"),
+        "{message}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // The sender gets "retry later"; the store's error and the operator's advice are
+    // for the log only.
+    let down = webhook_axum::WebhookRejection(webhook_core::Rejection::StoreUnavailable {
+        retry_after_secs: 3,
+        detail: webhook_core::idempotency::StoreError::unavailable("broken pipe").to_string(),
+    });
+    let response = axum::response::IntoResponse::into_response(down);
+    assert_eq!(response.headers()["retry-after"], "3");
+    let (status, body) = problem(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("retry after 3 s"), "{message}");
+    assert!(
+        !message.contains("broken pipe") && !message.contains("check that"),
+        "{message}"
+    );
 }
