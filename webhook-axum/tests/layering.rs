@@ -222,6 +222,9 @@ async fn the_matched_keys_label_reaches_the_handler_and_the_log() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // A callsite another test thread hit first, with no subscriber, is cached as never
+    // interesting; recompute the cache now that this thread has one.
+    tracing::callsite::rebuild_interest_cache();
 
     let rotating = Verifier::builder(Scheme::Stalwart)
         .labeled_secret("2026-new", Secret::new("new-key"))
