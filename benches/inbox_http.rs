@@ -106,7 +106,10 @@ fn actix_server(inbox: webhook_axum::inbox::Inbox) -> SocketAddr {
                 App::new()
                     .app_data(WebhookConfig::new(verifier()))
                     .route("/hook", web::post().to(hook))
-                    .route("/inbox", actix_inbox::accept(inbox.clone(), verifier(), route))
+                    .route(
+                        "/inbox",
+                        actix_inbox::accept(inbox.clone(), verifier(), route),
+                    )
             })
             .workers(1)
             .bind("127.0.0.1:0")
@@ -142,7 +145,8 @@ impl ClientSide {
 
     /// Sends one batch of `REQUESTS` fresh requests to `uri`.
     fn batch(&self, uri: &http::Uri) {
-        self.runtime.block_on(send_batch(&self.http, uri, &self.counter));
+        self.runtime
+            .block_on(send_batch(&self.http, uri, &self.counter));
     }
 }
 
