@@ -39,6 +39,7 @@
 mod auth;
 pub mod capacity;
 pub mod diagnose;
+pub mod dispatch;
 mod error;
 pub mod events;
 pub mod filter;

@@ -119,6 +119,7 @@ mod key;
 mod memory;
 mod observe;
 mod outcome;
+mod per_event;
 mod policy;
 mod run;
 mod store;
