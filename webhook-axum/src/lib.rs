@@ -63,6 +63,7 @@ mod body;
 mod extract;
 pub mod idempotency;
 pub mod layer;
+mod per_event;
 mod rejection;
 #[cfg(feature = "serve")]
 mod serve;
@@ -71,6 +72,7 @@ pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use idempotency::{IdempotencyLayer, Idempotent};
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
+pub use per_event::{EventsAnswer, handle_events};
 pub use rejection::WebhookRejection;
 #[cfg(feature = "serve")]
 pub use serve::{Serve, serve};
