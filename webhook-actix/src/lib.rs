@@ -33,6 +33,10 @@
 //! - [`Idempotency`]: opt-in exactly-once handling behind [`VerifyWebhook`]: a
 //!   redelivered event is answered 200 without calling the handler again, a concurrent
 //!   duplicate gets 409.
+//! - [`handle_events`]: a request's events handled one by one, each with its own
+//!   idempotency claim, so a retried batch re-runs only the events that failed; with
+//!   the core's [`EventRouter`](crate::dispatch::EventRouter), handlers are chosen by
+//!   event type and family prefix.
 //! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
 //! - [`apply_limits`]: the `HttpServer` settings (`client_request_timeout`,
@@ -52,7 +56,7 @@
 //! Everything an actix-web receiver needs is reachable from this crate: the core's
 //! items ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
-//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`dispatch`], [`events`], [`filter`]) are re-exported here under the same names, and
 //! [`idempotency`] holds the core's idempotency types beside the [`Idempotency`]
 //! middleware. A receiver depends on `webhook-actix` alone and imports from
 //! `webhook_actix::…`.

@@ -30,6 +30,10 @@
 //!   ([`VerifiedWebhook<T>`] reads it).
 //! - [`IdempotencyLayer`]: opt-in exactly-once handling: a redelivered event is
 //!   answered 200 without calling the handler again, a concurrent duplicate gets 409.
+//! - [`handle_events`]: a request's events handled one by one, each with its own
+//!   idempotency claim, so a retried batch re-runs only the events that failed; with
+//!   the core's [`EventRouter`](crate::dispatch::EventRouter), handlers are chosen by
+//!   event type and family prefix.
 //! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
 //!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
 //!   secret or a MAC, logged with `tracing` at warn level.
@@ -48,7 +52,7 @@
 //! Everything an axum receiver needs is reachable from this crate: the core's items
 //! ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
-//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`dispatch`], [`events`], [`filter`]) are re-exported here under the same names, and
 //! [`idempotency`] holds the core's idempotency types beside [`IdempotencyLayer`]. A
 //! receiver depends on `webhook-axum` alone and imports from `webhook_axum::…`.
 
