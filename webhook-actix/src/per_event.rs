@@ -58,7 +58,7 @@ use bytes::Bytes;
 use webhook_core::{
     Verified,
     dispatch::Event,
-    idempotency::{BatchReport, Deduplicator, IdempotencyStore},
+    idempotency::{BatchReport, Deduplicator, IdempotencyStore, LeaseTimer},
 };
 
 use crate::WebhookRejection;
@@ -75,8 +75,9 @@ use crate::WebhookRejection;
 /// the request is dropped before they finish, they still finish once and are recorded
 /// (the drop is logged at `warn`), instead of being cancelled half-way and started
 /// again by the retry. A panicking handler releases the unprocessed claims and the
-/// panic goes on. The claims are not renewed: the deduplicator's lease must cover the
-/// whole batch's handlers.
+/// panic goes on. While each event's handler runs, the claims still
+/// held are renewed every third of the lease on the runtime's timer (unless the
+/// deduplicator has its own [`LeaseTimer`]), so a slow batch is not run twice.
 ///
 /// # Errors
 ///
@@ -94,7 +95,12 @@ where
     T: 'static,
     E: Display + 'static,
 {
-    let dedup = dedup.clone();
+    let mut dedup = dedup.clone();
+    if dedup.lease_timer().is_none() {
+        dedup = dedup.with_lease_timer(LeaseTimer::new(|delay| {
+            Box::pin(actix_web::rt::time::sleep(delay))
+        }));
+    }
     let run = async move {
         dedup
             .run_events(&verified, handler)

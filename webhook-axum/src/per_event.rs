@@ -65,7 +65,7 @@ use http::{HeaderValue, StatusCode, header};
 use webhook_core::{
     Verified,
     dispatch::Event,
-    idempotency::{BatchReport, Deduplicator, IdempotencyStore},
+    idempotency::{BatchReport, Deduplicator, IdempotencyStore, LeaseTimer},
 };
 
 use crate::WebhookRejection;
@@ -82,8 +82,9 @@ use crate::WebhookRejection;
 /// is none): when the sender gives up before they finish, they still finish once and
 /// are recorded (the drop is logged at `warn`), instead of being cancelled half-way and
 /// started again by the retry. A panicking handler releases the unprocessed claims and
-/// the panic goes on. The claims are not renewed: the deduplicator's lease must
-/// cover the whole batch's handlers.
+/// the panic goes on. While each event's handler runs, the claims still
+/// held are renewed every third of the lease on the runtime's timer (unless the
+/// deduplicator has its own [`LeaseTimer`]), so a slow batch is not run twice.
 ///
 /// # Errors
 ///
@@ -101,7 +102,11 @@ where
     T: Send + 'static,
     E: Display + Send + 'static,
 {
-    let dedup = dedup.clone();
+    let mut dedup = dedup.clone();
+    if dedup.lease_timer().is_none() {
+        dedup =
+            dedup.with_lease_timer(LeaseTimer::new(|delay| Box::pin(tokio::time::sleep(delay))));
+    }
     let run = async move {
         dedup
             .run_events(&verified, handler)

@@ -425,3 +425,109 @@ fn mailtrap_per_event_retry_with_a_signed_json_batch() {
     assert_eq!(deliver(false), 200);
     assert_eq!(ran, ["delivery", "bounce", "bounce"]);
 }
+
+/// A timer that sleeps on a thread per wait (the core has no runtime).
+fn thread_timer() -> webhook_core::idempotency::LeaseTimer {
+    webhook_core::idempotency::LeaseTimer::new(|delay| {
+        let (done, wait) = futures::channel::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = done.send(());
+        });
+        Box::pin(async move {
+            let _ = wait.await;
+        })
+    })
+}
+
+#[test]
+fn a_batch_slower_than_its_lease_keeps_the_claims_of_its_later_events() {
+    use std::time::Duration;
+    use webhook_core::idempotency::{Claim, DedupKey, DedupPolicy, IdempotencyStore};
+
+    const LEASE: Duration = Duration::from_millis(600);
+    let store = MemoryStore::new();
+    let dedup = Deduplicator::new(
+        store.clone(),
+        DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(LEASE),
+    )
+    .with_lease_timer(thread_timer());
+    let key = |n: u8| DedupKey::fingerprint(Scheme::Stalwart, &[n; 32]);
+    let batch = std::thread::spawn(move || {
+        let clock = thread_timer();
+        block_on(dedup.run_batch((0..3).map(|n| (key(n), n)), |_| {
+            // Each event takes most of a lease (waiting, as an async handler does):
+            // the third starts after 1.2 leases.
+            let wait = clock.sleep(LEASE * 5 / 6);
+            async move {
+                wait.await;
+                Ok::<_, String>(())
+            }
+        }))
+    });
+    // 1.5 leases after the claims: without renewal the third event's claim would have
+    // run out and a redelivery would take it while this batch is still running.
+    std::thread::sleep(LEASE * 3 / 2);
+    let redelivery = block_on(store.claim(&key(2), LEASE)).unwrap();
+    assert!(
+        matches!(redelivery, Claim::InProgress { .. }),
+        "the later event's claim was kept: {redelivery:?}"
+    );
+    let report = batch.join().unwrap();
+    assert_eq!(report.processed(), 3);
+    for outcome in report.outcomes() {
+        assert!(
+            matches!(outcome, RunOutcome::Processed { completion, .. } if completion.is_recorded()),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_later_event_whose_lease_was_lost_meanwhile_does_not_run() {
+    use std::time::Duration;
+    use webhook_core::idempotency::{Claim, DedupKey, DedupPolicy, IdempotencyStore, LeaseTimer};
+
+    const LEASE: Duration = Duration::from_millis(200);
+    let store = MemoryStore::new();
+    // A stalled runtime: renewals come ten times later than asked, after the lease ran out.
+    let stalled = LeaseTimer::new(|delay| thread_timer().sleep(delay * 10));
+    let dedup = Deduplicator::new(
+        store.clone(),
+        DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(LEASE),
+    )
+    .with_lease_timer(stalled);
+    let key = |n: u8| DedupKey::fingerprint(Scheme::Stalwart, &[n; 32]);
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let batch = std::thread::spawn({
+        let ran = ran.clone();
+        move || {
+            let clock = thread_timer();
+            block_on(dedup.run_batch((0..3).map(|n| (key(n), n)), |n| {
+                ran.lock().unwrap().push(n);
+                let wait = clock.sleep(if n == 0 { LEASE * 6 } else { Duration::ZERO });
+                async move {
+                    wait.await;
+                    Ok::<_, String>(())
+                }
+            }))
+        }
+    });
+    // The lease ran out unrenewed: a redelivery takes the third event.
+    std::thread::sleep(LEASE * 2);
+    let taken = block_on(store.claim(&key(2), LEASE * 50)).unwrap();
+    assert!(matches!(taken, Claim::Fresh(_)), "{taken:?}");
+
+    let report = batch.join().unwrap();
+    assert!(
+        !ran.lock().unwrap().contains(&2),
+        "the taken event did not run here: {:?}",
+        ran.lock().unwrap()
+    );
+    assert!(
+        matches!(report.outcomes()[2], RunOutcome::InProgress { .. }),
+        "{:?}",
+        report.outcomes()
+    );
+    assert_eq!(report.answer().status(), 409);
+}

@@ -32,8 +32,11 @@ impl<S: IdempotencyStore> Deduplicator<S> {
     /// outcome goes to the observer with its key (so counters count events, not
     /// requests).
     ///
-    /// The claims are taken together, before the first event runs, with the policy's
-    /// lease, and are not renewed: the lease must cover the whole batch's handlers.
+    /// The claims are taken together, before the first event runs. With a
+    /// [`LeaseTimer`](super::LeaseTimer) ([`with_lease_timer`](Self::with_lease_timer);
+    /// the adapters' `handle_events` set their runtime's), the claims still held are
+    /// renewed while each handler runs; without one, the lease must cover the whole
+    /// batch's handlers.
     /// Dropping the returned future releases the claims of the events not yet
     /// processed; the web framework adapters run it in its own task so that a sender
     /// that gives up does not cancel it.
