@@ -220,3 +220,78 @@ async fn a_body_that_is_not_the_senders_payload_is_refused_before_any_handler() 
     assert_eq!(status, 400, "{answer}");
     assert!(server.ran.lock().unwrap().is_empty());
 }
+
+/// Waits (up to 5 s) until `done` holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (s, f) = (started.clone(), finished.clone());
+    let app = App {
+        verifier: Verifier::builder(Scheme::Stalwart)
+            .secret(Secret::new(SECRET))
+            .build()
+            .unwrap(),
+        dedup: Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart),
+        router: EventRouter::<WebhookEvent<'static>, String>::new().on(
+            "delivery.delivered",
+            move |_| {
+                let (s, f) = (s.clone(), f.clone());
+                async move {
+                    s.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    f.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+        ),
+    };
+    let routes = Router::new()
+        .route("/hook", post(hook::<WebhookEvent<'static>>))
+        .with_state(app);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(webhook_axum::serve(listener, routes).into_future());
+
+    let (headers, body) = stalwart_batch(1000);
+    let request = format!(
+        "POST /hook HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{headers}content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut impatient = TcpStream::connect(address).await.unwrap();
+    impatient.write_all(request.as_bytes()).await.unwrap();
+    eventually("the slow event started", || {
+        started.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // The sender's timeout is shorter than the handler: it hangs up.
+    drop(impatient);
+
+    // Its retry while the event still runs is told to come back later…
+    let (status, answer) = post_to(address, &headers, &body).await;
+    assert_eq!(status, 409, "{answer}");
+    // … the event finishes once and is recorded, and the next retry is a duplicate.
+    eventually("the detached event finished", || {
+        finished.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, answer) = post_to(address, &headers, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        r#"{"status":"processed","processed":0,"duplicates":3,"failed":0,"in_progress":0}"#
+    );
+    assert_eq!(started.load(Ordering::SeqCst), 1, "ran once");
+}
