@@ -33,11 +33,15 @@ const SECRET: &str = "per-event-secret";
 struct Shared {
     ran: Arc<Mutex<Vec<String>>>,
     fail: Arc<Mutex<bool>>,
+    /// How many runs of the `failing` type's handler finished.
+    finished: Arc<Mutex<usize>>,
 }
 
 struct Settings {
     shared: Shared,
     failing: &'static str,
+    /// How long the `failing` type's handler takes.
+    slow: Duration,
 }
 
 async fn hook<Ev: Event>(
@@ -47,6 +51,7 @@ async fn hook<Ev: Event>(
 ) -> Result<EventsAnswer, WebhookRejection> {
     let shared = settings.shared.clone();
     let failing = settings.failing;
+    let slow = settings.slow;
     // Not `Send`: counts this request's runs, to show actix handlers may hold an `Rc`.
     let runs = Rc::new(Cell::new(0));
     handle_events(&dedup, verified, move |event: Ev| {
@@ -54,7 +59,12 @@ async fn hook<Ev: Event>(
         let name = event.event_type().to_owned();
         shared.ran.lock().unwrap().push(name.clone());
         let fails = *shared.fail.lock().unwrap() && name == failing;
+        let finished = shared.finished.clone();
         async move {
+            if name == failing {
+                actix_web::rt::time::sleep(slow).await;
+                *finished.lock().unwrap() += 1;
+            }
             if fails {
                 Err("the database is down")
             } else {
@@ -73,8 +83,19 @@ struct Running {
 }
 
 fn start<Ev: Event>(scheme: Scheme, failing: &'static str) -> Running {
+    start_with::<Ev>(scheme, failing, Duration::ZERO, true)
+}
+
+/// With `allow_half_closed` off, actix drops a request's future as soon as its client
+/// hangs up (with it on, its default, the request runs to its end anyway).
+fn start_with<Ev: Event>(
+    scheme: Scheme,
+    failing: &'static str,
+    slow: Duration,
+    allow_half_closed: bool,
+) -> Running {
     let shared = Shared::default();
-    *shared.fail.lock().unwrap() = true;
+    *shared.fail.lock().unwrap() = slow.is_zero();
     let counters = DedupCounters::new();
     let dedup = web::Data::new(
         Deduplicator::for_scheme(MemoryStore::new(), scheme).with_observer(counters.clone()),
@@ -82,6 +103,7 @@ fn start<Ev: Event>(scheme: Scheme, failing: &'static str) -> Running {
     let settings = web::Data::new(Settings {
         shared: shared.clone(),
         failing,
+        slow,
     });
     let verifier = Verifier::builder(scheme)
         .secret(Secret::new(SECRET))
@@ -97,6 +119,7 @@ fn start<Ev: Event>(scheme: Scheme, failing: &'static str) -> Running {
             .route("/hook", web::post().to(hook::<Ev>))
     })
     .workers(1)
+    .h1_allow_half_closed(allow_half_closed)
     .disable_signals()
     .listen(listener)
     .unwrap()
@@ -215,4 +238,75 @@ async fn a_mailtrap_redelivery_runs_only_the_event_that_failed() {
         ["delivery", "bounce", "open", "bounce"]
     );
     server.handle.stop(true).await;
+}
+
+#[actix_web::test]
+async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
+    let server = start_with::<WebhookEvent<'static>>(
+        Scheme::Stalwart,
+        "delivery.delivered",
+        Duration::from_millis(500),
+        false,
+    );
+    let (headers, body) = stalwart_batch(1000);
+    let request = format!(
+        "POST /hook HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{headers}content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    let address = server.address;
+    let impatient = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let _ = hung_up.recv();
+        // The sender's timeout is shorter than the handler: it hangs up.
+        drop(stream);
+    });
+    let ran = server.shared.ran.clone();
+    eventually("the slow event started", || {
+        ran.lock()
+            .unwrap()
+            .iter()
+            .any(|t| t == "delivery.delivered")
+    })
+    .await;
+    hang_up.send(()).unwrap();
+    impatient.join().unwrap();
+
+    // Its retry while the event still runs is told to come back later…
+    let (status, answer) = post_to(server.address, headers.clone(), body.clone()).await;
+    assert_eq!(status, 409, "{answer}");
+    // … the event finishes once and is recorded, and the next retry is a duplicate.
+    let finished = server.shared.finished.clone();
+    eventually("the detached event finished", || {
+        *finished.lock().unwrap() == 1
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    let (status, answer) = post_to(server.address, headers, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        r#"{"status":"processed","processed":0,"duplicates":3,"failed":0,"in_progress":0}"#
+    );
+    let delivered = ran
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| *t == "delivery.delivered")
+        .count();
+    assert_eq!(delivered, 1, "ran once");
+    server.handle.stop(true).await;
+}
+
+/// Waits (up to 5 s) until `done` holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
 }
