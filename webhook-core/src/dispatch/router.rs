@@ -51,8 +51,10 @@ pub enum Route<'r> {
 ///
 /// Handlers take the event by value and return a future of `Result<(), E>`: a closure
 /// returning an `async` block, or an `async fn`. Every handler of one router has the
-/// same error type `E`. The router is cheap to clone (handlers are shared), and its
-/// named `EventRouter` so that it does not clash with the web framework's `Router`.
+/// same error type `E`. Handlers and their futures are `Send`, so one router serves
+/// every worker of a multi-threaded runtime and its futures can be spawned. The router
+/// is cheap to clone (handlers are shared), and is named `EventRouter` so that it does
+/// not clash with the web framework's `Router`.
 ///
 /// ```
 /// use webhook_core::{dispatch::{EventRouter, Route}, senders::wildduck::WildDuckPayload};
