@@ -1,7 +1,7 @@
 //! Handling a request's events one by one, each with its own idempotency claim:
 //! [`handle_events`] and its answer, [`EventsAnswer`].
 //!
-//! The [`Idempotency`](crate::Idempotency) middleware settles a request's events
+//! [`VerifyWebhook::idempotent`](crate::VerifyWebhook::idempotent) settles a request's events
 //! together from the handler's one answer, so one failing event re-runs the whole
 //! Stalwart or Mailtrap batch. With [`handle_events`] a failing event's claim is
 //! released and the others are completed, so the sender's retry (which re-sends the
@@ -9,7 +9,7 @@
 //! The work is the core's [`Deduplicator::run_events`]; this module runs it in its own
 //! task on the worker and turns its [`BatchReport`] into a response.
 //!
-//! Use it *instead of* the `Idempotency` middleware on the route, with
+//! Use it *instead of* `.idempotent(dedup)` on the route, with
 //! [`Webhook<Verified<Bytes>>`](crate::Webhook).
 //!
 //! ```

@@ -1,16 +1,16 @@
 //! Handling a request's events one by one, each with its own idempotency claim:
 //! [`handle_events`] and its answer, [`EventsAnswer`].
 //!
-//! [`IdempotencyLayer`](crate::IdempotencyLayer) settles a request's events together
-//! from the handler's one answer, so one failing event re-runs the whole Stalwart or
-//! Mailtrap batch. A handler that takes the events one at a time does better: with
+//! [`VerifyWebhookLayer::idempotent`](crate::VerifyWebhookLayer::idempotent) settles a
+//! request's events together from the handler's one answer, so one failing event
+//! re-runs the whole Stalwart or Mailtrap batch. A handler that takes the events one at a time does better: with
 //! [`handle_events`] a failing event's claim is released and the others are completed,
 //! so the sender's retry (which re-sends the whole batch) runs only the failed event
 //! and the rest are answered as duplicates. The work is the core's
 //! [`Deduplicator::run_events`]; this module runs it in its own tokio task and turns
 //! its [`BatchReport`] into a response.
 //!
-//! Use it *instead of* `IdempotencyLayer` on the route (with
+//! Use it *instead of* `.idempotent(dedup)` on the route (with
 //! [`Webhook<Verified<Bytes>>`](crate::Webhook) or
 //! [`VerifiedWebhook`](crate::VerifiedWebhook) behind
 //! [`VerifyWebhookLayer`](crate::VerifyWebhookLayer)).
@@ -18,7 +18,7 @@
 //! ```
 //! use axum::{Router, extract::State, routing::post};
 //! use bytes::Bytes;
-//! use webhook_axum::{EventsAnswer, Scheme, Secret, Verified, Verifier, Webhook, WebhookRejection, handle_events};
+//! use webhook_axum::{EventsAnswer, Scheme, Secret, Verified, Verifier, Webhook, WebhookRejection, WebhookState, handle_events};
 //! use webhook_axum::dispatch::EventRouter;
 //! use webhook_axum::idempotency::{Deduplicator, MemoryStore};
 //! use webhook_axum::senders::stalwart::WebhookEvent;
@@ -29,8 +29,8 @@
 //!     dedup: Deduplicator<MemoryStore>,
 //!     router: EventRouter<WebhookEvent<'static>, std::io::Error>,
 //! }
-//! impl axum::extract::FromRef<App> for Verifier {
-//!     fn from_ref(app: &App) -> Verifier { app.verifier.clone() }
+//! impl WebhookState for App {
+//!     fn verifier(&self) -> Option<&Verifier> { Some(&self.verifier) }
 //! }
 //!
 //! async fn hook(

@@ -19,7 +19,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 use webhook_axum::{
-    EventsAnswer, Scheme, Secret, Verified, Verifier, Webhook, WebhookRejection,
+    EventsAnswer, Scheme, Secret, Verified, Verifier, Webhook, WebhookRejection, WebhookState,
     dispatch::{Event, EventRouter},
     handle_events,
     idempotency::{DedupCounters, DedupOutcome, Deduplicator, MemoryStore},
@@ -38,9 +38,9 @@ struct App<Ev> {
     router: EventRouter<Ev, String>,
 }
 
-impl<Ev> axum::extract::FromRef<App<Ev>> for Verifier {
-    fn from_ref(app: &App<Ev>) -> Verifier {
-        app.verifier.clone()
+impl<Ev> WebhookState for App<Ev> {
+    fn verifier(&self) -> Option<&Verifier> {
+        Some(&self.verifier)
     }
 }
 
