@@ -43,6 +43,10 @@ pub(crate) enum Command {
     /// Verify a captured request; on failure, say which likely mistake explains it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Look into a durable inbox (`listen --inbox`) and act on its events: stats, list,
+    /// show, redrive, replay, purge.
+    #[command(after_help = EXIT_CODES)]
+    Inbox(crate::inbox::InboxArgs),
 }
 
 /// Parses `--scheme`: a [`Scheme`] id or alias, as webhook-core reads it; `--help` lists
@@ -219,6 +223,8 @@ pub(crate) struct ListenArgs {
     /// event is answered 200 and shown as a skipped duplicate).
     #[arg(long)]
     pub(crate) no_dedup: bool,
+    #[command(flatten)]
+    pub(crate) inbox: Box<crate::inbox::ListenInboxArgs>,
 }
 
 #[derive(Debug, Args)]

@@ -133,6 +133,7 @@ fn endpoints() -> Result<Vec<Endpoint>, CliError> {
                 scheme: demo.scheme,
                 verifier: demo.verifier()?,
                 dedup: Some(Deduplicator::for_scheme(store.clone(), demo.scheme)),
+                inbox: None,
             })
         })
         .collect()

@@ -19,12 +19,15 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     let scheme = args.scheme;
     let secret = args.secret.source().load_text()?;
     let verifier = build_verifier(scheme, secret.as_deref().map(String::as_str), &args)?;
+    let intake = crate::inbox::open_intake(&args.inbox, scheme)?;
     let receiver = Arc::new(Receiver {
         endpoints: vec![Endpoint {
             path: None,
             scheme,
             verifier,
-            dedup: (!args.no_dedup).then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
+            dedup: (!args.no_dedup && intake.is_none())
+                .then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
+            inbox: intake.clone(),
         }],
         json: args.json,
         tally: Tally::default(),
@@ -41,13 +44,22 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
                 scheme
             );
         }
-        let app = receiver.router();
-        webhook_axum::serve(socket, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        let Some(intake) = intake else {
+            let app = receiver.router();
+            webhook_axum::serve(socket, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            return Ok::<_, CliError>(());
+        };
+        // With the inbox: workers beside the server, stopped after it on Ctrl-C/SIGTERM.
+        let workers = crate::inbox::Workers::start(&intake, &args.inbox, Arc::clone(&receiver))?;
+        webhook_axum::serve(socket, receiver.router())
+            .with_graceful_shutdown(crate::inbox::shutdown_signal())
             .await?;
-        Ok::<_, CliError>(())
+        workers.stop().await;
+        Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
