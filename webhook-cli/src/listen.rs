@@ -43,6 +43,12 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
                 "listening on http://{address}/ for {} webhooks (Ctrl-C to stop)",
                 scheme
             );
+        } else if intake.is_some() {
+            // Scripts driving `listen --inbox --json` (`--port 0`) need the address.
+            println!(
+                "{}",
+                serde_json::json!({"status": "listening", "url": format!("http://{address}/")})
+            );
         }
         let Some(intake) = intake else {
             let app = receiver.router();
