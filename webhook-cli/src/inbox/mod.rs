@@ -15,6 +15,7 @@
 pub(crate) mod actions;
 pub(crate) mod age;
 pub(crate) mod args;
+pub(crate) mod demo;
 pub(crate) mod forward;
 pub(crate) mod intake;
 pub(crate) mod json;
