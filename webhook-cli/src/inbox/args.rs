@@ -29,7 +29,7 @@ pub(crate) struct ListenInboxArgs {
     #[arg(long, value_name = "URL", requires = "inbox")]
     pub(crate) forward_to: Option<String>,
     /// Sign forwarded events with this Standard Webhooks secret (`whsec_…`): adds
-    /// `webhook-signature`. Visible in the process list: prefer `--forward-secret-env`
+    /// `webhook-signature`. Other local users can read it in `ps` output: prefer `--forward-secret-env`
     /// or `--forward-secret-file`.
     #[arg(long, value_name = "SECRET", requires = "forward_to", conflicts_with_all = ["forward_secret_env", "forward_secret_file"])]
     pub(crate) forward_secret: Option<String>,
