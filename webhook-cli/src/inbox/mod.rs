@@ -3,7 +3,7 @@
 //! - `webhook listen … --inbox PATH`: each verified delivery is stored, and the sender
 //!   answered 200 only once it is committed and synced ([`intake`]); 503 with
 //!   `Retry-After` when the inbox cannot write. Workers in the same process then run
-//!   each event ([`workers`]): print it ([`print`]) or POST it to `--forward-to`
+//!   each event ([`workers`]): print it ([`print`](mod@print)) or POST it to `--forward-to`
 //!   ([`forward`]), retrying with backoff until it succeeds or runs out of attempts
 //!   (then it is dead, kept for `redrive`). Ctrl-C or SIGTERM stops the server, lets
 //!   running handlers finish, and gives the rest back for the next start; after a
