@@ -10,6 +10,15 @@
 //! new events only, and its answer settles the claims (2xx completes, anything else
 //! releases them for the sender's retry).
 //!
+//! While the handler runs, its claims' lease is renewed every third of the lease on
+//! actix's (tokio's) timer, so a handler slower than the lease is not run again by a
+//! redelivery (which gets 409). The handler runs in its own task on the worker: by
+//! default actix keeps a request whose sender hung up running to its end, and where it
+//! drops it instead (`HttpServer::h1_allow_half_closed(false)`, shutdown) the handler
+//! still finishes once and its claims are settled; the cancellation is logged at `warn`
+//! and reported as [`DedupOutcome::Cancelled`]. Every request's outcome goes to the
+//! deduplicator's observer ([`Deduplicator::with_observer`], e.g. [`DedupCounters`]).
+//!
 //! The core's idempotency types ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …)
 //! are re-exported here, so one `use webhook_actix::idempotency::…` reaches all of them.
 
@@ -66,9 +75,18 @@ pub struct Idempotency<S> {
     dedup: Deduplicator<S>,
 }
 
-impl<S> Idempotency<S> {
-    /// Deduplicates with `dedup` (its store and policy).
+impl<S: IdempotencyStore> Idempotency<S> {
+    /// Deduplicates with `dedup` (its store and policy). Unless `dedup` already has a
+    /// [`LeaseTimer`], it gets actix's (tokio's) timer, so the leases of a running
+    /// handler's claims are renewed.
     pub fn new(dedup: Deduplicator<S>) -> Self {
+        let dedup = if dedup.lease_timer().is_some() {
+            dedup
+        } else {
+            dedup.with_lease_timer(LeaseTimer::new(|delay| {
+                Box::pin(actix_web::rt::time::sleep(delay))
+            }))
+        };
         Self { dedup }
     }
 }
@@ -137,11 +155,35 @@ where
             let verified = reduced.map_or(verified, Verified::convert);
             replace_payload(&mut request, verified.body().clone());
             request.extensions_mut().insert(verified);
-            let response = service.call(request).await?;
-            if let Some(gate) = gate {
-                let _ = gate.settle(response.status().is_success()).await;
+            let Some(mut gate) = gate else {
+                // Fail open: nothing to renew or settle.
+                return Ok(service.call(request).await?.map_into_left_body());
+            };
+            let watch = gate.watch_cancellation();
+            let run = async move {
+                let result = gate.hold_while(service.call(request)).await;
+                let success = result.as_ref().is_ok_and(|r| r.status().is_success());
+                let outcome = gate.settle(success).await;
+                tracing::debug!(%outcome, "idempotency claims settled");
+                result
+            };
+            // The handler runs in its own task on this worker: when the sender gives up
+            // first (its timeout, a dropped connection), this future is dropped but the
+            // handler finishes once and its claims are settled, instead of being
+            // cancelled half-way and started again by every retry.
+            let joined = actix_web::rt::spawn(run).await;
+            watch.finish();
+            match joined {
+                Ok(result) => Ok(result?.map_into_left_body()),
+                Err(error) => match error.try_into_panic() {
+                    // The handler panicked: its claims were released; pass the panic on.
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    // The worker is shutting down.
+                    Err(_) => Err(actix_web::error::ErrorServiceUnavailable(
+                        "the server is shutting down",
+                    )),
+                },
             }
-            Ok(response.map_into_left_body())
         })
     }
 }

@@ -221,3 +221,48 @@ async fn credential_failures_carry_a_challenge() {
         .to_request();
     assert_eq!(test::call_service(&app, ok).await.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn a_415_names_the_content_type_received_and_a_store_outage_stays_short() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = test::init_service(
+        App::new()
+            .app_data(WebhookConfig::new(verifier(1 << 20)))
+            .app_data(web::Data::new(calls.clone()))
+            .route("/hook", web::post().to(hook)),
+    )
+    .await;
+    let request = signed(BODY)
+        .insert_header(("content-type", "text/plain; charset=utf-8"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(response).await).unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("`Content-Type: text/plain; charset=utf-8`")
+            && message.contains("application/json"),
+        "{message}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // The sender gets "retry later"; the store's error and the operator's advice are
+    // for the log only.
+    let down = webhook_actix::WebhookRejection::from(webhook_core::Rejection::StoreUnavailable {
+        retry_after_secs: 3,
+        detail: webhook_core::idempotency::StoreError::unavailable("broken pipe").to_string(),
+    });
+    let response = actix_web::ResponseError::error_response(&down);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers().get("retry-after").unwrap(), "3");
+    let bytes = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("retry after 3 s"), "{message}");
+    assert!(
+        !message.contains("broken pipe") && !message.contains("check that"),
+        "{message}"
+    );
+}

@@ -282,3 +282,38 @@ async fn verified_webhook_without_the_layer_is_a_wiring_error() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["code"], "receiver_misconfigured");
 }
+
+#[tokio::test]
+async fn a_415_names_the_content_type_received_and_a_store_outage_stays_short() {
+    let (router, calls) = app(1 << 20);
+    let mut request = signed(BODY);
+    request
+        .headers_mut()
+        .insert("content-type", "text/plain; charset=utf-8".parse().unwrap());
+    let (status, body) = problem(router.oneshot(request).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("`Content-Type: text/plain; charset=utf-8`")
+            && message.contains("application/json"),
+        "{message}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // The sender gets "retry later"; the store's error and the operator's advice are
+    // for the log only.
+    let down = webhook_axum::WebhookRejection(webhook_core::Rejection::StoreUnavailable {
+        retry_after_secs: 3,
+        detail: webhook_core::idempotency::StoreError::unavailable("broken pipe").to_string(),
+    });
+    let response = axum::response::IntoResponse::into_response(down);
+    assert_eq!(response.headers()["retry-after"], "3");
+    let (status, body) = problem(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("retry after 3 s"), "{message}");
+    assert!(
+        !message.contains("broken pipe") && !message.contains("check that"),
+        "{message}"
+    );
+}

@@ -18,8 +18,16 @@ pub(crate) fn headers_from_args(args: &[String]) -> Result<HeaderMap, CliError> 
     Ok(headers)
 }
 
+/// A request read from a capture file.
+pub(crate) struct Capture {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    /// Bytes the file holds past the body's `Content-Length` (not verified).
+    pub(crate) extra: usize,
+}
+
 /// A raw request file: request line, headers, blank line, body.
-pub(crate) fn parse_request(path: &std::path::Path) -> Result<(HeaderMap, Vec<u8>), CliError> {
+pub(crate) fn parse_request(path: &std::path::Path) -> Result<Capture, CliError> {
     let bytes = read_file(path)?;
     let mut slots = [httparse::EMPTY_HEADER; 128];
     let mut request = httparse::Request::new(&mut slots);
@@ -63,9 +71,19 @@ pub(crate) fn parse_request(path: &std::path::Path) -> Result<(HeaderMap, Vec<u8
                 body.len()
             )));
         }
+        let extra = body.len() - length;
         body.truncate(length);
+        return Ok(Capture {
+            headers,
+            body,
+            extra,
+        });
     }
-    Ok((headers, body))
+    Ok(Capture {
+        headers,
+        body,
+        extra: 0,
+    })
 }
 
 fn insert(headers: &mut HeaderMap, name: &str, value: &[u8]) -> Result<(), CliError> {

@@ -91,25 +91,61 @@ impl TypedValueParser for SchemeParser {
     }
 }
 
-/// Where the signing secret comes from (one of them).
+/// Where the signing secret comes from. `verify` and `listen` take several (a receiver
+/// rotating keys holds the old and the new one), in any mix of the three forms; `send`
+/// and `sign` sign with one.
 #[derive(Debug, Clone, Args)]
-#[group(multiple = false)]
 pub(crate) struct SecretArgs {
     /// The secret itself (visible to other local users in the process list: prefer
-    /// `--secret-env` or `--secret-file` outside experiments).
+    /// `--secret-env` or `--secret-file` outside experiments). `verify` and `listen`:
+    /// repeat for several.
     #[arg(long, value_name = "TEXT")]
-    pub(crate) secret: Option<String>,
-    /// Read the secret from this environment variable.
+    pub(crate) secret: Vec<String>,
+    /// Read the secret from this environment variable (`verify`, `listen`: repeatable).
     #[arg(long, value_name = "VAR")]
-    pub(crate) secret_env: Option<String>,
-    /// Read the secret from this file (one trailing newline is removed).
+    pub(crate) secret_env: Vec<String>,
+    /// Read the secret from this file, one trailing newline removed (`verify`,
+    /// `listen`: repeatable).
     #[arg(long, value_name = "PATH")]
-    pub(crate) secret_file: Option<PathBuf>,
+    pub(crate) secret_file: Vec<PathBuf>,
 }
 
 impl SecretArgs {
-    pub(crate) fn source(&self) -> SecretSource {
-        source(&self.secret, &self.secret_env, &self.secret_file)
+    /// Every secret given, values first, then variables, then files.
+    pub(crate) fn sources(&self) -> Vec<SecretSource> {
+        let values = self.secret.iter().map(|t| SecretSource::value(t.clone()));
+        let vars = self.secret_env.iter().map(|v| SecretSource::env(v.clone()));
+        let files = self
+            .secret_file
+            .iter()
+            .map(|p| SecretSource::file(p.clone()));
+        values.chain(vars).chain(files).collect()
+    }
+
+    /// The one secret of a command that signs (`SecretSource::None` if none is given).
+    pub(crate) fn source(&self) -> Result<SecretSource, crate::error::CliError> {
+        let mut sources = self.sources();
+        match sources.len() {
+            0 => Ok(SecretSource::None),
+            1 => Ok(sources.remove(0)),
+            _ => Err(crate::error::CliError::Usage(
+                "give one secret to sign with (--secret, --secret-env or --secret-file, once)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Every secret's text (`verify`, `listen`).
+    pub(crate) fn load_all(
+        &self,
+    ) -> Result<Vec<zeroize::Zeroizing<String>>, crate::error::CliError> {
+        let mut texts = Vec::new();
+        for source in self.sources() {
+            if let Some(text) = source.load_text()? {
+                texts.push(text);
+            }
+        }
+        Ok(texts)
     }
 }
 
@@ -223,6 +259,11 @@ pub(crate) struct ListenArgs {
     /// event is answered 200 and shown as a skipped duplicate).
     #[arg(long)]
     pub(crate) no_dedup: bool,
+    /// Save each request whose body was read (accepted or rejected) in this directory,
+    /// one file each: request line, headers, blank line, body as received, which
+    /// `webhook verify --request FILE` reads.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) save: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) inbox: Box<crate::inbox::ListenInboxArgs>,
 }
@@ -239,11 +280,21 @@ pub(crate) struct SendArgs {
     pub(crate) secret: SecretArgs,
     /// The event type to send (a Stalwart name such as `auth.success`, or the sender's
     /// own event name); default: a typical one for the scheme.
-    #[arg(long, conflicts_with = "file")]
+    #[arg(long, conflicts_with = "body")]
     pub(crate) event: Option<String>,
     /// Send this body as is instead of a generated event.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) file: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", alias = "file")]
+    pub(crate) body: Option<PathBuf>,
+    /// The event id of the samples (Mailtrap `event_id`, email-API and WildDuck `id`;
+    /// Standard Webhooks `webhook-id`, with --body too); default: fresh ids on every
+    /// run. Every event of the run gets it: a way to send a redelivery. Stalwart events
+    /// have no stable id to set.
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Give an event up at the first permanent 4xx answer (any 4xx but 408, 425, 429)
+    /// instead of following the sender's own rule, which retries every failure.
+    #[arg(long)]
+    pub(crate) give_up_on_4xx: bool,
     /// How many events to send.
     #[arg(long, default_value_t = 1)]
     pub(crate) count: u64,
@@ -267,8 +318,8 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// The body to sign (default: standard input).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) file: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", alias = "file")]
+    pub(crate) body: Option<PathBuf>,
     /// Standard Webhooks message id (default: a fresh one).
     #[arg(long)]
     pub(crate) id: Option<String>,

@@ -148,6 +148,7 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
         endpoints: endpoints()?,
         json,
         tally: Tally::default(),
+        save: None,
     });
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = socket.local_addr()?;

@@ -13,12 +13,15 @@ use crate::{
     cli::ListenArgs,
     error::CliError,
     receiver::{Endpoint, Receiver, Tally},
+    save::Saver,
 };
 
 pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     let scheme = args.scheme;
-    let secret = args.secret.source().load_text()?;
-    let verifier = build_verifier(scheme, secret.as_deref().map(String::as_str), &args)?;
+    let secrets = args.secret.load_all()?;
+    let secrets: Vec<&str> = secrets.iter().map(|s| s.as_str()).collect();
+    let verifier = build_verifier(scheme, &secrets, &args)?;
+    let save = args.save.as_deref().map(Saver::new).transpose()?;
     let intake = crate::inbox::open_intake(&args.inbox, scheme)?;
     let receiver = Arc::new(Receiver {
         endpoints: vec![Endpoint {
@@ -31,6 +34,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
         }],
         json: args.json,
         tally: Tally::default(),
+        save,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,12 +76,12 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
 
 pub(crate) fn build_verifier(
     scheme: Scheme,
-    secret: Option<&str>,
+    secrets: &[&str],
     args: &ListenArgs,
 ) -> Result<Verifier, CliError> {
     let mut builder = Verifier::builder(scheme).max_body_bytes(args.max_body);
-    if let Some(text) = secret {
-        builder = builder.secret(scheme.secret_from(text)?);
+    for text in secrets {
+        builder = builder.secret(scheme.secret_from(*text)?);
     }
     if let Some(media_type) = args.media_type {
         builder = builder.media_type(media_type);

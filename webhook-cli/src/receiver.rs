@@ -13,18 +13,21 @@ use std::{
     time::SystemTime,
 };
 
-use crate::render::{self, Outcome};
+use crate::{
+    refusal,
+    render::{self, Outcome},
+    save::Saver,
+};
 use axum::{
     Router,
     extract::{Request, State},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use webhook_axum::WebhookRejection;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
     diagnose::{Diagnosis, diagnose_rejection},
-    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, MemoryStore},
+    idempotency::{DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, Deduplicator, MemoryStore},
 };
 
 /// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
@@ -62,6 +65,8 @@ pub(crate) struct Receiver {
     pub(crate) endpoints: Vec<Endpoint>,
     pub(crate) json: bool,
     pub(crate) tally: Tally,
+    /// Where each request read is saved (`listen --save`).
+    pub(crate) save: Option<Saver>,
 }
 
 impl Receiver {
@@ -78,7 +83,7 @@ impl Receiver {
 }
 
 async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let Some(endpoint) = receiver.endpoint(parts.uri.path()) else {
         return (
             http::StatusCode::NOT_FOUND,
@@ -88,10 +93,18 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
     };
     let scheme = endpoint.scheme;
     receiver.tally.requests.fetch_add(1, Ordering::SeqCst);
-    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, body).await {
+    let bytes = match webhook_axum::read_body(&endpoint.verifier, &parts, &mut body).await {
         Ok(bytes) => bytes,
-        Err(rejection) => return reject(&receiver, scheme, rejection.0, None),
+        Err(rejection) => {
+            let response = reject(&receiver, scheme, rejection.0, None);
+            // Let a sender still writing the body read the answer.
+            refusal::drain(&mut body).await;
+            return response;
+        }
     };
+    if let Some(saver) = &receiver.save {
+        render::saved(saver.save(&parts, &bytes), receiver.json);
+    }
     match endpoint.verifier.verify(&parts, bytes.clone()) {
         Ok(verified) => match &endpoint.inbox {
             Some(intake) => {
@@ -144,11 +157,27 @@ async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Byt
             Tally::add(&receiver.tally.duplicates, skipped);
             let response = print_events(receiver, scheme, &fresh);
             if let Some(gate) = gate {
-                let _ = gate.settle(response.status().is_success()).await;
+                let keys = gate.keys().to_vec();
+                let outcome = gate.settle(response.status().is_success()).await;
+                warn_unsettled(outcome, &keys);
             }
             response
         }
     }
+}
+
+/// Says on stderr when the events' claims were not settled as they should be: a
+/// later retry of these events would not be recognised as a duplicate.
+fn warn_unsettled(outcome: DedupOutcome, keys: &[DedupKey]) {
+    if matches!(outcome, DedupOutcome::Processed | DedupOutcome::Failed) {
+        return;
+    }
+    let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    anstream::eprintln!(
+        "warning: deduplication outcome `{outcome}` for {}: a retry of these events may be \
+         processed again",
+        keys.join(", ")
+    );
 }
 
 fn print_events(receiver: &Receiver, scheme: Scheme, verified: &Verified<Bytes>) -> Response {
@@ -169,13 +198,15 @@ fn reject(
     diagnosis: Option<&Diagnosis>,
 ) -> Response {
     receiver.tally.rejected.fetch_add(1, Ordering::SeqCst);
+    let message = refusal::message(&rejection);
     render::print(
         scheme,
         &Outcome::Rejected {
             rejection: &rejection,
+            message: &message,
             diagnosis,
         },
         receiver.json,
     );
-    WebhookRejection(rejection).into_response()
+    refusal::response(&rejection, message)
 }

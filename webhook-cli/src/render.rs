@@ -43,6 +43,8 @@ pub(crate) enum Outcome<'a> {
     Duplicate(&'a [Summary]),
     Rejected {
         rejection: &'a Rejection,
+        /// What went wrong, in the tool's terms ([`crate::refusal::message`]).
+        message: &'a str,
         /// The likely mistakes, when the rejection was diagnosed.
         diagnosis: Option<&'a Diagnosis>,
     },
@@ -75,10 +77,11 @@ pub(crate) fn print(scheme: Scheme, outcome: &Outcome<'_>, json: bool) {
         }
         Outcome::Rejected {
             rejection,
+            message,
             diagnosis,
         } => {
             anstream::println!(
-                "{ERROR}✘ {} {}{ERROR:#} {:<10} {rejection}",
+                "{ERROR}✘ {} {}{ERROR:#} {:<10} {message}",
                 rejection.status().as_u16(),
                 rejection.code(),
                 scheme.id(),
@@ -90,6 +93,17 @@ pub(crate) fn print(scheme: Scheme, outcome: &Outcome<'_>, json: bool) {
             if let Some(skipped) = &diagnosis.skipped {
                 anstream::println!("    {DIM}{skipped}{DIM:#}");
             }
+        }
+    }
+}
+
+/// Where `listen --save` put a request (or why it could not).
+pub(crate) fn saved(result: std::io::Result<std::path::PathBuf>, json: bool) {
+    match (result, json) {
+        (Ok(path), true) => println!("{}", json!({"status": "saved", "path": path})),
+        (Ok(path), false) => anstream::println!("{DIM}saved {}{DIM:#}", path.display()),
+        (Err(err), _) => {
+            anstream::eprintln!("{ERROR}warning:{ERROR:#} cannot save the request: {err}")
         }
     }
 }
@@ -118,6 +132,7 @@ fn json_lines(scheme: Scheme, outcome: &Outcome<'_>) -> Vec<Value> {
         }
         Outcome::Rejected {
             rejection,
+            message,
             diagnosis,
         } => {
             let mut line = json!({
@@ -125,7 +140,7 @@ fn json_lines(scheme: Scheme, outcome: &Outcome<'_>) -> Vec<Value> {
                 "scheme": scheme.id(),
                 "http_status": rejection.status().as_u16(),
                 "code": rejection.code(),
-                "error": rejection.to_string(),
+                "error": message,
                 "findings": diagnosis
                     .map(|d| d.findings.iter().map(ToString::to_string).collect::<Vec<_>>())
                     .unwrap_or_default(),

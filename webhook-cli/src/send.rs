@@ -7,7 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use webhook_core::Scheme;
 use webhook_sender::{
-    DeliveryPolicy, Endpoint, Format, Message, Record, Sender, SenderBuilder, Stats, Status,
+    Attempt, DeliveryPolicy, Endpoint, Format, Message, ReceiverProblem, Record, RetryOn, Sender,
+    SenderBuilder, Stats, Status,
 };
 
 use crate::{
@@ -22,10 +23,23 @@ const LOG_LINES: usize = 20;
 pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let scheme = args.scheme;
     let sender = senders::of(scheme);
+    let policy = DeliveryPolicy::for_scheme(scheme)
+        .with_timeout(Some(Duration::from_secs_f64(args.timeout.max(0.001))));
+    let policy = if args.give_up_on_4xx {
+        policy.with_retry_on(RetryOn::Transient)
+    } else {
+        policy
+    };
+    let rule = Rule {
+        sender: scheme,
+        text: policy.retry_rule(),
+        own: !args.give_up_on_4xx,
+    };
     let run = SendRun {
         endpoint: endpoint(scheme, &args)?,
-        policy: DeliveryPolicy::for_scheme(scheme)
-            .with_timeout(Some(Duration::from_secs_f64(args.timeout.max(0.001)))),
+        policy,
+        rule,
+        id: args.id.clone(),
         event: args
             .event
             .clone()
@@ -37,10 +51,25 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let stats = match &args.file {
+    let stats = match &args.body {
         Some(path) => {
             let body = read_file(path)?;
-            messages(&runtime, run, move |_, _| Message::json(body.clone()))
+            let id = match (&args.id, scheme.stamps_message_id()) {
+                (Some(_), false) => {
+                    return Err(senders::no_id(
+                        scheme,
+                        "with --body the event id is the one in your file",
+                    ));
+                }
+                (id, _) => id.clone(),
+            };
+            messages(&runtime, run, move |_, _| {
+                let message = Message::json(body.clone());
+                match &id {
+                    Some(id) => message.with_id(id.clone()),
+                    None => message,
+                }
+            })
         }
         None => sender.send(&runtime, run),
     }?;
@@ -55,6 +84,10 @@ pub(crate) fn run(args: SendArgs) -> Result<ExitCode, CliError> {
 pub(crate) struct SendRun {
     pub(crate) endpoint: Endpoint,
     pub(crate) policy: DeliveryPolicy,
+    /// The retry rule the policy follows, for the report.
+    pub(crate) rule: Rule,
+    /// The event id every sample carries (`--id`); `None`: fresh ids.
+    pub(crate) id: Option<String>,
     /// The event type of the samples.
     pub(crate) event: String,
     pub(crate) count: u64,
@@ -70,7 +103,7 @@ fn endpoint(scheme: Scheme, args: &SendArgs) -> Result<Endpoint, CliError> {
         // WildDuck signs nothing: credentials travel in the URL (`user:pass@`).
         return Ok(endpoint);
     }
-    let text = args.secret.source().load_text()?.ok_or_else(|| {
+    let text = args.secret.source()?.load_text()?.ok_or_else(|| {
         CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
     })?;
     Ok(endpoint.secret(scheme.secret_from(text.as_bytes())?)?)
@@ -88,8 +121,16 @@ pub(crate) fn one_per_request(
     })
 }
 
+/// Which retry rule a run follows, said in the report.
+pub(crate) struct Rule {
+    sender: Scheme,
+    text: String,
+    /// The sender's own rule (not `--give-up-on-4xx`).
+    own: bool,
+}
+
 /// Sends `run.count` messages made by `message(event, n)`, one per request.
-fn messages(
+pub(crate) fn messages(
     runtime: &Runtime,
     run: SendRun,
     message: impl Fn(&str, u64) -> Message + Send + 'static,
@@ -109,6 +150,8 @@ impl SendRun {
         let Self {
             endpoint,
             policy,
+            rule,
+            id: _,
             event,
             count,
             rate,
@@ -121,6 +164,7 @@ impl SendRun {
             count,
             rate,
             wait,
+            rule,
         ))
     }
 }
@@ -137,6 +181,7 @@ async fn drive<F: Format>(
     count: u64,
     rate: Option<f64>,
     wait: Duration,
+    rule: Rule,
 ) -> Result<Stats, CliError> {
     let progress = (count > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(count);
@@ -180,11 +225,11 @@ async fn drive<F: Format>(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    print_log(&records, &stats);
+    print_log(&records, &stats, &rule);
     Ok(stats)
 }
 
-fn print_log(records: &[Record], stats: &Stats) {
+fn print_log(records: &[Record], stats: &Stats, rule: &Rule) {
     let shown = if records.len() <= LOG_LINES {
         records.len()
     } else {
@@ -196,7 +241,10 @@ fn print_log(records: &[Record], stats: &Stats) {
             .iter()
             .map(|a| {
                 let result = match (a.status, &a.error) {
-                    (Some(status), _) => status.as_u16().to_string(),
+                    (Some(status), _) => match answer_code(a) {
+                        Some(code) => format!("{} {code}", status.as_u16()),
+                        None => status.as_u16().to_string(),
+                    },
                     (None, Some(error)) => error.clone(),
                     (None, None) => "-".into(),
                 };
@@ -221,20 +269,74 @@ fn print_log(records: &[Record], stats: &Stats) {
             record.label,
             attempts.join(", ")
         );
+        // What the receiver said about its last refusal.
+        if let Some(said) = record.attempts.iter().rev().find_map(receiver_said) {
+            println!("          receiver said: {said}");
+        }
     }
     if records.len() > shown {
         println!("… {} more records", records.len() - shown);
     }
+    let refused = records
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter(|a| a.error.is_some());
+    let permanent = refused
+        .clone()
+        .filter_map(|a| a.status)
+        .find(|s| s.is_client_error() && ![408, 425, 429].contains(&s.as_u16()));
+    if refused.count() > 0 {
+        if rule.own {
+            println!("retry rule ({}'s own): {}", rule.sender, rule.text);
+            if let Some(status) = permanent {
+                println!(
+                    "  the receiver answered {}: resending the same request gets the same \
+                     answer until it changes; --give-up-on-4xx stops at the first",
+                    status.as_u16()
+                );
+            }
+        } else {
+            println!("retry rule (--give-up-on-4xx): {}", rule.text);
+        }
+    }
     println!(
-        "{} submitted, {} delivered, {} gave up, {} discarded, {} dropped; {} requests ({} failed)",
+        "{} submitted, {} delivered, {} gave up, {} abandoned, {} discarded, {} dropped; \
+         {} requests ({} failed)",
         stats.submitted,
         stats.delivered,
         stats.gave_up,
+        stats.abandoned,
         stats.discarded,
         stats.dropped,
         stats.requests,
         stats.failed_requests
     );
+    if stats.abandoned > 0 {
+        println!(
+            "  abandoned: still being retried when --wait ran out (the sender itself would \
+             keep trying)"
+        );
+    }
+}
+
+/// The receiver's problem code in a failed attempt's answer.
+fn answer_code(attempt: &Attempt) -> Option<String> {
+    ReceiverProblem::parse(attempt.answer.as_deref()?)?.code
+}
+
+/// "401 signature_mismatch: …" for an attempt the receiver refused with a body.
+fn receiver_said(attempt: &Attempt) -> Option<String> {
+    let status = attempt.status?;
+    let answer = attempt.answer.as_deref()?;
+    let said = match ReceiverProblem::parse(answer) {
+        Some(problem) => problem.to_string(),
+        None => {
+            let text = String::from_utf8_lossy(answer);
+            let line: String = text.trim().chars().take(200).collect();
+            line.replace(['\r', '\n'], " ")
+        }
+    };
+    (!said.is_empty()).then(|| format!("{} {said}", status.as_u16()))
 }
 
 fn status_word(status: Status) -> &'static str {

@@ -14,7 +14,7 @@ use crate::{
 };
 
 pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
-    let body = match &args.file {
+    let body = match &args.body {
         Some(path) => read_file(path)?,
         None => {
             let mut body = Vec::new();
@@ -31,7 +31,7 @@ pub(crate) fn run(args: SignArgs) -> Result<ExitCode, CliError> {
              a URL token instead"
         )));
     }
-    let text = args.secret.source().load_text()?.ok_or_else(|| {
+    let text = args.secret.source()?.load_text()?.ok_or_else(|| {
         CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
     })?;
     let secret = scheme.secret_from(text.as_bytes())?;

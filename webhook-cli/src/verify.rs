@@ -5,7 +5,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use webhook_core::diagnose::diagnose;
+use webhook_core::{VerifyError, diagnose::diagnose};
 
 use crate::{
     capture,
@@ -22,7 +22,22 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let (mut headers, body) = match (&args.request, &args.body) {
-        (Some(path), _) => capture::parse_request(path)?,
+        (Some(path), _) => {
+            let capture = capture::parse_request(path)?;
+            if capture.extra > 0 {
+                anstream::eprintln!(
+                    "{WARN}warning:{WARN:#} `{}` holds {} more bytes after the body than its \
+                     Content-Length ({}) says; verifying the first {} only (a second request \
+                     in the capture, or bytes a tool added?)",
+                    path.display(),
+                    capture.extra,
+                    capture.body.len(),
+                    capture.body.len(),
+                    WARN = anstyle::AnsiColor::Yellow.on_default().bold()
+                );
+            }
+            (capture.headers, capture.body)
+        }
         (None, Some(path)) => (http::HeaderMap::new(), read_file(path)?),
         (None, None) => {
             return Err(CliError::Usage(
@@ -35,36 +50,76 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
             headers.append(name, value);
         }
     }
-    let secret = args.secret.source().load_text()?.ok_or_else(|| {
-        CliError::Usage("give the secret with --secret, --secret-env or --secret-file".into())
-    })?;
+    let secrets = args.secret.load_all()?;
+    if secrets.is_empty() {
+        return Err(CliError::Usage(
+            "give the secret with --secret, --secret-env or --secret-file (repeat for several)"
+                .into(),
+        ));
+    }
     let now = match args.now {
         Some(seconds) if seconds >= 0 => UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs()),
         Some(_) => return Err(CliError::Usage("--now must not be negative".into())),
         None => SystemTime::now(),
     };
 
-    let diagnosis = diagnose(scheme, secret.as_bytes(), &headers, &body, now);
-    match &diagnosis.result {
-        Ok(()) => {
-            anstream::println!(
-                "{OK}✔ valid{OK:#}: the {scheme} signature matches the body",
-                OK = anstyle::AnsiColor::Green.on_default().bold()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(err) => {
-            anstream::println!("{ERROR}✘ invalid{ERROR:#} ({}): {err}", err.code());
-            if diagnosis.findings.is_empty() {
-                println!(
-                    "  No common mistake explains it: the secret is most likely not the one the \
-                     sender uses, or the body changed in transit."
-                );
-            }
-            for finding in &diagnosis.findings {
-                println!("  → likely: {finding}");
-            }
-            Ok(ExitCode::from(1))
+    // Each secret in turn, as a receiver holding several (rotating keys) tries them.
+    let diagnoses: Vec<_> = secrets
+        .iter()
+        .map(|secret| diagnose(scheme, secret.as_bytes(), &headers, &body, now))
+        .collect();
+    let several = secrets.len() > 1;
+    if let Some(k) = diagnoses.iter().position(|d| d.result.is_ok()) {
+        let which = if several {
+            format!(" (secret {} of {})", k + 1, secrets.len())
+        } else {
+            String::new()
+        };
+        anstream::println!(
+            "{OK}✔ valid{OK:#}: the {scheme} signature matches the body{which}",
+            OK = anstyle::AnsiColor::Green.on_default().bold()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(Err(err)) = diagnoses.first().map(|d| &d.result) else {
+        return Ok(ExitCode::from(1));
+    };
+    if let VerifyError::MissingSignature { header } = err {
+        anstream::println!(
+            "{ERROR}✘ invalid{ERROR:#} ({}): no signature header: the request has no `{header}` \
+             header, so there is nothing to check the secret against",
+            err.code()
+        );
+        println!(
+            "  Was the header captured? Pass the raw request with --request FILE (`webhook \
+             listen --save DIR` writes one), or the header with -H '{header}: …'; if the \
+             sender has no signing secret set, it sends none."
+        );
+    } else {
+        anstream::println!("{ERROR}✘ invalid{ERROR:#} ({}): {err}", err.code());
+    }
+    let mut explained = false;
+    for (k, diagnosis) in diagnoses.iter().enumerate() {
+        let label = if several {
+            format!("with secret {} of {}: ", k + 1, secrets.len())
+        } else {
+            String::new()
+        };
+        for finding in &diagnosis.findings {
+            explained = true;
+            println!("  → likely: {label}{finding}");
         }
     }
+    if !explained && !matches!(err, VerifyError::MissingSignature { .. }) {
+        let secret = if several {
+            "none of the secrets is"
+        } else {
+            "the secret is most likely not"
+        };
+        println!(
+            "  No common mistake explains it: {secret} the one the sender uses, or the body \
+             changed in transit."
+        );
+    }
+    Ok(ExitCode::from(1))
 }

@@ -193,14 +193,19 @@ pub enum VerifyError {
     /// The request declares a `Content-Type` other than the one the verifier is pinned
     /// to ([`VerifierBuilder::media_type`](crate::VerifierBuilder::media_type)).
     #[error(
-        "the request declares {}, but this endpoint accepts {} only: set the sender's \
-         payload format to match, or pin the other format",
-        found.describe(),
-        expected.describe()
+        "the request declares {}, but this endpoint accepts {} only: the sender is expected \
+         to send `Content-Type: {}` (set its payload format to match), or pin this endpoint \
+         to the other format",
+        crate::media_type::declared_phrase(*found, declared.as_deref()),
+        expected.describe(),
+        expected.as_str().unwrap_or("?")
     )]
     UnsupportedMediaType {
         /// What the request declared.
         found: MediaType,
+        /// The `Content-Type` value as received (cut to 80 characters), when the header
+        /// was present once.
+        declared: Option<Box<str>>,
         /// What the verifier is pinned to.
         expected: MediaType,
     },

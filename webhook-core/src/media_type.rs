@@ -82,6 +82,16 @@ impl MediaType {
         }
     }
 
+    /// The `Content-Type` value a request declares, as text for messages: `None` when
+    /// the header is absent or repeated. Cut to [`DECLARED_MAX_CHARS`] characters: the
+    /// value goes back to the sender in the problem body and into logs.
+    pub(crate) fn declared<R: RequestView + ?Sized>(request: &R) -> Option<Box<str>> {
+        match request.header(&CONTENT_TYPE) {
+            HeaderLookup::One(value) => Some(declared_text(value)),
+            HeaderLookup::Absent | HeaderLookup::Repeated => None,
+        }
+    }
+
     /// The type in prose, for messages.
     pub(crate) fn describe(self) -> &'static str {
         match self {
@@ -104,6 +114,33 @@ impl MediaType {
     }
 }
 
+/// The most characters of a declared `Content-Type` quoted in a message.
+pub(crate) const DECLARED_MAX_CHARS: usize = 80;
+
+fn declared_text(value: &[u8]) -> Box<str> {
+    let text = String::from_utf8_lossy(value);
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut cut: String = chars
+        .by_ref()
+        .take(DECLARED_MAX_CHARS)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if chars.next().is_some() {
+        cut.push('…');
+    }
+    cut.into_boxed_str()
+}
+
+/// How a message names what a request declared: its `Content-Type` value when there was
+/// one, else the type in prose ("no content type", "several `Content-Type` headers").
+pub(crate) fn declared_phrase(found: MediaType, declared: Option<&str>) -> String {
+    match declared {
+        Some(value) => format!("`Content-Type: {value}`"),
+        None => found.describe().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +157,22 @@ mod tests {
             MediaType::from_header(b" application/x-www-form-urlencoded "),
             MediaType::FormUrlEncoded
         );
+    }
+
+    #[test]
+    fn a_declared_value_is_quoted_bounded() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(MediaType::declared(&headers), None);
+        headers.insert("content-type", "text/plain; charset=utf-8".parse().unwrap());
+        assert_eq!(
+            MediaType::declared(&headers).as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        headers.insert("content-type", "x".repeat(500).parse().unwrap());
+        let long = MediaType::declared(&headers).unwrap();
+        assert_eq!(long.chars().count(), DECLARED_MAX_CHARS + 1);
+        assert!(long.ends_with('…'));
+        headers.append("content-type", "application/json".parse().unwrap());
+        assert_eq!(MediaType::declared(&headers), None);
     }
 }

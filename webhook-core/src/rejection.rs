@@ -119,6 +119,10 @@ impl Rejection {
     /// Records the rejection as a `tracing` event at warn level (status, code and the
     /// message, which never holds a secret or a MAC). Adapters call this once per
     /// rejected request.
+    ///
+    /// The message here is the full one ([`Display`](std::fmt::Display)): for a store
+    /// outage it carries the store's error and what the operator should check, which the
+    /// sender's [`Rejection::problem`] body leaves out.
     pub fn log(&self) {
         tracing::warn!(
             status = self.status().as_u16(),
@@ -155,8 +159,35 @@ impl Rejection {
     /// let problem = rejection.problem();
     /// assert_eq!((problem.status.as_u16(), &*problem.code), (401, "missing_signature"));
     /// ```
+    ///
+    /// The body goes to the sender, so it says only what the sender can act on: for a
+    /// store outage, "retry later", without the store's error or the operator's advice,
+    /// which [`Rejection::log`] records instead.
+    ///
+    /// ```
+    /// use webhook_core::{Rejection, idempotency::StoreError};
+    ///
+    /// let down = Rejection::StoreUnavailable {
+    ///     retry_after_secs: 5,
+    ///     detail: StoreError::unavailable("broken pipe").to_string(),
+    /// };
+    /// assert_eq!(
+    ///     down.problem().error,
+    ///     "the receiver cannot check for duplicates right now: retry after 5 s"
+    /// );
+    /// assert!(down.to_string().contains("broken pipe")); // the log's message
+    /// ```
     pub fn problem(&self) -> Problem {
-        Problem::new(self.status(), self.code(), self.to_string())
+        let message = match self {
+            Self::StoreUnavailable {
+                retry_after_secs, ..
+            } => format!(
+                "the receiver cannot check for duplicates right now: retry after \
+                 {retry_after_secs} s"
+            ),
+            other => other.to_string(),
+        };
+        Problem::new(self.status(), self.code(), message)
     }
 }
 
@@ -179,6 +210,28 @@ mod tests {
                 .headers()
                 .contains(&("retry-after", Cow::Borrowed("3")))
         );
+    }
+
+    #[test]
+    fn a_store_outage_tells_the_sender_to_retry_and_the_log_why() {
+        let rejection = Rejection::StoreUnavailable {
+            retry_after_secs: 2,
+            detail: crate::idempotency::StoreError::unavailable("broken pipe").to_string(),
+        };
+        let problem = rejection.problem();
+        assert_eq!(problem.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(problem.code, "store_unavailable");
+        assert!(
+            problem.error.contains("retry after 2 s"),
+            "{}",
+            problem.error
+        );
+        for internal in ["broken pipe", "check that", "idempotency store"] {
+            assert!(!problem.error.contains(internal), "{}", problem.error);
+        }
+        // The operator's message keeps the detail and the advice.
+        let logged = rejection.to_string();
+        assert!(logged.contains("broken pipe") && logged.contains("check that it is running"));
     }
 
     #[test]

@@ -38,21 +38,8 @@ impl Tag {
 }
 
 impl ConstantTimeEq for Tag {
-    /// Compared as four `u64` lanes: `subtle` guards each lane comparison and the
-    /// combination, and four word compares cost far less than 32 byte compares, each
-    /// behind its own optimization barrier.
     fn ct_eq(&self, other: &Self) -> Choice {
-        let lanes = |bytes: &[u8; TAG_LEN]| {
-            let mut out = [0u64; TAG_LEN / 8];
-            for (lane, chunk) in out.iter_mut().zip(bytes.chunks_exact(8)) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                *lane = u64::from_ne_bytes(word);
-            }
-            out
-        };
-        let (a, b) = (lanes(&self.0), lanes(&other.0));
-        a[0].ct_eq(&b[0]) & a[1].ct_eq(&b[1]) & a[2].ct_eq(&b[2]) & a[3].ct_eq(&b[3])
+        self.0.ct_eq(&other.0)
     }
 }
 

@@ -74,6 +74,8 @@ pub struct Verification {
     pub(crate) message_id: Option<Box<str>>,
     pub(crate) signed_at: Option<i64>,
     pub(crate) media_type: MediaType,
+    /// The declared `Content-Type` value when it is not JSON, for a 415's message.
+    pub(crate) declared_type: Option<Box<str>>,
 }
 
 impl Verification {

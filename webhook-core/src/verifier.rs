@@ -225,7 +225,11 @@ impl Verifier {
                 pinned
             }
             (Some(expected), found) => {
-                return Err(VerifyError::UnsupportedMediaType { found, expected });
+                return Err(VerifyError::UnsupportedMediaType {
+                    found,
+                    declared: MediaType::declared(request),
+                    expected,
+                });
             }
         };
 
@@ -261,6 +265,12 @@ impl Verifier {
                 message_id,
                 signed_at,
                 media_type,
+                // Kept only for a body a parser may refuse with 415, to name the value;
+                // JSON (every sender's usual format) costs nothing.
+                declared_type: match media_type {
+                    MediaType::Json | MediaType::Missing => None,
+                    _ => MediaType::declared(request),
+                },
             },
         ))
     }

@@ -88,7 +88,8 @@ fn a_reserialized_body_is_named() {
 
     // The receiver pretty-printed it (serde_json sorts keys): a sender that itself signs
     // sorted compact JSON is recognised; the original order of an unsorted body cannot be
-    // recovered from a sorted copy, so there nothing is claimed.
+    // recovered from a sorted copy, but the event's keys out of Stalwart's order say
+    // what happened.
     let value: serde_json::Value = serde_json::from_slice(BODY).unwrap();
     let sorted_compact = serde_json::to_vec(&value).unwrap();
     let pretty = serde_json::to_vec_pretty(&value).unwrap();
@@ -104,7 +105,26 @@ fn a_reserialized_body_is_named() {
         }]
     );
     let diagnosis = run(Scheme::Stalwart, SECRET, &request, &pretty, now());
-    assert!(diagnosis.findings.is_empty(), "{:?}", diagnosis.findings);
+    assert_eq!(
+        diagnosis.findings,
+        [Finding::KeysReordered {
+            scheme: Scheme::Stalwart,
+            found: vec!["createdAt", "data", "id", "type"]
+        }]
+    );
+    let said = diagnosis.findings[0].to_string();
+    assert!(
+        said.contains("`createdAt`, `data`, `id`, `type`")
+            && said.contains("Stalwart writes `id`, `createdAt`, `type`, `data`")
+            && said.contains("own key order"),
+        "{said}"
+    );
+    // Compact and sorted, the same.
+    let diagnosis = run(Scheme::Stalwart, SECRET, &request, &sorted_compact, now());
+    assert!(matches!(
+        diagnosis.findings[..],
+        [Finding::KeysReordered { .. }]
+    ));
 
     // A trailing newline added by a tool.
     let diagnosis = run(
@@ -119,6 +139,24 @@ fn a_reserialized_body_is_named() {
         [Finding::BodyReserialized {
             signed: BodyForm::WithoutTrailingNewline
         }]
+    );
+    // Said as what it is: a newline added, not a JSON re-serialization.
+    let said = diagnosis.findings[0].to_string();
+    assert!(
+        said.contains("a newline was added after signing") && !said.contains("re-serialized"),
+        "{said}"
+    );
+    // And the reverse: the sender's final newline lost.
+    let with_newline = [BODY, b"\n"].concat();
+    let signed_newline = headers(&[(
+        "x-signature",
+        &stalwart::sign(&Secret::new(SECRET), &with_newline),
+    )]);
+    let diagnosis = run(Scheme::Stalwart, SECRET, &signed_newline, BODY, now());
+    let said = diagnosis.findings[0].to_string();
+    assert!(
+        said.contains("final newline was lost") && !said.contains("re-serialized"),
+        "{said}"
     );
 }
 

@@ -143,6 +143,44 @@ fn verified_bodies_parse_through_the_verifier() {
 }
 
 #[test]
+fn a_415_names_the_content_type_received_and_the_one_expected() {
+    let secret = Secret::new("your-webhook-secret");
+    let verifier = Verifier::builder(Scheme::EmailApi)
+        .secret(secret.clone())
+        .build()
+        .unwrap();
+    let body = fixture("bounced.json");
+    for declared in [
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+    ] {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            email_api::SIGNATURE_HEADER,
+            email_api::sign(&secret, &body).parse().unwrap(),
+        );
+        headers.insert("content-type", declared.parse().unwrap());
+        let verified = verifier.verify(&headers, &body[..]).unwrap();
+        let err = verified.parse::<EmailApiPayload<'static>>().unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("`Content-Type: {declared}`")),
+            "{message}"
+        );
+        assert!(message.contains("sent as application/json"), "{message}");
+        assert!(
+            !message.contains("(Other)") && !message.contains("(FormUrlEncoded)"),
+            "{message}"
+        );
+        let borrowed = verified
+            .parse_borrowed::<EmailApiPayload<'_>>()
+            .unwrap_err();
+        assert_eq!(borrowed, err);
+    }
+}
+
+#[test]
 fn unknown_types_and_fields_are_kept_in_place() {
     // Unknown keys before, between and after known ones, at both levels; an array
     // `to`; a numeric bounce code; an explicit null for a known optional field.

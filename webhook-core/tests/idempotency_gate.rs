@@ -8,8 +8,9 @@ use webhook_core::{
     MediaType, ParseContext, Rejection, Scheme, Secret, Verified, Verifier,
     events::parse_unverified_borrowed,
     idempotency::{
-        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupKey, DedupPolicy, Deduplicator,
-        FailurePolicy, IdempotencyStore, MemoryStore, StoreError,
+        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupCounters, DedupKey, DedupOutcome,
+        DedupPolicy, Deduplicator, FailurePolicy, IdempotencyStore, LeaseTimer, MemoryStore,
+        StoreError,
     },
     senders::{
         mailtrap, stalwart,
@@ -65,7 +66,12 @@ impl Settle for Decision<MemoryStore> {
         match self {
             Decision::Run { reduced, gate } => {
                 if let Some(gate) = gate {
-                    let _ = block_on(gate.settle(success));
+                    let expected = if success {
+                        DedupOutcome::Processed
+                    } else {
+                        DedupOutcome::Failed
+                    };
+                    assert_eq!(block_on(gate.settle(success)), expected);
                 }
                 Decision::Run {
                     reduced,
@@ -276,6 +282,9 @@ impl IdempotencyStore for Down {
     async fn release(&self, _: &DedupKey, _: &ClaimToken) -> Result<(), StoreError> {
         unreachable!("nothing was claimed")
     }
+    async fn renew(&self, _: &DedupKey, _: &ClaimToken, _: Duration) -> Result<(), StoreError> {
+        unreachable!("nothing was claimed")
+    }
 }
 
 #[test]
@@ -309,4 +318,144 @@ fn an_unparsable_body_is_a_parse_rejection_and_claims_nothing() {
     assert_eq!(err.code(), "empty_batch");
     let _: Option<WebhookEvents<'_>> =
         parse_unverified_borrowed(&batch(&[1]), ParseContext::new(MediaType::Json)).ok();
+}
+
+/// A timer on a thread per wait: the core has no runtime of its own.
+fn thread_timer() -> LeaseTimer {
+    LeaseTimer::new(|delay| Box::pin(thread_sleep(delay)))
+}
+
+fn thread_sleep(delay: Duration) -> impl std::future::Future<Output = ()> + Send {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        let _ = done.send(());
+    });
+    async move {
+        let _ = wait.await;
+    }
+}
+
+/// A memory store whose claims cannot be renewed, as if another delivery had taken
+/// each one over as soon as its lease ran out.
+#[derive(Clone)]
+struct LosesLeases(MemoryStore);
+
+impl IdempotencyStore for LosesLeases {
+    async fn claim(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {
+        self.0.claim(key, lease).await
+    }
+    async fn complete(
+        &self,
+        k: &DedupKey,
+        t: &ClaimToken,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.0.complete(k, t, ttl).await
+    }
+    async fn release(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        self.0.release(key, token).await
+    }
+    async fn renew(&self, _: &DedupKey, _: &ClaimToken, _: Duration) -> Result<(), StoreError> {
+        Err(StoreError::LeaseLost)
+    }
+}
+
+#[test]
+fn a_refused_renewal_makes_the_run_a_lost_lease() {
+    let counters = DedupCounters::new();
+    let policy = DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(Duration::from_millis(30));
+    let dedup = Deduplicator::new(LosesLeases(MemoryStore::new()), policy)
+        .with_lease_timer(thread_timer())
+        .with_observer(counters.clone());
+    let Decision::Run {
+        gate: Some(mut gate),
+        ..
+    } = block_on(dedup.decide(&verify(batch(&[1])))).unwrap()
+    else {
+        panic!("a new event runs");
+    };
+    // A handler several renewal periods long: the first renewal is refused.
+    block_on(gate.hold_while(thread_sleep(Duration::from_millis(150))));
+    // The store accepts the completion (nobody else holds the key), but the lease was
+    // lost meanwhile: the run is reported as such, never as a clean "processed".
+    assert_eq!(block_on(gate.settle(true)), DedupOutcome::LeaseLost);
+    assert_eq!(counters.get(DedupOutcome::LeaseLost), 1, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Processed), 0, "{counters:?}");
+    assert_eq!(counters.runs(), 1);
+}
+
+#[test]
+fn every_decision_and_settlement_is_reported_to_the_observer() {
+    let counters = DedupCounters::new();
+    let dedup = dedup().with_observer(counters.clone());
+    let one = verify(batch(&[1]));
+
+    let first = block_on(dedup.decide(&one)).unwrap();
+    let busy = block_on(dedup.decide(&one)).unwrap_err();
+    assert_eq!(busy.status(), StatusCode::CONFLICT);
+    assert!(matches!(first.settled(true), Decision::Run { .. }));
+    assert!(matches!(
+        block_on(dedup.decide(&one)).unwrap(),
+        Decision::Duplicate
+    ));
+
+    let two = verify(batch(&[2]));
+    assert!(matches!(run(&dedup, &two, false), Decision::Run { .. }));
+    // A handler that panicked or was dropped: its gate goes unsettled.
+    drop(block_on(dedup.decide(&two)).unwrap());
+
+    let expected = [
+        (DedupOutcome::Processed, 1),
+        (DedupOutcome::InProgress, 1),
+        (DedupOutcome::Duplicate, 1),
+        (DedupOutcome::Failed, 1),
+        (DedupOutcome::Abandoned, 1),
+        (DedupOutcome::LeaseLost, 0),
+        (DedupOutcome::Cancelled, 0),
+    ];
+    for (outcome, count) in expected {
+        assert_eq!(counters.get(outcome), count, "{outcome}: {counters:?}");
+    }
+    assert_eq!(counters.runs(), 3);
+}
+
+#[test]
+fn run_once_with_a_timer_renews_a_slow_handlers_claim() {
+    let counters = DedupCounters::new();
+    let lease = Duration::from_millis(60);
+    let dedup = Deduplicator::new(
+        MemoryStore::new(),
+        DedupPolicy::for_scheme(Scheme::Mailtrap).with_lease(lease),
+    )
+    .with_lease_timer(thread_timer())
+    .with_observer(counters.clone());
+    let key = DedupKey::event_id(Scheme::Mailtrap, "slow-event").unwrap();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let deliver = || {
+        dedup.run_once(&key, || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Four leases long.
+            thread_sleep(lease * 4).await;
+            Ok::<_, ()>(())
+        })
+    };
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| block_on(deliver()));
+        // Well past the first lease: without renewal this delivery would run too.
+        std::thread::sleep(lease * 2);
+        let second = block_on(deliver());
+        assert!(
+            matches!(
+                second,
+                webhook_core::idempotency::RunOutcome::InProgress { .. }
+            ),
+            "{second:?}"
+        );
+        let first = first.join().unwrap();
+        assert!(first.answer().is_success(), "{first:?}");
+    });
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(counters.get(DedupOutcome::Processed), 1, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::InProgress), 1, "{counters:?}");
 }

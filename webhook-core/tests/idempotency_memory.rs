@@ -365,6 +365,16 @@ impl IdempotencyStore for Flaky {
         self.check()?;
         self.inner.release(key, token).await
     }
+
+    async fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.renew(key, token, lease).await
+    }
 }
 
 #[test]

@@ -771,10 +771,23 @@ fn a_pinned_media_type_refuses_the_others() {
                     err,
                     VerifyError::UnsupportedMediaType {
                         found,
+                        declared: declared.map(Into::into),
                         expected: MediaType::JsonLines
                     }
                 );
                 assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                // The message names the value received and what the sender should send.
+                let message = err.to_string();
+                let declared = declared.unwrap();
+                assert!(
+                    message.contains(&format!("`Content-Type: {declared}`")),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("expected to send `Content-Type: application/jsonl`"),
+                    "{message}"
+                );
+                assert!(!message.contains("Other") && !message.contains("FormUrlEncoded"));
             }
         }
     }

@@ -26,6 +26,9 @@
 //!   [`StoreError::LeaseLost`](webhook_core::idempotency::StoreError::LeaseLost)).
 //!   Tokens are 8 random bytes per store instance plus a counter: unique across
 //!   replicas and restarts.
+//! - **renew** (the adapters' heartbeat while a handler runs, at a third of the lease)
+//!   is a Lua script that runs `PEXPIRE key lease` only while the value is still this
+//!   claim's `p:<token>`: a lease that ran out is never revived.
 //! - Expiry is Redis's own: a crashed holder's claim disappears with its lease, a
 //!   completed event with its ttl. Redis's `maxmemory` policy should be `noeviction`
 //!   or a `volatile-*` one that the application's other keys absorb: evicting a claim

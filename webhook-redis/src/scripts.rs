@@ -70,12 +70,31 @@ end
 return -1
 ";
 
-/// The three scripts, hashed once (they run by `EVALSHA`, loaded on first use).
+/// Renews `KEYS[1]` if `ARGV[1]` (the claim's in-progress value) still holds it:
+/// its expiry becomes `ARGV[2]` ms from now unless it already runs longer. Returns 1
+/// renewed, 0 the claim is gone (expired, released, completed or taken over: a lost
+/// lease is never revived), -1 a value this library did not write.
+pub(crate) const RENEW: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
+  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+  return 1
+end
+if not held or held == 'd' or string.sub(held, 1, 2) == 'p:' then
+  return 0
+end
+return -1
+";
+
+/// The four scripts, hashed once (they run by `EVALSHA`, loaded on first use).
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub(crate) claim: Script,
     pub(crate) complete: Script,
     pub(crate) release: Script,
+    pub(crate) renew: Script,
 }
 
 impl Scripts {
@@ -84,6 +103,7 @@ impl Scripts {
             claim: Script::new(CLAIM),
             complete: Script::new(COMPLETE),
             release: Script::new(RELEASE),
+            renew: Script::new(RENEW),
         }
     }
 }

@@ -225,6 +225,24 @@ impl RedisStore {
             _ => Err(foreign(key)),
         }
     }
+
+    async fn renew_key(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let mut invocation = self.shared.scripts.renew.prepare_invoke();
+        invocation
+            .key(self.redis_key(key))
+            .arg(held_value(token))
+            .arg(millis(lease));
+        match self.run::<i64>(&invocation).await? {
+            1 => Ok(()),
+            0 => Err(StoreError::LeaseLost),
+            _ => Err(foreign(key)),
+        }
+    }
 }
 
 impl IdempotencyStore for RedisStore {
@@ -259,6 +277,16 @@ impl IdempotencyStore for RedisStore {
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.release_key(key, token)
+    }
+
+    /// One script: `PEXPIRE` only while the value is still this claim's `p:<token>`.
+    fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.renew_key(key, token, lease)
     }
 
     /// Spawns the release on the current tokio runtime, if there is one; otherwise the

@@ -24,6 +24,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use bytes::Bytes;
 use http::StatusCode;
 use tokio::{
     sync::{mpsc, oneshot},
@@ -89,7 +90,7 @@ impl<I> Ord for Parked<I> {
     }
 }
 
-type Done = (Duration, Result<http::Response<()>, TransportError>);
+type Done = (Duration, Result<http::Response<Bytes>, TransportError>);
 
 pub(crate) struct Engine<F: Format> {
     shared: Arc<Shared<F>>,
@@ -357,7 +358,7 @@ impl<F: Format> Engine<F> {
                     &request,
                     started,
                     &[],
-                    None,
+                    (None, None),
                     Duration::ZERO,
                     Some(&error),
                     true,
@@ -393,21 +394,27 @@ impl<F: Format> Engine<F> {
         &mut self,
         id: tokio::task::Id,
         latency: Duration,
-        result: Result<http::Response<()>, TransportError>,
+        result: Result<http::Response<Bytes>, TransportError>,
     ) {
         let Some(flight) = self.flights.remove(&id) else {
             return;
         };
-        let (status, error) = match result {
+        let (status, error, answer) = match result {
             Ok(response) => {
                 let status = response.status();
                 if self.policy.success.accepts(status) {
-                    (Some(status), None)
+                    (Some(status), None, None)
                 } else {
-                    (Some(status), Some(describe_status(status, &response)))
+                    let error = describe_status(status, &response);
+                    let body = response.into_body();
+                    (
+                        Some(status),
+                        Some(error),
+                        (!body.is_empty()).then_some(body),
+                    )
                 }
             }
-            Err(err) => (None, Some(err.to_string())),
+            Err(err) => (None, Some(err.to_string()), None),
         };
         let wire_ids: Vec<Option<String>> = if flight.wire_ids.is_empty() {
             vec![flight.message_id.clone(); flight.request.entries.len()]
@@ -418,12 +425,16 @@ impl<F: Format> Engine<F> {
             &flight.request,
             flight.started,
             &wire_ids,
-            status,
+            (status, answer),
             latency,
             error.as_deref(),
             error.is_some(),
         );
         match error {
+            // A permanent client error under a rule that does not retry it.
+            Some(error) if status.is_some_and(|s| !self.policy.retry_on.retries(s)) => {
+                self.give_up(flight.request, error);
+            }
             None => {
                 for entry in flight.request.entries {
                     self.shared.report(
@@ -488,7 +499,7 @@ impl<F: Format> Engine<F> {
         request: &Request<F::Item>,
         at: SystemTime,
         wire_ids: &[Option<String>],
-        status: Option<StatusCode>,
+        (status, answer): (Option<StatusCode>, Option<Bytes>),
         latency: Duration,
         error: Option<&str>,
         failed: bool,
@@ -508,6 +519,7 @@ impl<F: Format> Engine<F> {
                         status,
                         latency,
                         error: error.map(str::to_owned),
+                        answer: answer.clone(),
                         batch_size,
                     },
                 )
@@ -549,7 +561,7 @@ impl<F: Format> Engine<F> {
     }
 }
 
-fn describe_status(status: StatusCode, response: &http::Response<()>) -> String {
+fn describe_status(status: StatusCode, response: &http::Response<Bytes>) -> String {
     if status.is_redirection() {
         let to = response
             .headers()
@@ -558,6 +570,9 @@ fn describe_status(status: StatusCode, response: &http::Response<()>) -> String 
             .unwrap_or("?");
         format!("HTTP {status}: redirect to `{to}` not followed (a POST must not be redirected)")
     } else {
-        format!("HTTP {status}: not a success under this policy")
+        match crate::problem::ReceiverProblem::parse(response.body()) {
+            Some(problem) => format!("HTTP {status}: {problem}"),
+            None => format!("HTTP {status}: not a success under this policy"),
+        }
     }
 }

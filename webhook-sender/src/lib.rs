@@ -134,6 +134,7 @@ mod log;
 mod message;
 mod outcome;
 mod policy;
+mod problem;
 mod sender;
 mod senders;
 mod shared;
@@ -148,7 +149,8 @@ pub use format::{Format, Rendered};
 pub use log::{Attempt, DEFAULT_LOG_RETENTION, DeliveryLog, Record, Stats, Status, Ticket};
 pub use message::{Message, MessageFormat};
 pub use outcome::{DeliveryOutcome, Outcomes};
-pub use policy::{DeliveryPolicy, Jitter, Retry, Schedule, Success};
+pub use policy::{DeliveryPolicy, Jitter, Retry, RetryOn, Schedule, Success};
+pub use problem::ReceiverProblem;
 pub use sender::{SendHandle, Sender, SenderBuilder};
 pub use senders::email_api::{EMAIL_DATA_KEY_ORDER, EmailApiFormat, EmailApiItem, new_event_id};
 pub use senders::mailtrap::{
@@ -161,4 +163,6 @@ pub use senders::stalwart::{
 };
 pub use senders::standard_webhooks::new_message_id;
 pub use senders::wildduck::{WILDDUCK_KEY_ORDER, WildDuckFormat, WildDuckItem, new_object_id};
-pub use transport::{HttpTransport, Transport, TransportError, TransportFuture};
+pub use transport::{
+    HttpTransport, RESPONSE_EXCERPT_BYTES, Transport, TransportError, TransportFuture,
+};

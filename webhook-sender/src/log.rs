@@ -17,6 +17,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use bytes::Bytes;
 use http::StatusCode;
 
 /// Finished records kept by default.
@@ -72,6 +73,10 @@ pub struct Attempt {
     pub latency: Duration,
     /// Why the attempt failed (`None` when it succeeded).
     pub error: Option<String>,
+    /// The start of the receiver's answer to a failed attempt (at most
+    /// [`RESPONSE_EXCERPT_BYTES`](crate::RESPONSE_EXCERPT_BYTES); empty bodies and
+    /// successful attempts keep none): typically its problem JSON, saying why it refused.
+    pub answer: Option<Bytes>,
     /// How many items the request carried.
     pub batch_size: usize,
 }

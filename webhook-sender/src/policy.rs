@@ -13,6 +13,11 @@
 //! - [`Retry::Schedule`] (every other sender): the same request is sent again after each
 //!   wait of a fixed list; when the list is used up the request's items are given up.
 //!
+//! Which failures are retried is [`RetryOn`]: every sender's own rule retries them all
+//! ([`RetryOn::AnyFailure`], a 400 like a 503, as their documentation and code do);
+//! [`RetryOn::Transient`] gives a permanent 4xx up at once, for tools and test harnesses.
+//! [`DeliveryPolicy::retry_rule`] says the rule in words for a report.
+//!
 //! Waits are measured from the end of the failed attempt (its response, error or
 //! timeout), as a queue that re-schedules a failed job does.
 
@@ -48,6 +53,42 @@ pub struct DeliveryPolicy {
     pub timeout: Option<Duration>,
     /// Random spread applied to scheduled waits (not to the throttle).
     pub jitter: Option<Jitter>,
+    /// Which failed attempts are retried: every sender's own rule is
+    /// [`RetryOn::AnyFailure`] (their documentation and code retry every non-success
+    /// answer alike, a `400` as much as a `503`).
+    pub retry_on: RetryOn,
+}
+
+/// Which failed attempts [`DeliveryPolicy::retry`] applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RetryOn {
+    /// Every failure: any answer the success rule refuses, a timeout, a connection
+    /// error. What Stalwart, the email-API senders, Mailtrap, WildDuck and Svix do.
+    #[default]
+    AnyFailure,
+    /// Only failures that may pass on their own: a permanent client error (a 4xx other
+    /// than 408, 425 and 429: a wrong signature, a body too large, an unsupported media
+    /// type) gives the request's items up at once, since resending the same bytes gets
+    /// the same answer. For test harnesses and tools, not a real sender's rule.
+    Transient,
+}
+
+impl RetryOn {
+    /// Whether a request that got `status` (a failure under the success rule) may be
+    /// retried.
+    pub fn retries(self, status: StatusCode) -> bool {
+        match self {
+            RetryOn::AnyFailure => true,
+            RetryOn::Transient => !is_permanent(status),
+        }
+    }
+}
+
+/// A 4xx that resending the same request cannot change (408 Request Timeout, 425 Too
+/// Early and 429 Too Many Requests can).
+pub(crate) fn is_permanent(status: StatusCode) -> bool {
+    status.is_client_error() && ![408, 425, 429].contains(&status.as_u16())
 }
 
 /// What to do with a failed request.
@@ -229,7 +270,73 @@ impl DeliveryPolicy {
             success: Success::Any2xx,
             timeout: Some(Duration::from_secs(30)),
             jitter: None,
+            retry_on: RetryOn::AnyFailure,
         }
+    }
+
+    /// Sets [`DeliveryPolicy::retry_on`].
+    pub fn with_retry_on(mut self, retry_on: RetryOn) -> Self {
+        self.retry_on = retry_on;
+        self
+    }
+
+    /// The retry rule in words, for people reading a delivery report: what is retried,
+    /// and how.
+    ///
+    /// ```
+    /// use webhook_sender::{DeliveryPolicy, RetryOn};
+    ///
+    /// assert_eq!(
+    ///     DeliveryPolicy::wildduck().retry_rule(),
+    ///     "every failed attempt (any non-2xx answer, a timeout or a connection error) is \
+    ///      retried, 4xx included: 5 attempts in all, waits of 2 s, 4 s, 8 s, 16 s"
+    /// );
+    /// let tool = DeliveryPolicy::wildduck().with_retry_on(RetryOn::Transient);
+    /// assert!(tool.retry_rule().starts_with("a permanent 4xx answer is given up at once"));
+    /// ```
+    pub fn retry_rule(&self) -> String {
+        let what = match self.retry_on {
+            RetryOn::AnyFailure => format!(
+                "every failed attempt (any {} answer, a timeout or a connection error) is \
+                 retried, 4xx included",
+                match self.success {
+                    Success::Any2xx => "non-2xx",
+                    Success::Only200 => "non-200",
+                }
+            ),
+            RetryOn::Transient => "a permanent 4xx answer is given up at once; other failures \
+                 are retried"
+                .to_owned(),
+        };
+        let how = match &self.retry {
+            Retry::Requeue {
+                discard_after: Some(age),
+            } => format!(
+                "the batch is re-queued (no backoff, one request per {} at most) until its \
+                 events are {} old",
+                seconds(self.throttle),
+                seconds(*age)
+            ),
+            Retry::Requeue {
+                discard_after: None,
+            } => "the batch is re-queued and retried forever".to_owned(),
+            Retry::Schedule(schedule) if schedule.waits().is_empty() => {
+                "1 attempt, no retry".to_owned()
+            }
+            Retry::Schedule(schedule) => {
+                let waits: Vec<String> = schedule.waits().iter().map(|w| seconds(*w)).collect();
+                let shown = if waits.len() > 6 {
+                    format!("{}, … {}", waits[..3].join(", "), waits[waits.len() - 1])
+                } else {
+                    waits.join(", ")
+                };
+                format!(
+                    "{} attempts in all, waits of {shown}",
+                    schedule.max_attempts()
+                )
+            }
+        };
+        format!("{what}: {how}")
     }
 
     /// The retry schedule, if this policy uses one.
@@ -309,6 +416,20 @@ impl DeliveryPolicy {
     }
 }
 
+/// A duration in the largest whole unit that fits it (`2 s`, `5 min`, `10 h`).
+fn seconds(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 3600 && secs.is_multiple_of(3600) {
+        format!("{} h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if duration.subsec_millis() == 0 {
+        format!("{secs} s")
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +458,31 @@ mod tests {
         assert_eq!(current.schedule().unwrap().max_attempts(), 41);
         assert_eq!(current.success, Success::Only200);
         assert!(DeliveryPolicy::stalwart().schedule().is_none());
+    }
+
+    #[test]
+    fn only_permanent_client_errors_escape_a_transient_rule() {
+        for code in [400, 401, 403, 404, 410, 413, 415, 422] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(!RetryOn::Transient.retries(status), "{code}");
+            assert!(RetryOn::AnyFailure.retries(status), "{code}");
+        }
+        for code in [302, 408, 425, 429, 500, 502, 503] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(RetryOn::Transient.retries(status), "{code}");
+        }
+        assert!(
+            DeliveryPolicy::stalwart()
+                .retry_rule()
+                .ends_with("until its events are 5 min old"),
+            "{}",
+            DeliveryPolicy::stalwart().retry_rule()
+        );
+        assert!(
+            DeliveryPolicy::mailtrap()
+                .retry_rule()
+                .starts_with("every failed attempt (any non-200 answer")
+        );
     }
 
     #[test]

@@ -44,6 +44,9 @@ use crate::{Transport, TransportError, TransportFuture};
 pub enum Reply {
     /// Answer with this status.
     Status(StatusCode),
+    /// Answer with this status and body (cut to
+    /// [`RESPONSE_EXCERPT_BYTES`](crate::RESPONSE_EXCERPT_BYTES), as the real transport does).
+    Body(StatusCode, Bytes),
     /// Fail with this error (as a refused or dropped connection would).
     Fail(TransportError),
     /// Wait, then give the inner reply (longer than the policy's timeout: a timeout).
@@ -56,6 +59,11 @@ impl Reply {
     /// Answer with `status`.
     pub fn status(status: StatusCode) -> Self {
         Reply::Status(status)
+    }
+
+    /// Answer with `status` and `body` (a receiver's problem JSON, say).
+    pub fn body(status: StatusCode, body: impl Into<Bytes>) -> Self {
+        Reply::Body(status, body.into())
     }
 
     /// A refused connection.
@@ -142,11 +150,13 @@ impl Transport for ScriptedTransport {
     }
 }
 
-async fn answer(mut reply: Reply) -> Result<http::Response<()>, TransportError> {
+async fn answer(mut reply: Reply) -> Result<http::Response<Bytes>, TransportError> {
     loop {
         match reply {
-            Reply::Status(status) => {
-                let mut response = http::Response::new(());
+            Reply::Status(status) => reply = Reply::Body(status, Bytes::new()),
+            Reply::Body(status, mut body) => {
+                body.truncate(crate::RESPONSE_EXCERPT_BYTES);
+                let mut response = http::Response::new(body);
                 *response.status_mut() = status;
                 return Ok(response);
             }

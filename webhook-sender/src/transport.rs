@@ -28,10 +28,20 @@ use crate::{ConfigError, Endpoint};
 
 /// The future a transport returns.
 pub type TransportFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<()>, TransportError>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, TransportError>> + Send>>;
 
-/// Sends one request and reports the response's status and headers (the body is read
-/// and dropped: no sender looks at it).
+/// The most bytes of a response body a transport hands back: enough for a receiver's
+/// problem JSON (`{"error": …, "code": …}`), which the delivery log keeps for failed
+/// attempts so that a person can see *why* the receiver refused.
+pub const RESPONSE_EXCERPT_BYTES: usize = 2048;
+
+/// The most bytes of a response body [`HttpTransport`] reads (past the excerpt, they are
+/// dropped): a longer body is left unread and its connection closed, not pooled.
+const RESPONSE_READ_LIMIT: usize = 64 * 1024;
+
+/// Sends one request and reports the response: status, headers and the start of the
+/// body, at most [`RESPONSE_EXCERPT_BYTES`] (no sender's rule looks at the body; the
+/// delivery log shows it to people).
 pub trait Transport: Send + Sync + 'static {
     /// Sends `request`.
     fn send(&self, request: http::Request<Bytes>) -> TransportFuture;
@@ -93,15 +103,36 @@ impl Transport for HttpTransport {
                     TransportError::Request(describe(&err))
                 }
             })?;
-            let mut answer = http::Response::new(());
-            *answer.status_mut() = response.status();
-            *answer.headers_mut() = response.headers().clone();
-            // Read the body so the connection can go back to the pool; its content and
-            // any error reading it do not change the outcome, decided by the status.
-            let _ = response.bytes().await;
+            let status = response.status();
+            let headers = response.headers().clone();
+            // Read the body so the connection can go back to the pool, keeping its start
+            // for the log; its content and any error reading it do not change the
+            // outcome, decided by the status. A huge body is not read to its end.
+            let excerpt = read_excerpt(response).await;
+            let mut answer = http::Response::new(excerpt);
+            *answer.status_mut() = status;
+            *answer.headers_mut() = headers;
             Ok(answer)
         })
     }
+}
+
+/// The first [`RESPONSE_EXCERPT_BYTES`] of a response body; at most
+/// `RESPONSE_READ_LIMIT` bytes are read.
+async fn read_excerpt(mut response: reqwest::Response) -> Bytes {
+    let mut excerpt = Vec::new();
+    let mut read = 0usize;
+    while read < RESPONSE_READ_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                read += chunk.len();
+                let room = RESPONSE_EXCERPT_BYTES.saturating_sub(excerpt.len());
+                excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Bytes::from(excerpt)
 }
 
 /// The error and its causes, without the URL (which may carry a token).

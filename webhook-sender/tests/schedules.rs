@@ -16,7 +16,7 @@ use webhook_core::{
 };
 use webhook_sender::{
     DeliveryOutcome, DeliveryPolicy, Endpoint, IdGenerator, IdStyle, Jitter, Message, Retry,
-    Schedule, Sender, StalwartEvent, StalwartFormat, Stats, Status, TokioClock,
+    RetryOn, Schedule, Sender, StalwartEvent, StalwartFormat, Stats, Status, TokioClock,
     testing::{Reply, ScriptedTransport},
 };
 
@@ -559,4 +559,54 @@ fn building_outside_a_runtime_is_an_error_not_a_panic() {
     let endpoint = Endpoint::new(Scheme::Stalwart, "http://stalwart.test/hook").unwrap();
     let err = Sender::stalwart(endpoint).build().unwrap_err();
     assert_eq!(err, webhook_sender::ConfigError::NoRuntime);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_keeps_the_receivers_problem_and_a_transient_rule_gives_up_on_a_permanent_4xx() {
+    let problem =
+        r#"{"error":"request body exceeds the 10-byte limit","code":"payload_too_large"}"#;
+    let refusing = || {
+        ScriptedTransport::new(Reply::body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            problem.as_bytes().to_vec(),
+        ))
+    };
+    // The sender's own rule retries every failure, a 413 included (WildDuck: 5 attempts).
+    let (sent, stats, outcomes) =
+        one_message(Scheme::WildDuck, DeliveryPolicy::wildduck(), refusing()).await;
+    assert_eq!(sent.len(), 5);
+    assert_eq!(stats.gave_up, 1);
+    let DeliveryOutcome::GaveUp { error, .. } = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert!(
+        error.contains("413") && error.contains("payload_too_large: request body exceeds"),
+        "{error}"
+    );
+    // A transient-only rule stops at the first permanent 4xx, and still retries a 503.
+    let transient = DeliveryPolicy::wildduck().with_retry_on(RetryOn::Transient);
+    let (sent, stats, _) = one_message(Scheme::WildDuck, transient.clone(), refusing()).await;
+    assert_eq!((sent.len(), stats.gave_up), (1, 1));
+    let (sent, _, _) = one_message(Scheme::WildDuck, transient, always(503)).await;
+    assert_eq!(sent.len(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_log_keeps_the_start_of_a_refused_answer() {
+    let long = format!(
+        r#"{{"error":"{}","code":"signature_mismatch"}}"#,
+        "x".repeat(5000)
+    );
+    let transport = ScriptedTransport::new(Reply::status(StatusCode::OK))
+        .then(Reply::body(StatusCode::UNAUTHORIZED, long.into_bytes()));
+    let sender = stalwart(DeliveryPolicy::stalwart(), &transport);
+    let ticket = sender.send(event(0)).unwrap();
+    let log = sender.log().clone();
+    sender.close().await;
+    let record = log.get(ticket).unwrap();
+    let answer = record.attempts[0].answer.clone().unwrap();
+    assert_eq!(answer.len(), webhook_sender::RESPONSE_EXCERPT_BYTES);
+    assert!(answer.starts_with(br#"{"error":"xxx"#));
+    // A successful attempt keeps no answer.
+    assert_eq!(record.attempts[1].answer, None);
 }

@@ -1,7 +1,7 @@
 //! The layer: configuration only.
 
 use tower_layer::Layer;
-use webhook_core::idempotency::Deduplicator;
+use webhook_core::idempotency::{Deduplicator, IdempotencyStore};
 
 use super::Idempotent;
 
@@ -18,7 +18,7 @@ impl<S> IdempotencyLayer<S> {
     }
 }
 
-impl<I, S: Clone> Layer<I> for IdempotencyLayer<S> {
+impl<I, S: IdempotencyStore + Clone> Layer<I> for IdempotencyLayer<S> {
     type Service = Idempotent<I, S>;
 
     fn layer(&self, inner: I) -> Self::Service {

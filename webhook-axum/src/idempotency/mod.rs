@@ -14,8 +14,19 @@
 //!   handler runs unguarded (fail open);
 //! - otherwise the handler runs on the new events only (a retried Stalwart batch reaches
 //!   it without the events it already handled), and its answer settles the claims: a
-//!   2xx completes them, anything else (or a panic, or a dropped request) releases them
-//!   so the sender's retry is processed.
+//!   2xx completes them, anything else (or a panic) releases them so the sender's retry
+//!   is processed.
+//!
+//! While the handler runs, its claims' lease is renewed every third of the lease on
+//! tokio's timer (the runtime needs its time driver, as `#[tokio::main]` builds it; or
+//! give the deduplicator your own [`LeaseTimer`]), so a handler slower than the lease is not run again by a redelivery
+//! (which gets 409). The handler runs in its own tokio task: if the sender gives up and
+//! the request is dropped, the handler still finishes once and its claims are settled
+//! (the sender's retries get 409, then a duplicate's 200), and the cancellation is
+//! logged at `warn` and reported as [`DedupOutcome::Cancelled`]. Every request's outcome
+//! goes to the deduplicator's observer ([`Deduplicator::with_observer`], e.g.
+//! [`DedupCounters`]); lost leases and completions the store did not record are logged
+//! at `warn` with the event keys.
 //!
 //! ```
 //! use axum::{Router, routing::post};

@@ -11,7 +11,7 @@ use http::{HeaderValue, Request, StatusCode, header::CONTENT_TYPE};
 use tower_service::Service;
 use webhook_core::{
     Rejection, Verified,
-    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore},
+    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore, LeaseTimer},
 };
 
 use crate::{WebhookRejection, layer::ResponseFuture};
@@ -31,12 +31,16 @@ pub struct Idempotent<I, S> {
     dedup: Deduplicator<S>,
 }
 
-impl<I, S> Idempotent<I, S> {
-    /// Wraps `inner`.
+impl<I, S: IdempotencyStore> Idempotent<I, S> {
+    /// Wraps `inner`. Unless `dedup` already has a [`LeaseTimer`], it gets tokio's, so
+    /// the leases of a running handler's claims are renewed.
     pub fn new(inner: I, dedup: Deduplicator<S>) -> Self {
+        let dedup = with_tokio_timer(dedup);
         Self { inner, dedup }
     }
+}
 
+impl<I, S> Idempotent<I, S> {
     /// The inner service.
     pub fn get_ref(&self) -> &I {
         &self.inner
@@ -57,6 +61,7 @@ impl<I, S, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotent<I, S>
 where
     I: Service<Request<Body>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     I::Future: Send,
+    I::Error: Send + 'static,
     S: IdempotencyStore + Clone + 'static,
     ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
@@ -88,13 +93,49 @@ where
             let verified = reduced.map_or(verified, Verified::convert);
             let body = Body::from(verified.body().clone());
             parts.extensions.insert(verified);
-            let response = inner.call(Request::from_parts(parts, body)).await?;
-            if let Some(gate) = gate {
-                let _ = gate.settle(response.status().is_success()).await;
+            let request = Request::from_parts(parts, body);
+            let Some(mut gate) = gate else {
+                // Fail open: nothing to renew or settle.
+                return Ok(inner.call(request).await?.map(Body::new));
+            };
+            let watch = gate.watch_cancellation();
+            let run = async move {
+                let result = gate.hold_while(inner.call(request)).await;
+                let success = result.as_ref().is_ok_and(|r| r.status().is_success());
+                let outcome = gate.settle(success).await;
+                tracing::debug!(%outcome, "idempotency claims settled");
+                result.map(|response| response.map(Body::new))
+            };
+            // The handler runs in its own task: when the sender gives up first (its
+            // timeout, a dropped connection), this future is dropped but the handler
+            // finishes once and its claims are settled, instead of being cancelled
+            // half-way and started again by every retry.
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                let result = run.await;
+                watch.finish();
+                return result;
+            };
+            let joined = runtime.spawn(run).await;
+            watch.finish();
+            match joined {
+                Ok(result) => result,
+                Err(error) => match error.try_into_panic() {
+                    // The handler panicked: its claims were released; pass the panic on.
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    // The runtime is shutting down.
+                    Err(_) => Ok(StatusCode::SERVICE_UNAVAILABLE.into_response()),
+                },
             }
-            Ok(response.map(Body::new))
         })
     }
+}
+
+/// `dedup` with tokio's timer for lease renewals, unless it has one.
+fn with_tokio_timer<S: IdempotencyStore>(dedup: Deduplicator<S>) -> Deduplicator<S> {
+    if dedup.lease_timer().is_some() {
+        return dedup;
+    }
+    dedup.with_lease_timer(LeaseTimer::new(|delay| Box::pin(tokio::time::sleep(delay))))
 }
 
 fn duplicate() -> Response {

@@ -190,6 +190,7 @@ async fn serve(
         }],
         json,
         tally: Tally::default(),
+        save: None,
     });
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = socket.local_addr()?;

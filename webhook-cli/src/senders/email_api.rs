@@ -13,7 +13,7 @@ use webhook_core::{
 };
 use webhook_sender::Stats;
 
-use super::{CliSender, at_whole_seconds};
+use super::{CliSender, at_whole_seconds, run_nonce};
 use crate::{
     error::CliError,
     render::{Summary, to_json},
@@ -28,7 +28,14 @@ impl CliSender for EmailApi {
     }
 
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
-        send::one_per_request(runtime, run, |event, n| send::json(&sample(event, n)))
+        let id = run.id.clone();
+        send::one_per_request(runtime, run, move |event, n| {
+            let mut sample = sample(event, n);
+            if let Some(id) = &id {
+                sample.id = Cow::Owned(id.clone());
+            }
+            send::json(&sample)
+        })
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
@@ -52,7 +59,7 @@ fn summary(event: &EmailApiEvent) -> Summary {
 /// An email-API event of `kind` (`delivered`, `bounced`, …).
 pub(crate) fn sample(kind: &str, n: u64) -> EmailApiEvent {
     let mut data = EmailData::new(
-        Cow::Owned(format!("msg_{n:06}")),
+        Cow::Owned(format!("msg_{:012x}{n:06}", run_nonce() >> 16)),
         Cow::Borrowed("sender@yourdomain.com"),
         Recipients::One(Cow::Owned(format!("recipient{n}@example.com"))),
     );
@@ -71,7 +78,7 @@ pub(crate) fn sample(kind: &str, n: u64) -> EmailApiEvent {
         }
     }
     EmailApiPayload::new(
-        Cow::Owned(format!("evt_{n:06}")),
+        Cow::Owned(format!("evt_{:012x}{n:06}", run_nonce() >> 16)),
         event_type,
         at_whole_seconds(n),
         data,

@@ -11,7 +11,7 @@ use webhook_core::{
 };
 use webhook_sender::Stats;
 
-use super::{CliSender, at_whole_seconds};
+use super::{CliSender, at_whole_seconds, run_uuid};
 use crate::{
     error::CliError,
     render::{Summary, to_json},
@@ -27,8 +27,13 @@ impl CliSender for Mailtrap {
 
     /// One event per request, each as a `{"events":[…]}` batch of one.
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
-        send::one_per_request(runtime, run, |event, n| {
-            send::json(&batch(vec![sample(event, n)]))
+        let id = run.id.clone();
+        send::one_per_request(runtime, run, move |event, n| {
+            let mut sample = sample(event, n);
+            if let (Some(id), MailtrapEvent::Sending(sending)) = (&id, &mut sample) {
+                sending.event_id = Cow::Owned(id.clone());
+            }
+            send::json(&batch(vec![sample]))
         })
     }
 
@@ -60,8 +65,8 @@ pub(crate) fn sample(kind: &str, n: u64) -> MailtrapEvent<'static> {
     let mut event = SendingEvent::new(
         kind.clone(),
         at_whole_seconds(n),
-        Cow::Owned(format!("f1e2d3c4-b5a6-7890-1234-{n:012}")),
-        Cow::Owned(format!("a8b1d8f6-1f8d-4a3c-9b2e-{n:012}")),
+        Cow::Owned(run_uuid(1, n)),
+        Cow::Owned(run_uuid(2, n)),
         Cow::Owned(format!("recipient{n}@example.com")),
     );
     event.sending_stream = Some(SendingStream::Transactional);

@@ -52,6 +52,37 @@ pub(crate) fn of(scheme: Scheme) -> &'static dyn CliSender {
     }
 }
 
+/// This run's random number: every id a sample carries mixes it in, so two runs of
+/// `webhook send` never send the same event ids (a deduplicating receiver would skip
+/// the second run's events as already processed), while one run's ids stay consistent.
+pub(crate) fn run_nonce() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    static NONCE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| {
+        // The standard library seeds each `RandomState` from the OS's randomness.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(u64::from(std::process::id()));
+        hasher.finish()
+    })
+}
+
+/// A version-4-shaped UUID for sample `n` of this run.
+pub(crate) fn run_uuid(salt: u16, n: u64) -> String {
+    let nonce = run_nonce();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{n:012x}",
+        nonce >> 32,
+        (nonce >> 16) as u16,
+        (nonce & 0xfff) as u16,
+        0x8000 | (salt & 0x3fff),
+    )
+}
+
+/// The error `send --id` gets from a sender whose events carry no id of their own.
+pub(crate) fn no_id(scheme: Scheme, why: &str) -> CliError {
+    CliError::Usage(format!("--id cannot apply to {scheme}: {why}"))
+}
+
 /// A sample event's time: `n` seconds (modulo an hour) before now.
 pub(crate) fn at(n: u64) -> DateTime<Utc> {
     Utc::now() - Duration::seconds(i64::try_from(n % 3600).unwrap_or(0))
@@ -74,7 +105,7 @@ impl CliSender for Unlisted {
 
     fn send(&self, _runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
         Err(CliError::Usage(format!(
-            "`webhook send` has no sample events for {} yet: send a body with --file",
+            "`webhook send` has no sample events for {} yet: send a body with --body",
             run.endpoint.scheme()
         )))
     }

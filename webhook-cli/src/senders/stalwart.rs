@@ -11,7 +11,7 @@ use webhook_core::{
 };
 use webhook_sender::{Sender, StalwartEvent, Stats};
 
-use super::CliSender;
+use super::{CliSender, no_id, run_nonce};
 use crate::{
     error::CliError,
     render::{Summary, to_json},
@@ -27,6 +27,13 @@ impl CliSender for Stalwart {
 
     /// Batched as Stalwart batches, each retry with new event ids.
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
+        if run.id.is_some() {
+            return Err(no_id(
+                run.endpoint.scheme(),
+                "its event ids change on every delivery (receivers deduplicate on the \
+                 event's content), so there is no id to set",
+            ));
+        }
         run.deliver(runtime, Sender::stalwart, sample)
     }
 
@@ -58,7 +65,11 @@ pub(crate) fn sample(event_type: &str, n: u64) -> StalwartEvent {
     let kind = EventType::from(event_type);
     let family = event_type.split('.').next().unwrap_or_default();
     let mut data = DataMap::new();
-    let span = 312_845_863_712_866_304 + n;
+    // Receivers deduplicate Stalwart events on their content: the span id carries this
+    // run's nonce so that another run's events are new events.
+    let span = 312_845_863_712_866_304_u64
+        .wrapping_add((run_nonce() >> 40) << 20)
+        .wrapping_add(n);
     let ip = |i: u64| Value::from(format!("203.0.113.{}", 1 + i % 254));
     match family {
         "auth" | "security" => {

@@ -7,9 +7,9 @@ use webhook_core::{
     senders::standard_webhooks::{StandardEvent, StandardWebhook},
     stored::StoredEvent,
 };
-use webhook_sender::Stats;
+use webhook_sender::{Message, Stats};
 
-use super::{CliSender, at};
+use super::{CliSender, at, run_uuid};
 use crate::{
     error::CliError,
     render::{Summary, to_json},
@@ -24,7 +24,17 @@ impl CliSender for StandardWebhooks {
     }
 
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
-        send::one_per_request(runtime, run, |event, n| send::json(&sample(event, n)))
+        // The message id is a header (`webhook-id`), made fresh by the sender unless
+        // `--id` sets it.
+        let id = run.id.clone();
+        send::messages(runtime, run, move |event, n| {
+            let message =
+                Message::json(send::json(&sample(event, n))).with_label(format!("{event} #{n}"));
+            match &id {
+                Some(id) => message.with_id(id.clone()),
+                None => message,
+            }
+        })
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
@@ -55,7 +65,7 @@ pub(crate) fn sample(kind: &str, n: u64) -> serde_json::Value {
         "type": kind,
         "created_at": at(n).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "data": {
-            "email_id": format!("56761188-7520-42d8-8898-{n:012}"),
+            "email_id": run_uuid(3, n),
             "from": "Acme <onboarding@resend.dev>",
             "to": [format!("recipient{n}@example.com")],
             "subject": "Sending this example",

@@ -11,7 +11,7 @@ use webhook_core::{
 };
 use webhook_sender::Stats;
 
-use super::{CliSender, at};
+use super::{CliSender, at, run_nonce};
 use crate::{
     error::CliError,
     render::{Summary, to_json},
@@ -26,7 +26,14 @@ impl CliSender for WildDuck {
     }
 
     fn send(&self, runtime: &Runtime, run: SendRun) -> Result<Stats, CliError> {
-        send::one_per_request(runtime, run, |event, n| send::json(&sample(event, n)))
+        let id = run.id.clone();
+        send::one_per_request(runtime, run, move |event, n| {
+            let mut sample = sample(event, n);
+            if let Some(id) = &id {
+                sample.id = Cow::Owned(id.clone());
+            }
+            send::json(&sample)
+        })
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
@@ -50,7 +57,7 @@ fn summary(event: &WildDuckEvent) -> Summary {
 /// A WildDuck event of `kind` (`mailbox.created`, `user.created`, …).
 pub(crate) fn sample(kind: &str, n: u64) -> WildDuckEvent {
     let mut event = WildDuckPayload::new(
-        Cow::Owned(format!("6561f0c2a1b2c3d4{n:08x}:1")),
+        Cow::Owned(format!("{:016x}{n:08x}:1", run_nonce())),
         at(n),
         WildDuckEventType::from(kind).into_owned(),
     );

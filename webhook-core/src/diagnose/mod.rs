@@ -6,7 +6,8 @@
 //! verifies:
 //!
 //! - the body was **re-serialized** (parsed and written back with other whitespace,
-//!   key order or a trailing newline) before it reached the verifier;
+//!   key order or a trailing newline) before it reached the verifier, or its event's
+//!   keys are in another order than the sender writes them;
 //! - the **secret** has a trailing newline or surrounding spaces the sender does not
 //!   have (or lacks one the sender has), or was hex/base64-decoded where the sender uses
 //!   the text itself;
@@ -50,9 +51,14 @@
 //!   replaced by the secret itself and its outcome ignored, so timing the rejections
 //!   tells nothing about the secret's shape.
 //!
+//! - a body whose signature matches none of those forms has the keys of its first
+//!   event read in one streaming pass (values skipped, no tree, no HMAC) and compared
+//!   with the order its sender writes them in ([`Finding::KeysReordered`]).
+//!
 //! [`Diagnosis::work`] reports the work done. Run the diagnosis off the async
 //! executor's threads (`spawn_blocking`), as `webhook listen` does.
 
+mod key_order;
 mod reserialize;
 
 use std::{
@@ -184,6 +190,16 @@ pub enum Finding {
         /// Whether the request verifies under that scheme with the same secret.
         verifies: bool,
     },
+    /// The body's events have their keys in another order than the sender writes
+    /// them: a JSON library wrote the body back with its own order (sorted, or a hash
+    /// map's) before the verifier saw it. Read from the body, not proven by a signature
+    /// (the sender's original order cannot be rebuilt for every object).
+    KeysReordered {
+        /// The sender.
+        scheme: Scheme,
+        /// The sender's keys as the body has them.
+        found: Vec<&'static str>,
+    },
     /// The signed timestamp is outside the tolerance.
     TimestampOutsideTolerance {
         /// Receiver time minus the timestamp, in seconds (negative: in the future).
@@ -238,11 +254,51 @@ pub enum SecretChange {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::BodyReserialized { signed } => write!(
-                f,
-                "the signature matches {signed} of the same JSON: the body was re-serialized \
-                 between the wire and the verifier; verify the raw bytes as received"
-            ),
+            Finding::BodyReserialized { signed } => match signed {
+                BodyForm::WithoutTrailingNewline => f.write_str(
+                    "the signature matches the body without its trailing newline: a newline \
+                     was added after signing (an editor or `echo` saving the capture, a \
+                     framework reading the body as text); verify the bytes exactly as sent",
+                ),
+                BodyForm::WithTrailingNewline => f.write_str(
+                    "the signature matches the body with a trailing newline: the sender's \
+                     final newline was lost (`curl -d @file` strips newlines, `--data-binary` \
+                     keeps them; so do some capture tools); verify the bytes exactly as sent",
+                ),
+                BodyForm::LfLineEnds => f.write_str(
+                    "the signature matches the body with LF line ends: CRLF line ends were \
+                     introduced after signing (a text-mode transfer or editor); verify the \
+                     bytes exactly as sent",
+                ),
+                _ => write!(
+                    f,
+                    "the signature matches {signed} of the same JSON: the body was \
+                     re-serialized between the wire and the verifier; verify the raw bytes as \
+                     received"
+                ),
+            },
+            Finding::KeysReordered { scheme, found } => {
+                let expected: Vec<&str> = scheme
+                    .rules()
+                    .key_order
+                    .map(|order| {
+                        order
+                            .keys
+                            .iter()
+                            .copied()
+                            .filter(|k| found.contains(k))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "the event's keys are in the order {}, where {scheme} writes {}: a JSON \
+                     library parsed the body and wrote it back with its own key order before \
+                     the verifier; verify the raw bytes as received",
+                    quoted(found),
+                    quoted(&expected)
+                )
+            }
             Finding::SecretWhitespace { change } | Finding::SecretEncoding { change } => {
                 write!(f, "the signature matches the secret {change}")
             }
@@ -298,6 +354,14 @@ impl fmt::Display for Finding {
             }
         }
     }
+}
+
+/// `` `a`, `b`, `c` ``.
+fn quoted(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for BodyForm {
@@ -543,6 +607,16 @@ impl Subject {
             VerifyError::SignatureMismatch { .. } => {
                 if self.primary.is_some() {
                     findings.extend(self.body_findings(headers, body, now, work));
+                }
+                // No signature check: one streaming read of the first event's keys.
+                if findings.is_empty()
+                    && let Some(order) = &self.scheme.rules().key_order
+                    && let Some(found) = key_order::reordered(order, body)
+                {
+                    findings.push(Finding::KeysReordered {
+                        scheme: self.scheme,
+                        found,
+                    });
                 }
                 findings.extend(self.secret_findings(headers, body, now, work));
                 findings.extend(self.encoding_findings(headers, body, now, work));

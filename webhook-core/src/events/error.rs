@@ -16,12 +16,18 @@ use crate::{MediaType, Problem, Scheme};
 pub enum ParseError {
     /// The declared `Content-Type` is not one this sender uses.
     #[error(
-        "unsupported content type ({found:?}): this payload is sent as {expected}; check the \
-         sender's payload format setting"
+        "unsupported content type: the request declares {}, but this sender's payloads are \
+         sent as {expected}; the sender is expected to declare that (check its payload format \
+         setting, or the `Content-Type` of a hand-made request)",
+        crate::media_type::declared_phrase(*found, declared.as_deref())
     )]
     UnsupportedMediaType {
         /// What the request declared.
         found: MediaType,
+        /// The `Content-Type` value as received (cut to 80 characters), when known: set
+        /// by [`Verified::parse`](crate::Verified::parse) from the verified request;
+        /// `None` from [`parse_unverified`](crate::parse_unverified) or for a repeated header.
+        declared: Option<Box<str>>,
         /// What the payload type accepts, for the message.
         expected: &'static str,
     },

@@ -281,10 +281,6 @@ impl<'a> UnknownFields<'a> {
         });
     }
 
-    pub(crate) fn contains(&self, key: &str) -> bool {
-        self.entries.iter().any(|entry| entry.key == key)
-    }
-
     /// Writes the entries that were received before the next known key, given that
     /// `known_before` known keys have been written: an entry belongs here when its
     /// original position is not after `known_before + cursor`. `None` writes all
@@ -892,8 +888,6 @@ pub(crate) trait Builder<'a>: Sized {
     fn unknown(&mut self, key: Cow<'a, str>, value: RawJson<'a>);
     /// Whether known key `idx` was already read.
     fn seen(&self, idx: u8) -> bool;
-    /// Whether unknown key `key` was already read.
-    fn has_unknown(&self, key: &str) -> bool;
     /// Records known key `idx` as read, for a field a caller set directly.
     fn record(&mut self, idx: u8);
     /// Checks that every required field is there.
@@ -1138,10 +1132,6 @@ macro_rules! json_object {
 
             fn seen(&self, idx: u8) -> bool {
                 self.layout.seen(idx)
-            }
-
-            fn has_unknown(&self, key: &str) -> bool {
-                self.unknown.contains(key)
             }
 
             fn record(&mut self, idx: u8) {

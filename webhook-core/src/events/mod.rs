@@ -63,6 +63,23 @@ impl Verification {
             signed_at: self.signed_at,
         }
     }
+
+    /// A 415 from a parser names the `Content-Type` value the request declared (parsers
+    /// see only its classification).
+    fn name_declared_type(&self, err: ParseError) -> ParseError {
+        match err {
+            ParseError::UnsupportedMediaType {
+                found,
+                declared: None,
+                expected,
+            } => ParseError::UnsupportedMediaType {
+                found,
+                declared: self.declared_type.clone(),
+                expected,
+            },
+            other => other,
+        }
+    }
 }
 
 /// A payload type that owns its data (`'static`): what web framework extractors
@@ -82,11 +99,13 @@ impl<B: AsRef<[u8]>> Verified<B> {
     /// Parses the verified body into an owned payload.
     pub fn parse<T: Payload>(&self) -> Result<T, ParseError> {
         T::parse(self.body().as_ref(), self.verification().parse_context())
+            .map_err(|err| self.verification().name_declared_type(err))
     }
 
     /// Parses the verified body into a payload that borrows from it.
     pub fn parse_borrowed<'a, T: BorrowedPayload<'a>>(&'a self) -> Result<T, ParseError> {
         T::parse_borrowed(self.body().as_ref(), self.verification().parse_context())
+            .map_err(|err| self.verification().name_declared_type(err))
     }
 }
 
@@ -115,6 +134,7 @@ pub(crate) fn expect_json(media_type: MediaType) -> Result<(), ParseError> {
         MediaType::Json | MediaType::Missing => Ok(()),
         found => Err(ParseError::UnsupportedMediaType {
             found,
+            declared: None,
             expected: "application/json",
         }),
     }

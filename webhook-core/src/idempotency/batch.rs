@@ -106,7 +106,14 @@ where
                         RunOutcome::Processed { value, completion }
                     }
                     Err(error) => {
-                        let _ = store.release(key, guard.token()).await;
+                        if let Err(release) = store.release(key, guard.token()).await {
+                            tracing::warn!(
+                                event_key = %key,
+                                error = %release,
+                                "could not release the idempotency claim of a failed handler: \
+                                 the sender's retry waits for the lease to run out"
+                            );
+                        }
                         guard.disarm();
                         RunOutcome::Failed(error)
                     }

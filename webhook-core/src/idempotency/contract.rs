@@ -83,6 +83,8 @@ macro_rules! idempotency_contract_tests {
             stale_token_cannot_touch_a_takeover,
             replicas_cannot_complete_each_others_claims,
             complete_after_lapsed_lease_without_takeover_records,
+            renew_keeps_a_slow_claim,
+            renew_refuses_a_lost_lease,
             concurrent_claims_have_one_winner,
             concurrent_run_once_has_one_effect,
             run_once_success_then_duplicate,
@@ -275,6 +277,73 @@ pub async fn complete_after_lapsed_lease_without_takeover_records<H: Harness>(h:
     let token = fresh(&store, &k, lease).await;
     h.pass(lease * 2).await;
     store.complete(&k, &token, LONG_TTL).await.unwrap();
+    assert_eq!(claim_of(&store, &k).await, Claim::Done);
+}
+
+/// A claim renewed before its lease runs out stays held past the original lease, on
+/// every replica, and still completes with its token.
+pub async fn renew_keeps_a_slow_claim<H: Harness>(h: &H) {
+    let store = h.store();
+    let other = h.replica().await;
+    let k = key("renew");
+    let lease = h.short_lease();
+    let token = fresh(&store, &k, lease).await;
+    // Two renewals a little over half a lease apart: the claim outlives its first
+    // lease by far.
+    for _ in 0..2 {
+        h.pass(lease * 3 / 5).await;
+        store.renew(&k, &token, lease).await.unwrap();
+    }
+    h.pass(lease * 3 / 5).await;
+    match claim_of(&other, &k).await {
+        Claim::InProgress { remaining } => {
+            if let Some(left) = remaining {
+                assert!(
+                    left <= lease,
+                    "remaining {left:?} exceeds the renewed lease"
+                );
+            }
+        }
+        other => panic!("a renewed claim must stay in progress, got {other:?}"),
+    }
+    store.complete(&k, &token, LONG_TTL).await.unwrap();
+    assert_eq!(claim_of(&other, &k).await, Claim::Done);
+}
+
+/// A lease that ran out, was taken over, released or completed cannot be renewed, and
+/// a refused renewal changes nothing.
+pub async fn renew_refuses_a_lost_lease<H: Harness>(h: &H) {
+    let store = h.store();
+    let k = key("renew-lost");
+    let lease = h.short_lease();
+    let stale = fresh(&store, &k, lease).await;
+    h.pass(lease * 2).await;
+    // Ran out, nobody else holds it: still lost (another delivery may claim it any
+    // moment), and the key stays free.
+    assert_eq!(
+        store.renew(&k, &stale, LONG_LEASE).await,
+        Err(StoreError::LeaseLost)
+    );
+    let current = fresh(&store, &k, LONG_LEASE).await;
+    assert_eq!(
+        store.renew(&k, &stale, LONG_LEASE).await,
+        Err(StoreError::LeaseLost)
+    );
+    // The takeover's claim is untouched, and its own renewal works.
+    store.renew(&k, &current, LONG_LEASE).await.unwrap();
+    store.release(&k, &current).await.unwrap();
+    assert_eq!(
+        store.renew(&k, &current, LONG_LEASE).await,
+        Err(StoreError::LeaseLost),
+        "a released claim cannot be renewed"
+    );
+    let last = fresh(&store, &k, LONG_LEASE).await;
+    store.complete(&k, &last, LONG_TTL).await.unwrap();
+    assert_eq!(
+        store.renew(&k, &last, LONG_LEASE).await,
+        Err(StoreError::LeaseLost),
+        "a completed claim cannot be renewed"
+    );
     assert_eq!(claim_of(&store, &k).await, Claim::Done);
 }
 

@@ -6,8 +6,8 @@ use std::future::Future;
 use crate::senders::stalwart::StalwartKey;
 
 use super::{
-    BatchReport, DedupKey, DedupPolicy, IdempotencyStore, Namespace, RunOutcome, run_batch,
-    run_once,
+    BatchReport, Completion, DedupKey, DedupObserver, DedupOutcome, DedupPolicy, IdempotencyStore,
+    LeaseTimer, Namespace, RunOutcome, observe::Observer, run::run_once_renewing, run_batch,
 };
 
 /// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
@@ -34,6 +34,8 @@ pub struct Deduplicator<S> {
     policy: DedupPolicy,
     namespace: Option<Namespace>,
     stalwart_key: StalwartKey,
+    timer: Option<LeaseTimer>,
+    observer: Observer,
 }
 
 impl<S: IdempotencyStore> Deduplicator<S> {
@@ -44,7 +46,35 @@ impl<S: IdempotencyStore> Deduplicator<S> {
             policy,
             namespace: None,
             stalwart_key: StalwartKey::default(),
+            timer: None,
+            observer: Observer::default(),
         }
+    }
+
+    /// Renews the leases of a running handler's claims with this timer (every third of
+    /// the lease, see [`Gate::hold_while`](super::Gate::hold_while)), so a handler slower
+    /// than the lease is not run twice. The axum and actix-web adapters set their
+    /// runtime's timer when none is set.
+    pub fn with_lease_timer(mut self, timer: LeaseTimer) -> Self {
+        self.timer = Some(timer);
+        self
+    }
+
+    /// The timer lease renewals wait on, if set.
+    pub fn lease_timer(&self) -> Option<&LeaseTimer> {
+        self.timer.as_ref()
+    }
+
+    /// Reports what happens to every request [`decide`](Self::decide)s on to `observer`
+    /// (a closure, or [`DedupCounters`](super::DedupCounters)): duplicates skipped,
+    /// runs, failures, lease losses, cancellations. See [`DedupOutcome`](super::DedupOutcome).
+    pub fn with_observer(mut self, observer: impl DedupObserver) -> Self {
+        self.observer = Observer::new(observer);
+        self
+    }
+
+    pub(crate) fn observer(&self) -> &Observer {
+        &self.observer
     }
 
     /// Keys events in `namespace` instead of the scheme's own, for a receiver that takes
@@ -87,17 +117,30 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         &self.policy
     }
 
-    /// [`run_once`] with this store and policy.
-    pub fn run_once<F, Fut, T, E>(
-        &self,
-        key: &DedupKey,
-        handler: F,
-    ) -> impl Future<Output = RunOutcome<T, E>>
+    /// [`run_once`](super::run_once) with this store and policy; with a
+    /// [`LeaseTimer`], the claim is renewed while the handler runs, and the outcome goes
+    /// to the observer.
+    pub async fn run_once<F, Fut, T, E>(&self, key: &DedupKey, handler: F) -> RunOutcome<T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run_once(&self.store, key, &self.policy, handler)
+        let outcome =
+            run_once_renewing(&self.store, key, &self.policy, self.timer.as_ref(), handler).await;
+        let reported = match &outcome {
+            RunOutcome::Processed { completion, .. } => match completion {
+                Completion::Recorded => DedupOutcome::Processed,
+                Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
+                Completion::LeaseLost => DedupOutcome::LeaseLost,
+                Completion::Unguarded(_) => DedupOutcome::Unguarded,
+            },
+            RunOutcome::Failed(_) => DedupOutcome::Failed,
+            RunOutcome::Duplicate => DedupOutcome::Duplicate,
+            RunOutcome::InProgress { .. } => DedupOutcome::InProgress,
+            RunOutcome::Unavailable { .. } => DedupOutcome::Unavailable,
+        };
+        self.observer.report(reported, std::slice::from_ref(key));
+        outcome
     }
 
     /// [`run_batch`] with this store and policy.

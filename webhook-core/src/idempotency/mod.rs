@@ -31,10 +31,30 @@
 //! If the process crashes between 1 and 3, the lease runs out and the next delivery is
 //! fresh. If the handler panics or the request future is dropped, a drop guard
 //! releases the claim ([`IdempotencyStore::release_on_drop`]). The result is
-//! *effectively once*: a handler's effects are applied once per event, provided the
-//! handler finishes within its lease (a slower one can be claimed again and run
-//! twice; [`Completion::LeaseLost`] reports it) and its effects are not themselves
-//! half-applied when it fails.
+//! *effectively once*: a handler's effects are applied once per event, provided its
+//! claim holds while it runs and its effects are not themselves half-applied when it
+//! fails.
+//!
+//! # Slow handlers, senders that give up, and what operators see
+//!
+//! - A handler slower than its lease would lose its claim to a redelivery and run
+//!   twice. [`Gate::hold_while`] renews the claims ([`IdempotencyStore::renew`], fenced
+//!   by the token) every third of the lease while the handler runs, given a
+//!   [`LeaseTimer`] ([`Deduplicator::with_lease_timer`]; the axum and actix-web adapters
+//!   set their runtime's). A renewal the store refuses means the lease was lost: it is
+//!   logged at `warn` and the run is reported [`DedupOutcome::LeaseLost`].
+//!   [`Deduplicator::run_once`] renews with the same timer. The free [`run_once`] has
+//!   no timer, and [`run_batch`] does not renew: give them a lease longer than the
+//!   handler's slowest run (for a batch: all of its events).
+//! - A sender whose timeout is shorter than the handler drops the request. The
+//!   adapters run the handler in its own task, so it is not cancelled with the request:
+//!   it finishes once and is recorded, the sender's retries are answered 409 and then
+//!   as duplicates, and the cancellation is logged and reported
+//!   ([`DedupOutcome::Cancelled`], through [`Gate::watch_cancellation`]).
+//! - Nothing is dropped silently: lost leases, completions the store did not record,
+//!   refused releases and abandoned claims are logged at `warn` with the event keys
+//!   (never a secret), and [`Deduplicator::with_observer`] receives every request's
+//!   [`DedupOutcome`] (count them with [`DedupCounters`]).
 //!
 //! [`run_once`] (one event) and [`run_batch`] (a request with many events) do all of
 //! this and return a [`RunOutcome`] whose [`answer`](RunOutcome::answer) is the status to
@@ -94,8 +114,10 @@ mod deduplicator;
 mod error;
 mod events;
 mod gate;
+mod heartbeat;
 mod key;
 mod memory;
+mod observe;
 mod outcome;
 mod policy;
 mod run;
@@ -107,11 +129,13 @@ pub use deduplicator::Deduplicator;
 pub use error::StoreError;
 pub use events::{event_keys, retain_events};
 pub(crate) use events::{id_key, unwritable};
-pub use gate::{DUPLICATE_BODY, Decision, Gate};
+pub use gate::{CancelWatch, DUPLICATE_BODY, Decision, Gate};
+pub use heartbeat::LeaseTimer;
 pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
 pub use memory::{
     DEFAULT_CAPACITY, EntryState, MemoryConfigError, MemoryStats, MemoryStore, MemoryStoreBuilder,
 };
+pub use observe::{DedupCounters, DedupEvent, DedupObserver, DedupOutcome};
 pub use outcome::{Answer, Completion, RunOutcome};
 pub use policy::{DedupPolicy, FailurePolicy};
 pub use run::run_once;

@@ -21,9 +21,14 @@ pub enum FailurePolicy {
 ///
 /// # Lease
 ///
-/// How long a claim protects an event while its handler runs. Longer than the
+/// How long a claim protects an event while its handler runs. The adapters renew it
+/// every third of the lease while the handler runs ([`Gate::hold_while`](super::Gate::hold_while)),
+/// so it need only outlast a renewal's round trip there (as in
+/// [`Deduplicator::run_once`](super::Deduplicator::run_once) with a timer); the free
+/// [`run_once`](super::run_once) and [`run_batch`](super::run_batch) do not renew, so
+/// there it must be longer than the
 /// handler's slowest run (or a slow handler's event can be claimed and run a second
-/// time), and short enough that a crashed holder does not block the sender's retries
+/// time). It should be short enough that a crashed holder does not block the sender's retries
 /// for long: a retry that arrives within the lease is answered 409 and retried later.
 /// The default, 30 s, matches the 30 s request timeout of Stalwart and Mailtrap: a
 /// handler slower than that is retried by the sender anyway. WildDuck gets 10 s because

@@ -9,11 +9,16 @@
 //! either still releases; at worst that makes a processed event run again on retry,
 //! never marks an unprocessed one done.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use super::{
     Claim, ClaimToken, Completion, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore,
-    RunOutcome, StoreError,
+    LeaseTimer, RunOutcome, StoreError,
+    heartbeat::{Held, renewing},
 };
 
 /// Runs `handler` for the event `key` unless a delivery of it was already processed
@@ -66,6 +71,22 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    run_once_renewing(store, key, policy, None, handler).await
+}
+
+/// [`run_once`], renewing the claim while the handler runs when there is a timer.
+pub(crate) async fn run_once_renewing<S, F, Fut, T, E>(
+    store: &S,
+    key: &DedupKey,
+    policy: &DedupPolicy,
+    timer: Option<&LeaseTimer>,
+    handler: F,
+) -> RunOutcome<T, E>
+where
+    S: IdempotencyStore,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let token = match store.claim(key, policy.lease()).await {
         Ok(Claim::Fresh(token)) => token,
         Ok(Claim::Done) => return RunOutcome::Duplicate,
@@ -76,16 +97,40 @@ where
         }
         Err(error) => return on_store_error(policy, error, handler).await,
     };
+    let tokens = [token.clone()];
+    let lost = [AtomicBool::new(false)];
     let mut guard = ReleaseGuard::new(store, key, token);
-    match handler().await {
+    let held = Held {
+        store,
+        keys: std::slice::from_ref(key),
+        tokens: &tokens,
+        lost: &lost,
+        lease: policy.lease(),
+    };
+    match renewing(held, timer, handler()).await {
         Ok(value) => {
-            let completion = finish(store, key, &mut guard, policy.ttl()).await;
+            let mut completion = finish(store, key, &mut guard, policy.ttl()).await;
+            if lost[0].load(Ordering::Relaxed) && completion.is_recorded() {
+                tracing::warn!(
+                    event_key = %key,
+                    "the handler finished after losing its idempotency lease: another \
+                     delivery may have processed this event too"
+                );
+                completion = Completion::LeaseLost;
+            }
             RunOutcome::Processed { value, completion }
         }
         Err(error) => {
             // A failed release leaves the claim to its lease: the retry is answered
             // 409 until then, and processed after.
-            let _ = store.release(key, guard.token()).await;
+            if let Err(release) = store.release(key, guard.token()).await {
+                tracing::warn!(
+                    event_key = %key,
+                    error = %release,
+                    "could not release the idempotency claim of a failed handler: the \
+                     sender's retry waits for the lease to run out"
+                );
+            }
             guard.disarm();
             RunOutcome::Failed(error)
         }

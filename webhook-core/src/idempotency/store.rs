@@ -12,8 +12,11 @@
 //!   remember the key as done for `ttl`.
 //! - [`release`](IdempotencyStore::release) `(key, token)`: the handler failed; forget the
 //!   claim so the sender's retry is processed.
+//! - [`renew`](IdempotencyStore::renew) `(key, token, lease)`: the handler is still
+//!   running; extend the claim so a slow handler is not claimed and run a second time.
+//!   Adapters call it at a third of the lease while the handler runs.
 //!
-//! Both take the token: a token that no longer owns the key (its lease ran out and
+//! All three take the token: a token that no longer owns the key (its lease ran out and
 //! another delivery claimed it) fails with [`StoreError::LeaseLost`] and leaves the other
 //! claim untouched. A token whose lease ran out while nobody else claimed the key may
 //! still complete (the handler did succeed) and releasing it is a no-op.
@@ -76,6 +79,9 @@ pub enum Claim {
 ///   fail with [`StoreError::LeaseLost`] and change nothing. After the lease ran out
 ///   with nobody else holding the key, `complete` still records the key as done and
 ///   `release` does nothing.
+/// - `renew` only extends a claim the token still holds and whose lease has not run
+///   out; otherwise it fails with [`StoreError::LeaseLost`] and changes nothing (a lost
+///   lease is never revived: another delivery may already be running the handler).
 /// - A duration of zero makes the entry expire at once (no protection, no memory).
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` for `lease`.
@@ -133,6 +139,17 @@ pub trait IdempotencyStore: Send + Sync {
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Extends the claim: the key stays held for `lease` from now (never less than it
+    /// already was), because the handler is still running. Fails with
+    /// [`StoreError::LeaseLost`] when the token no longer holds the key or its lease ran
+    /// out, so a delivery whose lease lapsed learns it instead of silently holding on.
+    fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A synchronous, best-effort [`release`](Self::release), called when a handler
     /// panicked or its future was dropped (a cancelled request), where nothing can be
     /// awaited. The default does nothing: the lease running out frees the key, so a
@@ -178,6 +195,15 @@ impl<S: IdempotencyStore> IdempotencyStore for Arc<S> {
         (**self).release(key, token)
     }
 
+    fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).renew(key, token, lease)
+    }
+
     fn release_on_drop(&self, key: &DedupKey, token: &ClaimToken) {
         (**self).release_on_drop(key, token);
     }
@@ -215,6 +241,15 @@ impl<S: IdempotencyStore> IdempotencyStore for &S {
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).release(key, token)
+    }
+
+    fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).renew(key, token, lease)
     }
 
     fn release_on_drop(&self, key: &DedupKey, token: &ClaimToken) {

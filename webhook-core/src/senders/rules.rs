@@ -61,6 +61,21 @@ pub(crate) struct SenderRules {
     /// The body's events for storage, each with its byte range, type and the key
     /// `event_keys` gives it (`stored.rs` in the sender's folder).
     pub(crate) split: SplitEvents,
+    /// The order the sender writes an event's keys in, for the diagnosis of a body a
+    /// JSON library wrote back with its own order; `None` where the sender's events
+    /// have no fixed order (Standard Webhooks payloads are the application's).
+    pub(crate) key_order: Option<KeyOrder>,
+}
+
+/// Where a sender's event objects are in its JSON body, and the order it writes their
+/// keys in (keys not listed may come anywhere).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyOrder {
+    /// The top-level key holding the array of events (`events`), or `None` when the
+    /// body is one event.
+    pub(crate) batch: Option<&'static str>,
+    /// The keys, in the sender's order.
+    pub(crate) keys: &'static [&'static str],
 }
 
 /// Reads the deduplication keys of a verified body's events (see

@@ -282,6 +282,7 @@ impl DeliveryPolicy {
             success: Success::Any2xx,
             timeout: Some(Duration::from_secs(30)),
             jitter: None,
+            retry_on: crate::RetryOn::AnyFailure,
         }
     }
 }

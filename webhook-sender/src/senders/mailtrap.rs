@@ -437,6 +437,7 @@ impl DeliveryPolicy {
             success: Success::Only200,
             timeout: Some(Duration::from_secs(30)),
             jitter: None,
+            retry_on: crate::RetryOn::AnyFailure,
         }
     }
 

@@ -37,6 +37,7 @@ impl DeliveryPolicy {
             success: Success::Any2xx,
             timeout: Some(Duration::from_secs(15)),
             jitter: None,
+            retry_on: crate::RetryOn::AnyFailure,
         }
     }
 }

@@ -388,6 +388,7 @@ impl DeliveryPolicy {
             success: Success::Any2xx,
             timeout: None,
             jitter: None,
+            retry_on: crate::RetryOn::AnyFailure,
         }
     }
 }

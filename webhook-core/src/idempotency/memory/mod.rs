@@ -382,6 +382,20 @@ impl<C: StoreClock> MemoryStore<C> {
     }
 }
 
+impl<C: StoreClock> MemoryStore<C> {
+    fn renew_now(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let shard = self.shard_index(key);
+        let seq = self.seq(token, shard).ok_or(StoreError::LeaseLost)?;
+        let now = self.now();
+        lock(&self.inner.shards[shard].0).renew(key, seq, nanos(lease), now)
+    }
+}
+
 impl<C: StoreClock> IdempotencyStore for MemoryStore<C> {
     fn claim(
         &self,
@@ -406,6 +420,15 @@ impl<C: StoreClock> IdempotencyStore for MemoryStore<C> {
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         std::future::ready(self.release_now(key, token))
+    }
+
+    fn renew(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.renew_now(key, token, lease))
     }
 
     /// Releases at once: the memory store never blocks on I/O.

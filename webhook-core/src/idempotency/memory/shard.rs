@@ -164,7 +164,16 @@ fn eviction_batch(capacity: usize) -> usize {
 fn is_current(table: &HashTable<Stored>, marker: &Marker, done: bool) -> bool {
     table
         .find(marker.hash, |e| e.seq() == marker.seq)
-        .is_some_and(|e| e.done() == done)
+        .is_some_and(|e| marker.matches(e, done))
+}
+
+impl Marker {
+    /// Whether this marker stands for `entry`'s current expiry in state `done`. A
+    /// renewed claim keeps its sequence number (its token) but moves its expiry, so
+    /// the marker of the lease it had before is stale.
+    fn matches(&self, entry: &Stored, done: bool) -> bool {
+        entry.done() == done && entry.expires_at == self.expires_at
+    }
 }
 
 /// What [`Shard::claim`] did.
@@ -351,6 +360,42 @@ impl Shard {
         }
     }
 
+    /// Extends the claim `token` holds on `key` to `now + lease` (never shortens it).
+    /// The claim keeps its sequence number; a new lease marker records the new expiry
+    /// and the old one turns stale ([`Marker::matches`]).
+    pub(super) fn renew(
+        &mut self,
+        key: &DedupKey,
+        token: u64,
+        lease: Nanos,
+        now: Nanos,
+    ) -> Result<(), StoreError> {
+        self.purge(now);
+        let hash = key.precomputed_hash();
+        let expires_at = now.saturating_add(lease);
+        match self.table.find_mut(hash, |e| e.is(key)) {
+            Some(e) if !e.done() && e.seq() == token && e.expires_at > now => {
+                if expires_at <= e.expires_at {
+                    return Ok(());
+                }
+                e.expires_at = expires_at;
+            }
+            // Taken over, completed, released or expired: the lease is lost.
+            _ => return Err(StoreError::LeaseLost),
+        }
+        self.next_expiry = self.next_expiry.min(expires_at);
+        self.leases.push(
+            lease,
+            Marker {
+                hash,
+                seq: token,
+                expires_at,
+            },
+        );
+        self.compact();
+        Ok(())
+    }
+
     pub(super) fn peek(&self, key: &DedupKey, now: Nanos) -> Option<Peeked> {
         let e = self
             .table
@@ -430,7 +475,7 @@ impl Shard {
                     if let Ok(e) = self
                         .table
                         .find_entry(marker.hash, |e| e.seq() == marker.seq)
-                        && e.get().done() == done
+                        && marker.matches(e.get(), done)
                     {
                         e.remove();
                         if !done {

@@ -60,7 +60,7 @@ use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{Replay, SenderRules},
+        rules::{KeyOrder, Replay, SenderRules},
         stalwart::StalwartKey,
     },
 };
@@ -90,6 +90,10 @@ pub(crate) static EMAIL_API: SenderRules = SenderRules {
     event_keys,
     retain_events: None,
     split: stored::split,
+    key_order: Some(KeyOrder {
+        batch: None,
+        keys: &["id", "type", "created_at", "data"],
+    }),
 };
 
 /// One event per request, keyed by its `id`.

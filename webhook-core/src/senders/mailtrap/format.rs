@@ -51,6 +51,7 @@ pub(super) fn read(body: &[u8], declared: MediaType) -> Result<MailtrapBatch<'_>
         MediaType::Missing => batch::form(body),
         found => Err(ParseError::UnsupportedMediaType {
             found,
+            declared: None,
             expected: "application/json, application/jsonl or application/x-www-form-urlencoded",
         }),
     }

@@ -82,7 +82,7 @@ pub use signature::{LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, sign};
 
 use crate::{
     MediaType,
-    senders::rules::{Replay, SenderRules},
+    senders::rules::{KeyOrder, Replay, SenderRules},
 };
 
 /// The default body limit for Mailtrap: 2 MiB.
@@ -119,4 +119,9 @@ pub(crate) static MAILTRAP: SenderRules = SenderRules {
     event_keys: dedup::event_keys,
     retain_events: Some(dedup::retain_events),
     split: stored::split,
+    key_order: Some(KeyOrder {
+        batch: Some("events"),
+        // The keys every documented example writes, in their order.
+        keys: &["event", "timestamp", "message_id", "email", "event_id"],
+    }),
 };

@@ -66,7 +66,7 @@ pub use value::{NestedEvent, Value};
 
 use crate::{
     MediaType,
-    senders::rules::{Replay, SenderRules},
+    senders::rules::{KeyOrder, Replay, SenderRules},
 };
 
 /// The default body limit for Stalwart: 48 MiB, its batch after an outage.
@@ -110,4 +110,8 @@ pub(crate) static STALWART: SenderRules = SenderRules {
     event_keys: dedup::event_keys,
     retain_events: Some(dedup::retain_events),
     split: stored::split,
+    key_order: Some(KeyOrder {
+        batch: Some("events"),
+        keys: &["id", "createdAt", "type", "data"],
+    }),
 };

@@ -91,6 +91,7 @@ pub(crate) static STANDARD_WEBHOOKS: SenderRules = SenderRules {
     event_keys,
     retain_events: None,
     split: stored::split,
+    key_order: None,
 };
 
 /// One message per request, keyed by its signed `webhook-id` header.

@@ -64,7 +64,7 @@ use crate::{
     events::{BorrowedPayload, ParseContext, ParseError},
     idempotency::{DedupKey, Namespace, id_key},
     senders::{
-        rules::{Replay, SenderRules},
+        rules::{KeyOrder, Replay, SenderRules},
         stalwart::StalwartKey,
     },
 };
@@ -97,6 +97,10 @@ pub(crate) static WILDDUCK: SenderRules = SenderRules {
     event_keys,
     retain_events: None,
     split: stored::split,
+    key_order: Some(KeyOrder {
+        batch: None,
+        keys: &["id", "time", "ev"],
+    }),
 };
 
 /// One event per request, keyed by its `id`.
