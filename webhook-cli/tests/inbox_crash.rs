@@ -225,7 +225,7 @@ async fn every_acknowledged_event_is_forwarded_through_repeated_sigkills() {
             .map(|(_, why)| *why)
             .collect::<Vec<_>>()
             .join(", "),
-        stats.requests,
+        format_args!("{} ({} failed)", stats.requests, stats.failed_requests),
         seen.len(),
     );
 }
