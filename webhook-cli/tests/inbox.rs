@@ -357,3 +357,51 @@ async fn a_full_inbox_answers_503_with_retry_after_and_acknowledges_only_what_it
     assert_eq!(stored, acknowledged);
     assert!(!stored.contains(&refused));
 }
+
+/// SIGTERM (a service manager's stop): `listen --inbox` stops accepting, lets the
+/// running forward finish, and exits 0 with the event done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_running_forward_finish_and_exits_cleanly() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox.db");
+    let target = Target::start(|_| (StatusCode::OK, Duration::from_millis(700))).await;
+    let mut listener = Listener::start(&inbox, 0, &["--forward-to", &target.url]);
+    let (status, _) = post(
+        &listener.url,
+        batch(&[stalwart_event("dave", "auth.success", 0)]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    while target.in_flight.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the forward started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = rustix::process::Pid::from_child(&listener.child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let exited = tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = listener.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let exited = exited.expect("listen exits after SIGTERM");
+    assert!(exited.success(), "{exited:?}");
+    let stats = inbox_json(&inbox, &["stats"]);
+    assert_eq!(
+        (stats["done"].as_u64(), stats["pending"].as_u64()),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+    assert_eq!(target.seen().len(), 1);
+}
