@@ -43,6 +43,10 @@ pub(crate) enum Command {
     /// Verify a captured request; on failure, say which likely mistake explains it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Look into a durable inbox (`listen --inbox`) and act on its events: stats, list,
+    /// show, redrive, replay, purge.
+    #[command(after_help = EXIT_CODES)]
+    Inbox(crate::inbox::InboxArgs),
 }
 
 /// Parses `--scheme`: a [`Scheme`] id or alias, as webhook-core reads it; `--help` lists
@@ -260,6 +264,8 @@ pub(crate) struct ListenArgs {
     /// `webhook verify --request FILE` reads.
     #[arg(long, value_name = "DIR")]
     pub(crate) save: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inbox: Box<crate::inbox::ListenInboxArgs>,
 }
 
 #[derive(Debug, Args)]
