@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// Verify a captured request; on failure, say which likely mistake explains it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Look into a durable inbox: `serve` the inspector page.
+    #[command(after_help = EXIT_CODES)]
+    Inbox(crate::inspector::InboxArgs),
 }
 
 /// Parses `--scheme`: a [`Scheme`] id or alias, as webhook-core reads it; `--help` lists

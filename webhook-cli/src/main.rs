@@ -5,7 +5,8 @@
 //!   rejections;
 //! - `webhook send`: signed sample events through the reference sender;
 //! - `webhook sign` / `webhook verify`: sign a body, or verify a captured request and say
-//!   which likely mistake explains a failure.
+//!   which likely mistake explains a failure;
+//! - `webhook inbox serve`: the inspector, a web page over a durable inbox.
 //!
 //! Exit status: 0 success, 1 verification failed (or undelivered events), 2 usage or I/O
 //! error.
@@ -18,6 +19,7 @@ mod capture;
 mod cli;
 mod demo;
 mod error;
+mod inspector;
 mod listen;
 mod receiver;
 mod refusal;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Listen(args) => listen::run(args),
         cli::Command::Send(args) => send::run(args),
         cli::Command::Demo(args) => demo::run(args),
+        cli::Command::Inbox(args) => inspector::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,72 @@
+//! `webhook inbox serve`'s arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use webhook_core::SecretSource;
+
+/// `webhook inbox …` (the inspector's part of it).
+#[derive(Debug, Args)]
+pub(crate) struct InboxArgs {
+    #[command(subcommand)]
+    pub(crate) command: InboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InboxCommand {
+    /// Serve the inspector: a web page listing the inbox's deliveries and events live,
+    /// with each event's bytes, headers (secrets masked) and attempts, and buttons to
+    /// redrive or replay.
+    Serve(ServeArgs),
+}
+
+/// Who may use the inspector: the access token a non-loopback address requires.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AccessArgs {
+    /// The access token: opening `/?token=TOKEN` once sets a session cookie
+    /// (visible to other local users in the process list: prefer --token-env or
+    /// --token-file).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) token: Option<String>,
+    /// Read the access token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) token_env: Option<String>,
+    /// Read the access token from this file (one trailing newline removed).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+impl AccessArgs {
+    /// The token's source (`SecretSource::None` without one).
+    pub(crate) fn token_source(&self) -> Result<SecretSource, crate::error::CliError> {
+        let given = [
+            self.token.clone().map(SecretSource::value),
+            self.token_env.clone().map(SecretSource::env),
+            self.token_file.clone().map(SecretSource::file),
+        ];
+        let mut given: Vec<SecretSource> = given.into_iter().flatten().collect();
+        match given.len() {
+            0 => Ok(SecretSource::None),
+            1 => Ok(given.remove(0)),
+            _ => Err(crate::error::CliError::Usage(
+                "give one access token (--token, --token-env or --token-file)".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The inbox file (`webhook listen --inbox` writes it).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) inbox: PathBuf,
+    /// Address to serve the inspector on. Anything but loopback requires an access
+    /// token (--token-file, --token-env or --token).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    /// Port to serve the inspector on (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    pub(crate) port: u16,
+    #[command(flatten)]
+    pub(crate) access: AccessArgs,
+}
