@@ -28,3 +28,17 @@ if ! command -v redis-server >/dev/null; then
   # The package may start a system service; the tests run their own servers.
   command -v redis-server >/dev/null || { echo "redis-server did not install" >&2; exit 1; }
 fi
+
+# The inbox inspector's browser tests (webhook-cli/tests/inspector.rs) drive headless
+# Chromium through chromedriver, both Debian packages.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "== installing chromium and chromium-driver (for the inspector's browser tests)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq chromium chromium-driver 2>&1); then
+    echo "$log" >&2
+    echo "could not install chromium and chromium-driver with apt-get" >&2
+    exit 1
+  fi
+  command -v chromedriver >/dev/null || { echo "chromedriver did not install" >&2; exit 1; }
+fi

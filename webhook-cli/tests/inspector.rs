@@ -1,0 +1,436 @@
+//! The inbox inspector (`webhook inbox serve`) in a real browser: headless Chromium
+//! driven through chromedriver (Debian's `chromium` and `chromium-driver`, installed by
+//! `scripts/ensure-tools.sh`). Events are delivered by the reference sender (`webhook
+//! send`) to a receiver in this test that stores them in a real SQLite inbox, and
+//! handled by a real worker pool; the inspector runs as its own process on that file.
+//!
+//! These tests FAIL when chromedriver cannot start: they never skip.
+
+use std::{
+    io::{BufRead as _, BufReader, Read as _, Write as _},
+    net::{SocketAddr, TcpListener as StdListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Html,
+    routing::{get, post},
+};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use webhook_core::{Scheme, Secret, Verifier};
+use webhook_inbox::{EventFilter, EventState, Inbox, Outcome, Page, Route, WorkerPool};
+
+const SECRET: &str = "inspector-test-secret-never-on-the-page";
+const FAILURE: &str = "mailbox store unreachable: connection refused (os error 111)";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver on a free loopback port; panics (the test fails) if it does not start.
+fn chromedriver() -> (Running, String) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!("cannot start chromedriver ({err}): run scripts/ensure-tools.sh")
+        });
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on 127.0.0.1:{port} within 15 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(driver: &str) -> Client {
+    let mut options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--disable-gpu", "--window-size=1280,900"],
+    });
+    if Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(capabilities)
+        .connect(driver)
+        .await
+        .unwrap_or_else(|err| panic!("cannot start headless Chromium through chromedriver: {err}"))
+}
+
+/// `webhook inbox serve` on a free port; returns it and its base URL.
+fn inspector(inbox: &Path, extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["inbox", "serve", "--port", "0", "--inbox"])
+        .arg(inbox)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (Running(child), url)
+}
+
+/// The reference sender: `webhook send` of `count` Stalwart events of `event_type`.
+fn send(receiver: SocketAddr, event_type: &str, count: u32) {
+    let status = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["send", "--scheme", "stalwart", "--secret", SECRET, "--wait", "10"])
+        .args(["--url", &format!("http://{receiver}/")])
+        .args(["--event", event_type, "--count", &count.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "webhook send failed: {status}");
+}
+
+#[derive(Clone)]
+struct Receiver {
+    verifier: Arc<Verifier>,
+    inbox: Inbox,
+}
+
+async fn receive(State(app): State<Receiver>, headers: HeaderMap, body: bytes::Bytes) -> StatusCode {
+    match app.verifier.verify(&headers, body.to_vec()) {
+        Ok(verified) => match app
+            .inbox
+            .accept(&Route::of(Scheme::Stalwart), &headers, verified)
+            .await
+        {
+            Ok(accepted) => accepted.status(),
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        },
+        Err(_) => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// The receiver: verifies and stores into the inbox; `/evil` is a page of another
+/// origin that posts a redrive to the inspector.
+async fn start_receiver(inbox: Inbox) -> SocketAddr {
+    let verifier = Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/", post(receive))
+        .route(
+            "/evil",
+            get(|axum::extract::RawQuery(query): axum::extract::RawQuery| async move {
+                // The action URL arrives as the query string.
+                let action = query.unwrap_or_default();
+                Html(format!(
+                    "<!doctype html><form method=post action=\"{action}\"></form>\
+                     <script>document.forms[0].submit()</script>"
+                ))
+            }),
+        )
+        .with_state(Receiver {
+            verifier: Arc::new(verifier),
+            inbox,
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+/// Workers: `auth.failed` events die with [`FAILURE`] while `broken` is set.
+fn workers(inbox: &Inbox, broken: Arc<AtomicBool>) -> WorkerPool {
+    inbox
+        .workers()
+        .poll_interval(Duration::from_millis(100))
+        .spawn(move |job| {
+            let fail = job.event_type() == Some("auth.failed") && broken.load(Ordering::SeqCst);
+            async move {
+                if fail {
+                    Outcome::failed(FAILURE)
+                } else {
+                    Outcome::Done
+                }
+            }
+        })
+}
+
+/// Polls `script` (a function body returning a value) until it returns something
+/// truthy, and returns that.
+async fn until(client: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = client.execute(script, vec![]).await.unwrap();
+        let truthy = match &value {
+            Value::Null | Value::Bool(false) => false,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn events_in(inbox: &Inbox, state: EventState) -> Vec<webhook_inbox::EventSummary> {
+    inbox
+        .list_events(&EventFilter::default().state(state), Page::first(100))
+        .await
+        .unwrap()
+}
+
+async fn wait_for_state(inbox: &Inbox, state: EventState, count: usize) {
+    let deadline = Instant::now() + WAIT;
+    while events_in(inbox, state).await.len() < count {
+        assert!(Instant::now() < deadline, "fewer than {count} {state} events");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One HTTP/1.1 POST; returns the status code.
+fn raw_post(base: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    let address = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap()
+}
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inspector_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let inbox = Inbox::open(&path).unwrap();
+    let broken = Arc::new(AtomicBool::new(true));
+    let pool = workers(&inbox, Arc::clone(&broken));
+    let receiver = start_receiver(inbox.clone()).await;
+
+    // Events delivered by the reference sender: three handled, two that die.
+    send(receiver, "auth.success", 3);
+    send(receiver, "auth.failed", 2);
+    wait_for_state(&inbox, EventState::Done, 3).await;
+    wait_for_state(&inbox, EventState::Dead, 2).await;
+    let dead = events_in(&inbox, EventState::Dead).await;
+    let (to_redrive, to_attack) = (dead[0].id.0, dead[1].id.0);
+    let stored = inbox.event(dead[0].id).await.unwrap().unwrap();
+    let signature = stored
+        .headers
+        .iter()
+        .find(|h| h.name == "x-signature")
+        .map(|h| String::from_utf8(h.value.clone()).unwrap())
+        .expect("the inbox keeps the signature header");
+
+    let (_inspector, base) = inspector(&path, &[]);
+    let (_driver, driver_url) = chromedriver();
+    let client = browser(&driver_url).await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    until(&client, "the page to load", "return document.body.dataset.ready").await;
+
+    // They appear, newest first.
+    let rows = until(
+        &client,
+        "five event rows",
+        "const rows = [...document.querySelectorAll('#list-body tr[data-event-id]')];
+         return rows.length >= 5 && rows.map(r => [Number(r.dataset.eventId), r.dataset.state, r.querySelector('.type').textContent]);",
+    )
+    .await;
+    let rows = rows.as_array().unwrap();
+    let ids: Vec<i64> = rows.iter().map(|r| r[0].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let types: Vec<&str> = rows.iter().map(|r| r[2].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "auth.success").count(), 3, "{types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "auth.failed").count(), 2, "{types:?}");
+
+    // The dead event shows its last error, in the list and in its detail.
+    let row = client
+        .find(Locator::Css(&format!("tr[data-event-id='{to_redrive}']")))
+        .await
+        .unwrap();
+    assert!(row.text().await.unwrap().contains(FAILURE));
+    row.click().await.unwrap();
+    let shown = until(
+        &client,
+        "the dead event's detail",
+        "const e = document.getElementById('last-error'); return e && e.textContent;",
+    )
+    .await;
+    assert_eq!(shown, FAILURE);
+    let detail = client.find(Locator::Id("detail")).await.unwrap().text().await.unwrap();
+    assert!(detail.contains(&stored.summary.key.to_string()), "the dedup key is shown");
+    assert!(detail.contains("x-signature") && detail.contains("masked"), "{detail}");
+    let attempts = client
+        .find_all(Locator::Css("#attempts tr td.error"))
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1, "one failed attempt listed");
+    let exact = client.find(Locator::Id("exact")).await.unwrap().text().await.unwrap();
+    assert_eq!(exact.trim(), String::from_utf8_lossy(&stored.bytes).trim(), "exact bytes");
+
+    // The page never shows a secret: not the signing secret, not the stored signature,
+    // neither in the page nor in any API answer it reads.
+    let source = client.source().await.unwrap();
+    let api = client
+        .execute(
+            "const d = document.querySelector('#detail h2').textContent;
+             const [a, b, c] = await Promise.all([
+               fetch('/api/events/' + arguments[0]).then(r => r.text()),
+               fetch('/api/deliveries/' + arguments[1]).then(r => r.text()),
+               fetch('/api/events?limit=500').then(r => r.text())]);
+             return d + a + b + c;",
+            vec![json!(to_redrive), json!(stored.summary.delivery.0)],
+        )
+        .await
+        .unwrap();
+    let api = api.as_str().unwrap();
+    assert!(api.contains("masked"), "{api}");
+    for text in [source.as_str(), api] {
+        assert!(!text.contains(SECRET), "the secret reached the page");
+        assert!(!text.contains(&signature), "a signature reached the page");
+    }
+
+    // Its redrive button makes it done (the handler is fixed first).
+    broken.store(false, Ordering::SeqCst);
+    client.find(Locator::Id("redrive")).await.unwrap().click().await.unwrap();
+    until(
+        &client,
+        "the redriven event to show done",
+        "return document.querySelector('#detail-state [data-state=\"done\"]') !== null;",
+    )
+    .await;
+    let after = inbox.event(dead[0].id).await.unwrap().unwrap();
+    assert_eq!(after.summary.state, EventState::Done);
+    assert_eq!(after.attempts.len(), 2, "the history is kept");
+
+    // A new delivery appears without a reload.
+    client
+        .execute("window.__sameDocument = 42; return true;", vec![])
+        .await
+        .unwrap();
+    send(receiver, "delivery.completed", 1);
+    until(
+        &client,
+        "the new delivery's event in the list",
+        "return [...document.querySelectorAll('#list-body .type')].some(t => t.textContent === 'delivery.completed');",
+    )
+    .await;
+    let same = client
+        .execute("return window.__sameDocument;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, json!(42), "the page was not reloaded");
+
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(target_dir().join("inspector.png"), &png).unwrap();
+
+    // A cross-site POST is refused: a page on another origin submits a redrive form.
+    let action = format!("{base}/api/events/{to_attack}/redrive");
+    client
+        .goto(&format!("http://localhost:{}/evil?{action}", receiver.port()))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the cross-site form's answer",
+        "return location.href.includes('/redrive') && document.body.textContent;",
+    )
+    .await;
+    let refused = client.source().await.unwrap();
+    assert!(refused.contains("refused"), "{refused}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let attacked = inbox.event(dead[1].id).await.unwrap().unwrap();
+    assert_eq!(attacked.summary.state, EventState::Dead, "not redriven");
+
+    // And without a browser: no token, a wrong token, another origin.
+    let path = format!("/api/events/{to_attack}/redrive");
+    assert_eq!(raw_post(&base, &path, &[]), 403);
+    assert_eq!(raw_post(&base, &path, &[("x-csrf-token", "guess")]), 403);
+    let csrf = {
+        client.goto(&format!("{base}/")).await.unwrap();
+        until(&client, "the page", "return document.body.dataset.ready").await;
+        client
+            .execute(
+                "return document.querySelector('meta[name=\"csrf-token\"]').content;",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    let csrf = csrf.as_str().unwrap();
+    assert_eq!(
+        raw_post(&base, &path, &[("x-csrf-token", csrf), ("origin", "http://evil.example")]),
+        403
+    );
+    assert_eq!(
+        raw_post(&base, &path, &[("x-csrf-token", csrf), ("sec-fetch-site", "cross-site")]),
+        403
+    );
+    assert_eq!(
+        inbox.event(dead[1].id).await.unwrap().unwrap().summary.state,
+        EventState::Dead
+    );
+    // The page's own request passes.
+    assert_eq!(raw_post(&base, &path, &[("x-csrf-token", csrf)]), 200);
+
+    client.close().await.unwrap();
+    pool.shutdown(Duration::from_secs(5)).await;
+}
