@@ -434,3 +434,77 @@ async fn the_inspector_in_a_real_browser() {
     client.close().await.unwrap();
     pool.shutdown(Duration::from_secs(5)).await;
 }
+
+/// Not a performance target (those are criterion benchmarks): a measurement for the
+/// record, run by hand with `--ignored --nocapture`. Fills an inbox with 100 000
+/// events (100 Stalwart batches of 1 000) and reports how long the page takes to show
+/// its first page of events and the chart, and what each API call takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn page_load_with_100_000_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let inbox = Inbox::open(&path).unwrap();
+    let verifier = Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = Instant::now();
+    for batch in 0..100 {
+        let events: Vec<String> = (0..1000)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"{batch}-{i}","createdAt":"{now}","type":"auth.success","data":{{"remoteIp":"10.0.{batch}.{i}"}}}}"#
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-signature",
+            webhook_core::senders::stalwart::sign(&Secret::new(SECRET), body.as_bytes())
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let verified = verifier.verify(&headers, body.into_bytes()).unwrap();
+        let accepted = inbox
+            .accept(&Route::of(Scheme::Stalwart), &headers, verified)
+            .await
+            .unwrap();
+        assert_eq!(accepted.queued(), 1000);
+    }
+    assert_eq!(inbox.stats().await.unwrap().pending, 100_000);
+    println!("filled 100 000 events in {:?}", started.elapsed());
+
+    let (_inspector, base) = inspector(&path, &[]);
+    let (_driver, driver_url) = chromedriver();
+    let client = browser(&driver_url).await;
+    for round in 1..=3 {
+        client.goto(&format!("{base}/")).await.unwrap();
+        let ready = until(&client, "the page", "return document.body.dataset.ready").await;
+        let rows = client
+            .find_all(Locator::Css("#list-body tr[data-event-id]"))
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(rows, 50);
+        let apis = client
+            .execute(
+                "const out = {};
+                 for (const path of ['/api/events', '/api/events?state=pending&type=auth.success',
+                                     '/api/events?before=50000', '/api/deliveries', '/api/stats', '/api/chart']) {
+                   const t = performance.now();
+                   await fetch(path).then(r => r.text());
+                   out[path] = Math.round(performance.now() - t);
+                 }
+                 return out;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        println!("round {round}: page ready (list and chart drawn) {ready} ms after navigation; API ms: {apis}");
+    }
+    client.close().await.unwrap();
+}

@@ -127,7 +127,7 @@ function eventRow(e) {
     class: view.selected && view.selected.kind === 'event' && view.selected.id === e.id ? 'selected' : null,
     onclick: () => showEvent(e.id),
   },
-  el('td', {}, e.id), el('td', {}, when(e.received_at)), el('td', {}, e.scheme), el('td', {}, e.route),
+  el('td', {}, e.id), el('td', { title: when(e.received_at) }, when(e.received_at).slice(11)), el('td', {}, e.scheme), el('td', {}, e.route),
   el('td', { class: 'type' }, e.type || '—'), el('td', {}, badge(e.state)), el('td', {}, e.attempts),
   el('td', { class: 'error', title: e.last_error || '' }, e.last_error || ''));
 }
@@ -137,7 +137,7 @@ function deliveryRow(d) {
     'data-delivery-id': d.id, 'data-state': d.state,
     onclick: () => showDelivery(d.id),
   },
-  el('td', {}, d.id), el('td', {}, when(d.received_at)), el('td', {}, d.scheme), el('td', {}, d.route),
+  el('td', {}, d.id), el('td', { title: when(d.received_at) }, when(d.received_at).slice(11)), el('td', {}, d.scheme), el('td', {}, d.route),
   el('td', {}, badge(d.state)), el('td', {}, d.body_len), el('td', {}, d.queued), el('td', {}, d.duplicates),
   el('td', { class: 'error' }, d.parse_error || ''));
 }
@@ -148,7 +148,7 @@ function openDetail(...children) {
   const box = $('detail');
   box.hidden = false;
   document.querySelector('main').classList.add('detail-open');
-  box.replaceChildren(...children);
+  box.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
 }
 
 function closeDetail() {
@@ -283,7 +283,7 @@ async function loadChart() {
   }
   const svg = $('chart');
   const ns = 'http://www.w3.org/2000/svg';
-  const W = 720, H = 130, top = 8, bottom = 18, left = 34;
+  const W = 1200, H = 130, top = 8, bottom = 18, left = 34;
   const barW = (W - left) / data.counts.length;
   const totals = data.counts.map((row) => row.reduce((a, b) => a + b, 0));
   const max = Math.max(1, ...totals);
@@ -383,7 +383,8 @@ async function start() {
   readFilters();
   await Promise.all([loadList(), loadChart()]);
   connect();
-  document.body.dataset.ready = '1';
+  // When the list and the chart are drawn, in ms since navigation (tests read it).
+  document.body.dataset.ready = String(Math.max(1, Math.round(performance.now())));
 }
 
 start();
