@@ -119,7 +119,9 @@ fn inspector(inbox: &Path, extra: &[&str]) -> (Running, String) {
 /// The reference sender: `webhook send` of `count` Stalwart events of `event_type`.
 fn send(receiver: SocketAddr, event_type: &str, count: u32) {
     let status = Command::new(env!("CARGO_BIN_EXE_webhook"))
-        .args(["send", "--scheme", "stalwart", "--secret", SECRET, "--wait", "10"])
+        .args([
+            "send", "--scheme", "stalwart", "--secret", SECRET, "--wait", "10",
+        ])
         .args(["--url", &format!("http://{receiver}/")])
         .args(["--event", event_type, "--count", &count.to_string()])
         .stdout(Stdio::null())
@@ -134,7 +136,11 @@ struct Receiver {
     inbox: Inbox,
 }
 
-async fn receive(State(app): State<Receiver>, headers: HeaderMap, body: bytes::Bytes) -> StatusCode {
+async fn receive(
+    State(app): State<Receiver>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> StatusCode {
     match app.verifier.verify(&headers, body.to_vec()) {
         Ok(verified) => match app
             .inbox
@@ -159,14 +165,16 @@ async fn start_receiver(inbox: Inbox) -> SocketAddr {
         .route("/", post(receive))
         .route(
             "/evil",
-            get(|axum::extract::RawQuery(query): axum::extract::RawQuery| async move {
-                // The action URL arrives as the query string.
-                let action = query.unwrap_or_default();
-                Html(format!(
-                    "<!doctype html><form method=post action=\"{action}\"></form>\
+            get(
+                |axum::extract::RawQuery(query): axum::extract::RawQuery| async move {
+                    // The action URL arrives as the query string.
+                    let action = query.unwrap_or_default();
+                    Html(format!(
+                        "<!doctype html><form method=post action=\"{action}\"></form>\
                      <script>document.forms[0].submit()</script>"
-                ))
-            }),
+                    ))
+                },
+            ),
         )
         .with_state(Receiver {
             verifier: Arc::new(verifier),
@@ -225,7 +233,10 @@ async fn events_in(inbox: &Inbox, state: EventState) -> Vec<webhook_inbox::Event
 async fn wait_for_state(inbox: &Inbox, state: EventState, count: usize) {
     let deadline = Instant::now() + WAIT;
     while events_in(inbox, state).await.len() < count {
-        assert!(Instant::now() < deadline, "fewer than {count} {state} events");
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {count} {state} events"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -234,7 +245,9 @@ async fn wait_for_state(inbox: &Inbox, state: EventState, count: usize) {
 fn raw_post(base: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
     let address = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n"
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -284,7 +297,12 @@ async fn the_inspector_in_a_real_browser() {
     let (_driver, driver_url) = chromedriver();
     let client = browser(&driver_url).await;
     client.goto(&format!("{base}/")).await.unwrap();
-    until(&client, "the page to load", "return document.body.dataset.ready").await;
+    until(
+        &client,
+        "the page to load",
+        "return document.body.dataset.ready",
+    )
+    .await;
 
     // They appear, newest first.
     let rows = until(
@@ -298,8 +316,16 @@ async fn the_inspector_in_a_real_browser() {
     let ids: Vec<i64> = rows.iter().map(|r| r[0].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
     let types: Vec<&str> = rows.iter().map(|r| r[2].as_str().unwrap()).collect();
-    assert_eq!(types.iter().filter(|t| **t == "auth.success").count(), 3, "{types:?}");
-    assert_eq!(types.iter().filter(|t| **t == "auth.failed").count(), 2, "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| **t == "auth.success").count(),
+        3,
+        "{types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| **t == "auth.failed").count(),
+        2,
+        "{types:?}"
+    );
 
     // The dead event shows its last error, in the list and in its detail.
     let row = client
@@ -315,16 +341,38 @@ async fn the_inspector_in_a_real_browser() {
     )
     .await;
     assert_eq!(shown, FAILURE);
-    let detail = client.find(Locator::Id("detail")).await.unwrap().text().await.unwrap();
-    assert!(detail.contains(&stored.summary.key.to_string()), "the dedup key is shown");
-    assert!(detail.contains("x-signature") && detail.contains("masked"), "{detail}");
+    let detail = client
+        .find(Locator::Id("detail"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains(&stored.summary.key.to_string()),
+        "the dedup key is shown"
+    );
+    assert!(
+        detail.contains("x-signature") && detail.contains("masked"),
+        "{detail}"
+    );
     let attempts = client
         .find_all(Locator::Css("#attempts tr td.error"))
         .await
         .unwrap();
     assert_eq!(attempts.len(), 1, "one failed attempt listed");
-    let exact = client.find(Locator::Id("exact")).await.unwrap().text().await.unwrap();
-    assert_eq!(exact.trim(), String::from_utf8_lossy(&stored.bytes).trim(), "exact bytes");
+    let exact = client
+        .find(Locator::Id("exact"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        exact.trim(),
+        String::from_utf8_lossy(&stored.bytes).trim(),
+        "exact bytes"
+    );
 
     // The page never shows a secret: not the signing secret, not the stored signature,
     // neither in the page nor in any API answer it reads.
@@ -350,7 +398,13 @@ async fn the_inspector_in_a_real_browser() {
 
     // Its redrive button makes it done (the handler is fixed first).
     broken.store(false, Ordering::SeqCst);
-    client.find(Locator::Id("redrive")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Id("redrive"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     until(
         &client,
         "the redriven event to show done",
@@ -385,7 +439,10 @@ async fn the_inspector_in_a_real_browser() {
     // A cross-site POST is refused: a page on another origin submits a redrive form.
     let action = format!("{base}/api/events/{to_attack}/redrive");
     client
-        .goto(&format!("http://localhost:{}/evil?{action}", receiver.port()))
+        .goto(&format!(
+            "http://localhost:{}/evil?{action}",
+            receiver.port()
+        ))
         .await
         .unwrap();
     until(
@@ -417,15 +474,29 @@ async fn the_inspector_in_a_real_browser() {
     };
     let csrf = csrf.as_str().unwrap();
     assert_eq!(
-        raw_post(&base, &path, &[("x-csrf-token", csrf), ("origin", "http://evil.example")]),
+        raw_post(
+            &base,
+            &path,
+            &[("x-csrf-token", csrf), ("origin", "http://evil.example")]
+        ),
         403
     );
     assert_eq!(
-        raw_post(&base, &path, &[("x-csrf-token", csrf), ("sec-fetch-site", "cross-site")]),
+        raw_post(
+            &base,
+            &path,
+            &[("x-csrf-token", csrf), ("sec-fetch-site", "cross-site")]
+        ),
         403
     );
     assert_eq!(
-        inbox.event(dead[1].id).await.unwrap().unwrap().summary.state,
+        inbox
+            .event(dead[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .state,
         EventState::Dead
     );
     // The page's own request passes.
@@ -504,7 +575,9 @@ async fn page_load_with_100_000_events() {
             )
             .await
             .unwrap();
-        println!("round {round}: page ready (list and chart drawn) {ready} ms after navigation; API ms: {apis}");
+        println!(
+            "round {round}: page ready (list and chart drawn) {ready} ms after navigation; API ms: {apis}"
+        );
     }
     client.close().await.unwrap();
 }

@@ -129,17 +129,19 @@ impl Access {
             _ => host,
         };
         matches!(name, "127.0.0.1" | "localhost" | "[::1]")
-            || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// Why a POST is refused as cross-site, if it is: a browser's `Sec-Fetch-Site` other
     /// than `same-origin`, an `Origin` that is not this server's, or a missing or wrong
     /// CSRF token.
     fn cross_site(&self, headers: &HeaderMap) -> Option<&'static str> {
-        if let Some(site) = headers.get("sec-fetch-site") {
-            if site.as_bytes() != b"same-origin" {
-                return Some("cross-site request refused (Sec-Fetch-Site)");
-            }
+        if let Some(site) = headers.get("sec-fetch-site")
+            && site.as_bytes() != b"same-origin"
+        {
+            return Some("cross-site request refused (Sec-Fetch-Site)");
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let host = headers.get(header::HOST).map(HeaderValue::as_bytes);
@@ -176,10 +178,10 @@ pub(crate) async fn guard(
         )
             .into_response();
     }
-    if request.method() == Method::POST {
-        if let Some(why) = access.cross_site(headers) {
-            return (StatusCode::FORBIDDEN, why).into_response();
-        }
+    if request.method() == Method::POST
+        && let Some(why) = access.cross_site(headers)
+    {
+        return (StatusCode::FORBIDDEN, why).into_response();
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -188,7 +190,10 @@ pub(crate) async fn guard(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -281,7 +286,10 @@ mod tests {
         let access = Access::new("127.0.0.1".parse().unwrap(), None).unwrap();
         let csrf = access.csrf().to_owned();
         let host = ("host", "127.0.0.1:9");
-        assert_eq!(access.cross_site(&headers(&[host, (CSRF_HEADER, &csrf)])), None);
+        assert_eq!(
+            access.cross_site(&headers(&[host, (CSRF_HEADER, &csrf)])),
+            None
+        );
         assert_eq!(
             access.cross_site(&headers(&[
                 host,

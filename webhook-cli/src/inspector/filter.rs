@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use webhook_core::Scheme;
-use webhook_inbox::{DeliveryFilter, DeliveryId, DeliveryState, EventFilter, EventState, Page, Timestamp};
+use webhook_inbox::{
+    DeliveryFilter, DeliveryId, DeliveryState, EventFilter, EventState, Page, Timestamp,
+};
 
 /// The page's default page size, and the largest it may ask for.
 const DEFAULT_LIMIT: u32 = 50;

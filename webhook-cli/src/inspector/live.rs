@@ -2,9 +2,9 @@
 //!
 //! The inspector may run in another process than the receiver and the workers (a
 //! SQLite file shared, or a PostgreSQL database), so it polls: once a second it reads
-//! the newest page of events and the newest delivery (cheap, keyset reads), and every
-//! [`STATS_EVERY`] polls the counts by state (a count over the whole table: with
-//! 100 000 events it costs more than the rest together). It sends a `change` event when
+//! the newest page of events and the newest delivery (cheap, keyset reads); the counts
+//! by state (a count over the whole table: with 100 000 events it costs more than the
+//! rest together) only when that page changed, or every [`STATS_EVERY`] polls. It sends a `change` event when
 //! any of them differs from what it sent last; the page then fetches what it shows.
 
 use std::{convert::Infallible, time::Duration};
@@ -22,6 +22,8 @@ struct Watch<B: Backend> {
     inbox: Inbox<B>,
     /// The fingerprint last sent.
     sent: Option<String>,
+    /// The newest page's fingerprint at the last poll.
+    page: String,
     polls: u32,
     stats: Value,
 }
@@ -30,11 +32,6 @@ impl<B: Backend> Watch<B> {
     /// Reads what the page's view depends on; `None` when the inbox could not be read
     /// (the next poll tries again).
     async fn poll(&mut self) -> Option<(String, Value)> {
-        if self.polls % STATS_EVERY == 0 {
-            let stats = self.inbox.stats().await.ok()?;
-            self.stats = super::routes::stats_json(&stats);
-        }
-        self.polls = self.polls.wrapping_add(1);
         let events = self
             .inbox
             .list_events(&EventFilter::default(), Page::first(50))
@@ -46,15 +43,24 @@ impl<B: Backend> Watch<B> {
             .await
             .ok()?;
         let newest_delivery = deliveries.first().map(|d| d.id.0);
-        let mut print = format!("{}|d{newest_delivery:?}", self.stats);
+        let mut page = format!("d{newest_delivery:?}");
         for event in &events {
-            print.push_str(&format!(
+            page.push_str(&format!(
                 "|{}:{}:{}",
                 event.id,
                 event.state,
                 event.updated_at.as_millis()
             ));
         }
+        // The counts follow at once what the newest page shows, and every few polls
+        // whatever changed further down.
+        if page != self.page || self.polls.is_multiple_of(STATS_EVERY) {
+            let stats = self.inbox.stats().await.ok()?;
+            self.stats = super::routes::stats_json(&stats);
+        }
+        self.polls = self.polls.wrapping_add(1);
+        let print = format!("{}|{page}", self.stats);
+        self.page = page;
         let data = json!({
             "stats": self.stats,
             "newest_event": events.first().map(|e| e.id.0),
@@ -70,6 +76,7 @@ pub(crate) fn stream<B: Backend>(
     let watch = Watch {
         inbox,
         sent: None,
+        page: String::new(),
         polls: 0,
         stats: Value::Null,
     };

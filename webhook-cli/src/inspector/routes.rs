@@ -106,7 +106,10 @@ async fn page<B: Backend>(State(app): State<App<B>>) -> Html<String> {
 }
 
 async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
 }
 
 async fn style() -> impl IntoResponse {
@@ -138,7 +141,10 @@ async fn stats<B: Backend>(State(app): State<App<B>>) -> ApiResult {
     Ok(Json(stats_json(&app.inbox.stats().await?)))
 }
 
-async fn events<B: Backend>(State(app): State<App<B>>, Query(query): Query<ListQuery>) -> ApiResult {
+async fn events<B: Backend>(
+    State(app): State<App<B>>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult {
     let filter = query.events()?;
     let page = query.page()?;
     let events = app.inbox.list_events(&filter, page).await?;
