@@ -218,7 +218,15 @@ async fn until(client: &Client, what: &str, script: &str) -> Value {
         if truthy {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() > deadline {
+            let page = client
+                .execute(
+                    "return location.href + ' ' + document.getElementById('notice').textContent + ' ' + document.body.innerText.slice(0, 3000);",
+                    vec![],
+                )
+                .await;
+            panic!("timed out waiting for {what}; the page: {page:?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -243,10 +251,20 @@ async fn wait_for_state(inbox: &Inbox, state: EventState, count: usize) {
 
 /// One HTTP/1.1 POST; returns the status code.
 fn raw_post(base: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    let response = raw("POST", base, path, headers);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap()
+}
+
+/// One HTTP/1.1 request; returns the whole response.
+fn raw(method: &str, base: &str, path: &str, headers: &[(&str, &str)]) -> String {
     let address = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n"
     );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -256,10 +274,6 @@ fn raw_post(base: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap()
 }
 
 fn target_dir() -> PathBuf {
@@ -499,11 +513,154 @@ async fn the_inspector_in_a_real_browser() {
             .state,
         EventState::Dead
     );
-    // The page's own request passes.
-    assert_eq!(raw_post(&base, &path, &[("x-csrf-token", csrf)]), 200);
+    // The page's own token passes: a replay of the done event.
+    let handled = events_in(&inbox, EventState::Done)
+        .await
+        .into_iter()
+        .find(|e| e.event_type.as_deref() == Some("auth.success"))
+        .unwrap();
+    let replay = format!("/api/events/{}/replay", handled.id);
+    assert_eq!(raw_post(&base, &replay, &[("x-csrf-token", csrf)]), 200);
+
+    // "Redrive all dead matching": two more die; the filter narrows to dead
+    // `auth.failed` events; the button (pressed twice: it asks to confirm) redrives them.
+    broken.store(true, Ordering::SeqCst);
+    send(receiver, "auth.failed", 2);
+    wait_for_state(&inbox, EventState::Dead, 3).await;
+    client
+        .find(Locator::Id("f-type"))
+        .await
+        .unwrap()
+        .send_keys("auth.failed")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#f-state option[value='dead']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#filters button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the filtered list",
+        "const rows = [...document.querySelectorAll('#list-body tr[data-event-id]')];
+         return rows.length === 3 && rows.every(r => r.dataset.state === 'dead');",
+    )
+    .await;
+    broken.store(false, Ordering::SeqCst);
+    let button = client.find(Locator::Id("redrive-matching")).await.unwrap();
+    button.click().await.unwrap();
+    assert!(
+        events_in(&inbox, EventState::Dead).await.len() == 3,
+        "one press only asks to confirm"
+    );
+    button.click().await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !events_in(&inbox, EventState::Dead).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "dead events left after redrive-all"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_state(&inbox, EventState::Done, 8).await;
 
     client.close().await.unwrap();
     pool.shutdown(Duration::from_secs(5)).await;
+}
+
+#[test]
+fn serving_off_loopback_requires_an_access_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    drop(Inbox::open(&path).unwrap());
+    let webhook = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_webhook"));
+        command
+            .args(["inbox", "serve", "--port", "0", "--inbox"])
+            .arg(&path);
+        command
+    };
+    let refused = webhook().args(["--host", "0.0.0.0"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("requires an access token"), "{stderr}");
+    let short = webhook()
+        .args(["--host", "0.0.0.0", "--token", "short"])
+        .output()
+        .unwrap();
+    assert_eq!(short.status.code(), Some(2));
+    let missing = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["inbox", "serve", "--port", "0", "--inbox"])
+        .arg(dir.path().join("typo.db"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        !dir.path().join("typo.db").exists(),
+        "no empty inbox created"
+    );
+
+    // With a token from the environment: nothing without it, a session cookie for it.
+    let token = "inspector-access-token-0123456789";
+    let mut child = webhook()
+        .args(["--host", "0.0.0.0", "--token-env", "INSPECTOR_TEST_TOKEN"])
+        .env("INSPECTOR_TEST_TOKEN", token)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _running = Running(child);
+    assert!(!line.contains(token), "{line}");
+    let port = line
+        .split("0.0.0.0:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let status = |response: &str| response.split_whitespace().nth(1).unwrap().to_owned();
+    assert_eq!(status(&raw("GET", &base, "/", &[])), "401");
+    assert_eq!(status(&raw("GET", &base, "/api/stats", &[])), "401");
+    assert_eq!(
+        status(&raw("GET", &base, "/?token=wrong-token-0123456789", &[])),
+        "401"
+    );
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        status(&raw(
+            "GET",
+            &base,
+            "/api/stats",
+            &[("authorization", &bearer)]
+        )),
+        "200"
+    );
+    let login = raw("GET", &base, &format!("/?token={token}"), &[]);
+    assert_eq!(status(&login), "303", "{login}");
+    let cookie = login
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("{login}"));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(
+        !cookie.contains(token),
+        "the cookie is a session id, not the token"
+    );
+    let session = cookie.split(';').next().unwrap();
+    let page = raw("GET", &base, "/", &[("cookie", session)]);
+    assert_eq!(status(&page), "200");
+    assert!(!page.contains(token), "the token never reaches the page");
 }
 
 /// Not a performance target (those are criterion benchmarks): a measurement for the
