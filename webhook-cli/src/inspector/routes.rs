@@ -216,3 +216,23 @@ async fn chart_data<B: Backend>(State(app): State<App<B>>) -> ApiResult {
 async fn live_stream<B: Backend>(State(app): State<App<B>>) -> impl IntoResponse {
     live::stream(app.inbox.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_local() {
+        for (name, text) in [("index.html", PAGE), ("app.js", SCRIPT), ("app.css", STYLE)] {
+            for scheme in ["http://", "https://", "//cdn", "@import"] {
+                let outside = text
+                    .match_indices(scheme)
+                    .map(|(at, _)| &text[at..text.len().min(at + 40)])
+                    // The SVG namespace is a name, never fetched.
+                    .find(|found| !found.starts_with("http://www.w3.org/2000/svg"));
+                assert_eq!(outside, None, "{name} refers outside: {outside:?}");
+            }
+        }
+        assert!(PAGE.contains("{{csrf}}"));
+    }
+}
