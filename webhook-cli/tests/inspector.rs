@@ -573,6 +573,39 @@ async fn the_inspector_in_a_real_browser() {
     }
     wait_for_state(&inbox, EventState::Done, 8).await;
 
+    // The deliveries tab lists what arrived; a delivery shows its exact body.
+    client
+        .find(Locator::Id("tab-deliveries"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the deliveries list",
+        "return document.querySelectorAll('#list-body tr[data-delivery-id]').length >= 4;",
+    )
+    .await;
+    client
+        .find(Locator::Css("#list-body tr[data-delivery-id]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = until(
+        &client,
+        "the delivery's detail",
+        "const h = document.querySelector('#detail h2');
+         return h && h.textContent.startsWith('Delivery #') && document.getElementById('exact').textContent;",
+    )
+    .await;
+    assert!(
+        body.as_str().unwrap().starts_with("{\"events\":["),
+        "{body}"
+    );
+
     client.close().await.unwrap();
     pool.shutdown(Duration::from_secs(5)).await;
 }

@@ -23,9 +23,9 @@ pub(crate) enum InboxCommand {
 /// Who may use the inspector: the access token a non-loopback address requires.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct AccessArgs {
-    /// The access token: opening `/?token=TOKEN` once sets a session cookie
-    /// (visible to other local users in the process list: prefer --token-env or
-    /// --token-file).
+    /// The access token, at least 16 characters: opening `/?token=TOKEN` once sets a
+    /// session cookie; API clients may send `Authorization: Bearer TOKEN` (visible to
+    /// other local users in the process list: prefer --token-env or --token-file).
     #[arg(long, value_name = "TEXT")]
     pub(crate) token: Option<String>,
     /// Read the access token from this environment variable.
