@@ -447,6 +447,20 @@ async fn the_inspector_in_a_real_browser() {
         .unwrap();
     assert_eq!(same, json!(42), "the page was not reloaded");
 
+    // The screenshot for review: the other dead event's detail, its error and button.
+    client
+        .find(Locator::Css(&format!("tr[data-event-id='{to_attack}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the other dead event's detail",
+        "return document.getElementById('redrive') !== null;",
+    )
+    .await;
     let png = client.screenshot().await.unwrap();
     std::fs::write(target_dir().join("inspector.png"), &png).unwrap();
 

@@ -99,7 +99,7 @@ function firstPage() {
 // ---- list ----
 
 const HEADS = {
-  events: ['#', 'received', 'sender', 'route', 'type', 'state', 'attempts', 'last error'],
+  events: ['#', 'received', 'sender', 'route', 'type', 'state', 'tries', 'last error'],
   deliveries: ['#', 'received', 'sender', 'route', 'state', 'bytes', 'queued', 'duplicates', 'parse error'],
 };
 
