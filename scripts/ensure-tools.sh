@@ -29,6 +29,23 @@ if ! command -v redis-server >/dev/null; then
   command -v redis-server >/dev/null || { echo "redis-server did not install" >&2; exit 1; }
 fi
 
+# The inbox's PostgreSQL backend tests and bench `initdb` and start a real server (as a
+# non-root user, from util-linux's `setpriv`) from Debian's binaries under
+# /usr/lib/postgresql/<version>/bin.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "== installing postgresql (for webhook-inbox's PostgreSQL backend tests)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq postgresql 2>&1); then
+    echo "$log" >&2
+    echo "could not install postgresql with apt-get" >&2
+    exit 1
+  fi
+  # The package may create and start a system cluster; the tests run their own servers.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || { echo "postgresql did not install (no initdb under /usr/lib/postgresql)" >&2; exit 1; }
+fi
+command -v setpriv >/dev/null || { echo "missing setpriv: install util-linux (apt-get install util-linux)" >&2; exit 1; }
+
 # The inbox inspector's browser tests (webhook-cli/tests/inspector.rs) drive headless
 # Chromium through chromedriver, both Debian packages.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then

@@ -92,7 +92,7 @@ async fn axum_server<S: IdempotencyStore + Clone + 'static>(
     effects: Arc<Effects>,
 ) -> SocketAddr {
     use axum::{Router, extract::State, http::StatusCode, routing::post};
-    use webhook_axum::{IdempotencyLayer, VerifiedWebhook, VerifyWebhookLayer};
+    use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer};
 
     async fn hook(
         State(effects): State<Arc<Effects>>,
@@ -106,8 +106,7 @@ async fn axum_server<S: IdempotencyStore + Clone + 'static>(
     }
     let app = Router::new()
         .route("/hook", post(hook))
-        .layer(IdempotencyLayer::new(dedup))
-        .layer(VerifyWebhookLayer::new(verifier()))
+        .route_layer(VerifyWebhookLayer::new(verifier()).idempotent(dedup))
         .with_state(effects);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -120,7 +119,7 @@ fn actix_server<S: IdempotencyStore + Clone + Send + 'static>(
     effects: Arc<Effects>,
 ) -> SocketAddr {
     use actix_web::{App, HttpResponse, HttpServer, web};
-    use webhook_actix::{Idempotency, VerifyWebhook, Webhook};
+    use webhook_actix::{VerifyWebhook, Webhook};
 
     async fn hook(
         effects: web::Data<Arc<Effects>>,
@@ -140,8 +139,7 @@ fn actix_server<S: IdempotencyStore + Clone + Send + 'static>(
                     .app_data(web::Data::new(effects.clone()))
                     .service(
                         web::resource("/hook")
-                            .wrap(Idempotency::new(dedup.clone()))
-                            .wrap(VerifyWebhook::new(verifier()))
+                            .wrap(VerifyWebhook::new(verifier()).idempotent(dedup.clone()))
                             .route(web::post().to(hook)),
                     )
             })

@@ -140,6 +140,12 @@ pub async fn axum_server() -> Server {
         counts: Arc<Counts>,
     }
 
+    impl webhook_axum::WebhookState for RouteState {
+        fn verifier(&self) -> Option<&Verifier> {
+            Some(&self.verifier)
+        }
+    }
+
     fn route<T, F>(path: &'static str, r: Route, counts: &Arc<Counts>, check: F) -> Router
     where
         T: webhook_core::FromVerified<Bytes> + Send + 'static,

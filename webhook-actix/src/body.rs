@@ -60,7 +60,9 @@ pub(crate) async fn verify_payload(
         }
     }
     let body = Bytes::from_owner(buffer.finish());
-    Ok(verifier.verify(&ActixRequest(request), body)?)
+    let verified = verifier.verify(&ActixRequest(request), body)?;
+    verified.verification().log();
+    Ok(verified)
 }
 
 /// The limits registered for this request (plain or in `web::Data`), else the defaults.

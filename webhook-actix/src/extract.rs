@@ -9,13 +9,33 @@ use crate::{WebhookConfig, WebhookRejection, body::verify_payload};
 
 /// A verified, parsed webhook: `T` is a payload type (`StalwartEvents`, `EmailApiEvent`,
 /// `MailtrapEvents`, `WildDuckEvent`, `senders::standard_webhooks::StandardWebhook<T>`,
-/// your own `Payload`) or the raw [`Verified<Bytes>`].
+/// your own `Payload`), the payload with what verified it (`Verified<StalwartEvents>`:
+/// which key matched), or the raw [`Verified<Bytes>`].
 ///
-/// The verifier comes from [`WebhookConfig`] (or a `Verifier`) in the app data. The
-/// extractor reads the payload up to the verifier's limit (an oversized body is refused
-/// without being buffered), verifies the raw bytes, then parses them. Behind the
-/// [`VerifyWebhook`](crate::VerifyWebhook) middleware it uses the middleware's result
-/// instead of verifying twice.
+/// Behind the [`VerifyWebhook`](crate::VerifyWebhook) middleware it takes the
+/// middleware's result and needs no app data. Otherwise the verifier comes from
+/// [`WebhookConfig`] (or a `Verifier`) in the app data; the extractor reads the payload
+/// up to the verifier's limit (an oversized body is refused without being buffered),
+/// verifies the raw bytes, then parses them. With neither, it answers 500
+/// `receiver_misconfigured`.
+///
+/// # Which key matched
+///
+/// During a key rotation, `Webhook<Verified<T>>` tells the handler which secret signed
+/// the request: `verification().matched_key()` gives its position and the label given
+/// with [`VerifierBuilder::labeled_secret`](crate::VerifierBuilder::labeled_secret).
+/// Every verified request is also logged at debug level with that label
+/// ([`Verification::log`](crate::Verification::log)).
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use webhook_actix::{StalwartEvents, Verified, Webhook};
+///
+/// async fn hook(Webhook(hook): Webhook<Verified<StalwartEvents>>) -> HttpResponse {
+///     let key = hook.verification().matched_key().and_then(|key| key.label());
+///     HttpResponse::Ok().body(format!("{} events, key {key:?}", hook.body().events.len()))
+/// }
+/// ```
 ///
 /// # Rejections
 ///

@@ -1,9 +1,11 @@
-//! Exactly-once handler effects: the [`Idempotency`] middleware answers a redelivered
+//! Exactly-once handler effects:
+//! [`VerifyWebhook::idempotent`](crate::VerifyWebhook::idempotent) answers a redelivered
 //! event without calling the handler again.
 //!
-//! It runs inside [`VerifyWebhook`](crate::VerifyWebhook) (it reads the verified body
-//! from the request extensions) and follows
-//! [`Deduplicator::decide`]: a duplicate of processed events
+//! Deduplication reads the verified body, so it must run after verification;
+//! `VerifyWebhook::new(verifier).idempotent(dedup)` is one middleware that composes both
+//! in that order, and the only way to add it, so the two cannot be wrapped the wrong
+//! way round. It follows [`Deduplicator::decide`]: a duplicate of processed events
 //! gets 200 `{"status":"duplicate"}` without the handler; an event being processed by
 //! another delivery gets 409 with `Retry-After`; an unreachable store gets 503 (fail
 //! closed) or runs the handler unguarded (fail open); otherwise the handler runs on the
@@ -22,15 +24,12 @@
 //! The core's idempotency types ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …)
 //! are re-exported here, so one `use webhook_actix::idempotency::…` reaches all of them.
 
-use std::{
-    future::{Ready, ready},
-    rc::Rc,
-};
+use std::rc::Rc;
 
 use actix_web::{
     Error, HttpMessage as _, HttpResponse, ResponseError as _,
     body::{EitherBody, MessageBody},
-    dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
+    dev::{Service, ServiceRequest, ServiceResponse, forward_ready},
 };
 use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
@@ -41,81 +40,39 @@ use crate::{WebhookRejection, middleware::replace_payload};
 #[doc(inline)]
 pub use webhook_core::idempotency::*;
 
+// Unreachable through the public API (only `VerifyWebhook::idempotent` builds the
+// middleware, inside the verification); kept so a future wiring mistake fails closed.
 const ORDER: Rejection = Rejection::Misconfigured {
-    reason: "the Idempotency middleware reads the request verified by VerifyWebhook, which \
-             did not run before it: wrap `Idempotency` first and `VerifyWebhook` after it \
-             (the last `wrap` runs first)",
+    reason: "the idempotency middleware reads the request verified by VerifyWebhook, \
+             which did not run before it: use `VerifyWebhook::new(verifier).idempotent(dedup)`",
 };
 
-/// Middleware factory: `.wrap(Idempotency::new(dedup)).wrap(VerifyWebhook::new(verifier))`
-/// (actix runs the last `wrap` first, so verification comes before deduplication).
-///
-/// ```
-/// use actix_web::{App, HttpResponse, web};
-/// use webhook_actix::{Idempotency, VerifyWebhook, Webhook};
-/// use webhook_actix::{Scheme, Secret, StalwartEvents, Verifier};
-/// use webhook_actix::idempotency::{Deduplicator, MemoryStore};
-///
-/// async fn hook(Webhook(events): Webhook<StalwartEvents>) -> HttpResponse {
-///     HttpResponse::Ok().finish() // runs once per event, however often Stalwart retries
-/// }
-///
-/// let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
-/// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart);
-/// let app = App::new().service(
-///     web::resource("/hooks/stalwart")
-///         .wrap(Idempotency::new(dedup))
-///         .wrap(VerifyWebhook::new(verifier))
-///         .route(web::post().to(hook)),
-/// );
-/// # Ok::<(), webhook_actix::BuildError>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct Idempotency<S> {
-    dedup: Deduplicator<S>,
-}
-
-impl<S: IdempotencyStore> Idempotency<S> {
-    /// Deduplicates with `dedup` (its store and policy). Unless `dedup` already has a
-    /// [`LeaseTimer`], it gets actix's (tokio's) timer, so the leases of a running
-    /// handler's claims are renewed.
-    pub fn new(dedup: Deduplicator<S>) -> Self {
-        let dedup = if dedup.lease_timer().is_some() {
-            dedup
-        } else {
-            dedup.with_lease_timer(LeaseTimer::new(|delay| {
-                Box::pin(actix_web::rt::time::sleep(delay))
-            }))
-        };
-        Self { dedup }
+/// `dedup` with actix's (tokio's) timer for lease renewals, unless it has one.
+pub(crate) fn with_actix_timer<S: IdempotencyStore>(dedup: Deduplicator<S>) -> Deduplicator<S> {
+    if dedup.lease_timer().is_some() {
+        return dedup;
     }
+    dedup.with_lease_timer(LeaseTimer::new(|delay| {
+        Box::pin(actix_web::rt::time::sleep(delay))
+    }))
 }
 
-impl<Svc, S, B> Transform<Svc, ServiceRequest> for Idempotency<S>
-where
-    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    S: IdempotencyStore + Clone + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = IdempotencyMiddleware<Svc, S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: Svc) -> Self::Future {
-        ready(Ok(IdempotencyMiddleware {
-            service: Rc::new(service),
-            dedup: self.dedup.clone(),
-        }))
-    }
-}
-
-/// The middleware service built by [`Idempotency`].
+/// The deduplicating half of the middleware built by
+/// [`VerifyWebhook::idempotent`](crate::VerifyWebhook::idempotent), inside the
+/// verification.
 #[derive(Debug)]
 pub struct IdempotencyMiddleware<Svc, S> {
     service: Rc<Svc>,
     dedup: Deduplicator<S>,
+}
+
+impl<Svc, S> IdempotencyMiddleware<Svc, S> {
+    pub(crate) fn new(service: Svc, dedup: Deduplicator<S>) -> Self {
+        Self {
+            service: Rc::new(service),
+            dedup,
+        }
+    }
 }
 
 impl<Svc, S, B> Service<ServiceRequest> for IdempotencyMiddleware<Svc, S>

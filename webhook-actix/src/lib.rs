@@ -27,12 +27,14 @@
 //!
 //! - [`Webhook<T>`]: the extractor (`FromRequest`). Reads the payload up to the
 //!   verifier's limit, verifies the raw bytes, parses them into `T`.
-//! - [`VerifyWebhook`]: the same verification as middleware for a scope or resource;
+//! - [`VerifyWebhook`]: the same verification as middleware for a resource (or scope);
 //!   the verified bytes are put back as the payload and the
-//!   [`Verified<Bytes>`](crate::Verified) goes into the request extensions.
-//! - [`Idempotency`]: opt-in exactly-once handling behind [`VerifyWebhook`]: a
-//!   redelivered event is answered 200 without calling the handler again, a concurrent
-//!   duplicate gets 409.
+//!   [`Verified<Bytes>`](crate::Verified) goes into the request extensions, where
+//!   [`Webhook<T>`] takes it without a [`WebhookConfig`]. Wrap resources, not the `App`,
+//!   so that unknown paths keep their 404.
+//! - [`VerifyWebhook::idempotent`]: opt-in exactly-once handling inside the
+//!   verification, in one middleware: a redelivered event is answered 200 without
+//!   calling the handler again, a concurrent duplicate gets 409.
 //! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
 //! - [`apply_limits`]: the `HttpServer` settings (`client_request_timeout`,
@@ -53,9 +55,8 @@
 //! items ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
 //! [`events`], [`filter`]) are re-exported here under the same names, and
-//! [`idempotency`] holds the core's idempotency types beside the [`Idempotency`]
-//! middleware. A receiver depends on `webhook-actix` alone and imports from
-//! `webhook_actix::…`.
+//! [`idempotency`] holds the core's idempotency types. A receiver depends on
+//! `webhook-actix` alone and imports from `webhook_actix::…`.
 
 #[doc(inline)]
 pub use webhook_core::*;
@@ -75,7 +76,7 @@ mod server;
 
 pub use config::WebhookConfig;
 pub use extract::Webhook;
-pub use idempotency::{Idempotency, IdempotencyMiddleware};
+pub use idempotency::IdempotencyMiddleware;
 pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
 pub use rejection::WebhookRejection;
 pub use server::{DISCONNECT_TIMEOUT, apply_limits};

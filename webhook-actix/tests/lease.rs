@@ -16,7 +16,7 @@ use std::{
 
 use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
 use webhook_actix::{
-    Idempotency, VerifyWebhook,
+    VerifyWebhook,
     idempotency::{DedupCounters, DedupOutcome, DedupPolicy, Deduplicator, MemoryStore},
 };
 use webhook_core::{Scheme, Secret, Verifier, senders::stalwart};
@@ -69,8 +69,7 @@ fn start(allow_half_closed: bool) -> Running {
     let server = HttpServer::new(move || {
         App::new().app_data(data.clone()).service(
             web::resource("/hook")
-                .wrap(Idempotency::new(dedup.clone()))
-                .wrap(VerifyWebhook::new(verifier.clone()))
+                .wrap(VerifyWebhook::new(verifier.clone()).idempotent(dedup.clone()))
                 .route(web::post().to(slow)),
         )
     })

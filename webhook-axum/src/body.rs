@@ -36,7 +36,9 @@ where
     B::Error: Into<BoxError>,
 {
     let bytes = read_limited(parts, body, verifier).await?;
-    Ok(verifier.verify(parts, bytes)?)
+    let verified = verifier.verify(parts, bytes)?;
+    verified.verification().log();
+    Ok(verified)
 }
 
 /// Reads a request body up to `verifier`'s limit without verifying it: a declared

@@ -2,23 +2,45 @@
 //! [`VerifiedWebhook<T>`] (reads what [`VerifyWebhookLayer`]
 //! verified).
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use bytes::Bytes;
 use http::request::Parts;
-use webhook_core::{FromVerified, Verified, Verifier};
+use webhook_core::{FromVerified, Rejection, Verified};
 
-use crate::{WebhookRejection, body::verify_request};
+use crate::{WebhookRejection, WebhookState, body::verify_request};
 
 /// A verified, parsed webhook: `T` is a payload type ([`StalwartEvents`],
 /// `EmailApiEvent`, `MailtrapEvents`, `WildDuckEvent`,
-/// `senders::standard_webhooks::StandardWebhook<T>`, your own [`Payload`]) or the raw
-/// [`Verified<Bytes>`].
+/// `senders::standard_webhooks::StandardWebhook<T>`, your own [`Payload`]), the payload
+/// with what verified it ([`Verified<StalwartEvents>`](crate::Verified): which key
+/// matched, see below), or the raw [`Verified<Bytes>`].
 ///
-/// The [`Verifier`] comes from the router state through [`FromRef`]. The extractor reads
-/// the body up to the verifier's limit (refusing an oversized one without buffering
-/// it), verifies the raw bytes, then parses them. If
-/// [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) already verified the request, its
-/// result is used instead of verifying twice.
+/// Behind [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) the extractor takes the
+/// layer's result and needs no router state. Without the layer it verifies the request
+/// itself, with the [`Verifier`](crate::Verifier) from the router state
+/// (`.with_state(verifier)`, or any state implementing [`WebhookState`]): it reads the
+/// body up to the verifier's limit (refusing an oversized one without buffering it),
+/// verifies the raw bytes, then parses them. A route with neither the layer nor a
+/// verifier in its state answers 500 `receiver_misconfigured`.
+///
+/// # Which key matched
+///
+/// During a key rotation, `Webhook<Verified<T>>` tells the handler which secret signed
+/// the request: [`Verified::verification`](crate::Verified::verification)`().matched_key()`
+/// gives its position and the label given with
+/// [`VerifierBuilder::labeled_secret`](crate::VerifierBuilder::labeled_secret). Every
+/// verified request is also logged at debug level with that label
+/// ([`Verification::log`](crate::Verification::log)), so an operator sees when the old
+/// key stops being used.
+///
+/// ```
+/// use webhook_axum::{StalwartEvents, Verified, Webhook};
+///
+/// async fn hook(Webhook(hook): Webhook<Verified<StalwartEvents>>) {
+///     let key = hook.verification().matched_key().and_then(|key| key.label());
+///     println!("{} events signed with key {key:?}", hook.body().events.len());
+/// }
+/// ```
 ///
 /// # Rejections
 ///
@@ -57,25 +79,36 @@ pub struct Webhook<T>(pub T);
 
 impl<S, T> FromRequest<S> for Webhook<T>
 where
-    Verifier: FromRef<S>,
-    S: Send + Sync,
+    S: WebhookState + Send + Sync,
     T: FromVerified<Bytes>,
 {
     type Rejection = WebhookRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let verified = match parts.extensions.remove::<Verified<Bytes>>() {
-            Some(verified) => verified,
-            None => verify_request(&Verifier::from_ref(state), &parts, body).await?,
+        let verified = match (
+            parts.extensions.remove::<Verified<Bytes>>(),
+            state.verifier(),
+        ) {
+            (Some(verified), _) => verified,
+            (None, Some(verifier)) => verify_request(verifier, &parts, body).await?,
+            (None, None) => return Err(NO_VERIFIER),
         };
         Ok(Webhook(T::from_verified(verified)?))
     }
 }
 
+const NO_VERIFIER: WebhookRejection = WebhookRejection(Rejection::Misconfigured {
+    reason: "this route's `Webhook<T>` has no verifier: its router has no verifier in the \
+             state and `VerifyWebhookLayer` is not on the route; add \
+             `.layer(VerifyWebhookLayer::new(verifier))` to the route, or \
+             `.with_state(verifier)` to the router",
+});
+
 /// Like [`Webhook<T>`], for routes behind [`VerifyWebhookLayer`](crate::VerifyWebhookLayer):
 /// it needs no verifier in the state, so one router can serve several senders, each
 /// route with its own layer. Without the layer it answers 500 `receiver_misconfigured`.
+/// `VerifiedWebhook<Verified<T>>` says which key matched, as for [`Webhook<T>`].
 ///
 /// ```
 /// use axum::{Router, routing::post};

@@ -24,12 +24,15 @@
 //! - [`Webhook<T>`]: the extractor. Reads the body up to the verifier's limit (streaming:
 //!   an oversized body is refused without being buffered), verifies the raw bytes with
 //!   the [`Verifier`] from the router state, parses them into
-//!   `T`. Nothing reaches the handler unverified.
-//! - [`VerifyWebhookLayer`]: the same verification as a tower layer, to guard a whole
-//!   router or any tower service; the verified body travels on as a request extension
-//!   ([`VerifiedWebhook<T>`] reads it).
-//! - [`IdempotencyLayer`]: opt-in exactly-once handling: a redelivered event is
-//!   answered 200 without calling the handler again, a concurrent duplicate gets 409.
+//!   `T`. Nothing reaches the handler unverified. `Webhook<Verified<T>>` also says which
+//!   key matched.
+//! - [`VerifyWebhookLayer`]: the same verification as a tower layer, for a route, the
+//!   routes of a router (`Router::route_layer`) or any tower service; the verified body
+//!   travels on as a request extension, where [`Webhook<T>`] (then without router
+//!   state) and [`VerifiedWebhook<T>`] read it.
+//! - [`VerifyWebhookLayer::idempotent`]: opt-in exactly-once handling inside the
+//!   verification, in one layer: a redelivered event is answered 200 without calling
+//!   the handler again, a concurrent duplicate gets 409.
 //! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
 //!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
 //!   secret or a MAC, logged with `tracing` at warn level.
@@ -40,6 +43,30 @@
 //!   [`BodyBudget`](crate::capacity::BodyBudget) for the bodies being read (503
 //!   `receiver_busy` with `Retry-After` beyond it). Feature `serve`, on by default.
 //!
+//! # Verification and deduplication on a route
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use webhook_axum::idempotency::{Deduplicator, MemoryStore};
+//! use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier, VerifyWebhookLayer, Webhook};
+//!
+//! async fn hook(Webhook(events): Webhook<StalwartEvents>) {}
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
+//! let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart);
+//! let hooks = Router::new()
+//!     .route("/hooks/stalwart", post(hook))
+//!     // `route_layer`, not `layer`: only the routes above are verified, so a request
+//!     // for an unknown path still gets the fallback's 404 instead of a 401.
+//!     .route_layer(VerifyWebhookLayer::new(verifier).idempotent(dedup));
+//! let app: Router = Router::new().merge(hooks); // no `.with_state(…)`: the layer verifies
+//! # Ok(()) }
+//! ```
+//!
+//! One layer composes both, verification first: deduplication reads the verified body,
+//! and there is no separate deduplication layer that could be stacked outside it.
+//!
 //! This crate holds no verification or parsing logic of its own: it moves bytes from
 //! axum to [`webhook_core`] and answers with what the core decides.
 //!
@@ -49,7 +76,7 @@
 //! ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
 //! [`events`], [`filter`]) are re-exported here under the same names, and
-//! [`idempotency`] holds the core's idempotency types beside [`IdempotencyLayer`]. A
+//! [`idempotency`] holds the core's idempotency types. A
 //! receiver depends on `webhook-axum` alone and imports from `webhook_axum::…`.
 
 #[doc(inline)]
@@ -66,11 +93,13 @@ pub mod layer;
 mod rejection;
 #[cfg(feature = "serve")]
 mod serve;
+mod state;
 
 pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
-pub use idempotency::{IdempotencyLayer, Idempotent};
+pub use idempotency::Idempotent;
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
 pub use rejection::WebhookRejection;
 #[cfg(feature = "serve")]
 pub use serve::{Serve, serve};
+pub use state::WebhookState;

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body::Frame;
 use tower::ServiceExt as _;
-use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer, Webhook};
+use webhook_axum::{VerifiedWebhook, VerifyWebhookLayer, Webhook, WebhookState};
 use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, senders::stalwart};
 
 const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
@@ -30,6 +30,12 @@ const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T1
 struct App {
     verifier: Verifier,
     calls: Arc<AtomicUsize>,
+}
+
+impl WebhookState for App {
+    fn verifier(&self) -> Option<&Verifier> {
+        Some(&self.verifier)
+    }
 }
 
 async fn hook(
@@ -224,7 +230,7 @@ async fn credential_failures_carry_a_challenge() {
 }
 
 #[tokio::test]
-async fn the_layer_guards_a_router_and_hands_on_the_verified_body() {
+async fn the_layer_guards_the_routes_of_a_router_and_hands_on_the_verified_body() {
     let verifier = Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new("k"))
         .build()
@@ -238,7 +244,7 @@ async fn the_layer_guards_a_router_and_hands_on_the_verified_body() {
     let app = Router::new()
         .route("/raw", post(via_extension))
         .route("/typed", post(via_extractor))
-        .layer(VerifyWebhookLayer::new(verifier));
+        .route_layer(VerifyWebhookLayer::new(verifier));
 
     let mut request = signed(BODY);
     *request.uri_mut() = "/raw".parse().unwrap();

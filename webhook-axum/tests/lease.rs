@@ -25,7 +25,7 @@ use tokio::{
     sync::oneshot,
 };
 use webhook_axum::{
-    IdempotencyLayer, VerifyWebhookLayer,
+    VerifyWebhookLayer,
     idempotency::{
         DedupCounters, DedupOutcome, DedupPolicy, Deduplicator, IdempotencyStore, MemoryStore,
     },
@@ -85,8 +85,7 @@ async fn start<S: IdempotencyStore + Clone + 'static>(store: S) -> Running {
                 }
             }),
         )
-        .route_layer(IdempotencyLayer::new(dedup))
-        .route_layer(VerifyWebhookLayer::new(verifier));
+        .route_layer(VerifyWebhookLayer::new(verifier).idempotent(dedup));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel();

@@ -11,7 +11,11 @@ use crate::{MediaType, Scheme};
 /// A request body that passed verification.
 ///
 /// `B` is whatever the caller handed to [`Verifier::verify`](crate::Verifier::verify)
-/// (`&[u8]`, `Vec<u8>`, `bytes::Bytes`, …); it is returned untouched.
+/// (`&[u8]`, `Vec<u8>`, `bytes::Bytes`, …); it is returned untouched. An extractor
+/// asked for `Verified<T>` with a [`Payload`](crate::Payload) `T` (e.g.
+/// `Webhook<Verified<StalwartEvents>>`) gives the parsed payload as the body, still with
+/// its [`Verification`] (see [`FromVerified`](crate::FromVerified)), so the handler can
+/// tell which key matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified<B> {
     body: B,
@@ -117,6 +121,28 @@ impl Verification {
     /// which a request without `Content-Type` is read as.
     pub fn media_type(&self) -> MediaType {
         self.media_type
+    }
+
+    /// Records the verification as a `tracing` event at debug level: the scheme and
+    /// which key matched (its label, `<unlabeled>` without one, and its position; never
+    /// the secret). During a rotation, this is how an operator sees that senders have
+    /// stopped using the old key and it can be retired. Both framework adapters call it
+    /// for every request they verify.
+    pub fn log(&self) {
+        match &self.key {
+            Some(key) => tracing::debug!(
+                scheme = %self.scheme,
+                key = key.label().unwrap_or("<unlabeled>"),
+                key_index = key.index,
+                "webhook verified",
+            ),
+            None => tracing::debug!(
+                scheme = %self.scheme,
+                credentials = self.credentials,
+                url_token = self.url_token,
+                "webhook verified without a signing key",
+            ),
+        }
     }
 }
 

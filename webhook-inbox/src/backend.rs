@@ -1,6 +1,7 @@
 //! [`Backend`]: the storage contract every inbox backend keeps. SQLite
-//! ([`SqliteBackend`](crate::SqliteBackend)) implements it today; a PostgreSQL backend
-//! implements the same, and the `contract` suite (feature `test-support`) checks both.
+//! ([`SqliteBackend`](crate::SqliteBackend)) and PostgreSQL (`PostgresBackend`, feature
+//! `postgres`) implement it, and the `contract` suite (feature `test-support`) checks
+//! both.
 //!
 //! Every method takes its time (`now`) from the caller, which reads the inbox's
 //! [`Clock`](crate::Clock), so that tests can run leases and backoff in virtual time.

@@ -12,8 +12,12 @@
 //! webhook_inbox::inbox_contract_tests!(run);
 //! ```
 //!
-//! The SQLite backend runs it in `webhook-inbox/tests/contract.rs`; the cases need a
-//! multi-threaded tokio runtime (concurrent accepts really race).
+//! `webhook-inbox/tests/contract.rs` runs it against the SQLite backend and against the
+//! PostgreSQL backend on a real server ([`testing::PostgresServer`], a schema per
+//! case); the cases need a multi-threaded tokio runtime (concurrent accepts really
+//! race).
+//!
+//! [`testing::PostgresServer`]: crate::testing::PostgresServer
 //!
 //! [`inbox_contract_tests!`]: crate::inbox_contract_tests
 

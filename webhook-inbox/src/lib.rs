@@ -93,6 +93,88 @@
 //! buys nothing when one thread owns the only writer. A PostgreSQL backend (where sqlx
 //! fits) implements the same [`Backend`] contract.
 //!
+//! # PostgreSQL: replicas, and handlers that commit with the event
+//!
+//! With the `postgres` feature, [`PostgresBackend`] keeps the same contract in a
+//! PostgreSQL database that any number of receiver replicas share (behind a load
+//! balancer, each running the same code):
+//!
+//! - **Any replica accepts.** Accept is one transaction; each event's key is inserted
+//!   with `INSERT … ON CONFLICT DO NOTHING` under a unique key, so a delivery retried
+//!   to another replica (even at the same instant) queues nothing new.
+//! - **Any replica's workers claim**, with `FOR UPDATE SKIP LOCKED`, under fenced
+//!   leases that a heartbeat renews; a replica that dies mid-handler loses its leases
+//!   and its events run elsewhere once they expire. Idle workers wait on
+//!   `LISTEN/NOTIFY` (every accept notifies at commit), with the poll interval as a
+//!   fallback.
+//! - **Migrations** are versioned and run under an advisory lock: replicas may start
+//!   at once.
+//! - **Faults**: a database that cannot be reached makes accept fail with
+//!   [`InboxError::Unavailable`] (answer 503 with `Retry-After`: nothing was stored);
+//!   workers log, wait and resume on their own when it returns. What was acknowledged
+//!   was committed, so a PostgreSQL restart loses none of it.
+//!
+//! **Transactional handlers** ([`WorkerPoolBuilder::spawn_transactional`]) get the
+//! inbox's transaction, `&mut sqlx::Transaction<'static, Postgres>`, on the
+//! application's own pool if it handed one over ([`PostgresBackend::with_pool`]). The
+//! handler writes its rows in it; when it answers [`Outcome::Done`] the event is marked
+//! done — fenced by the attempt's lease — **in the same transaction**, and it commits.
+//! The guarantee, precisely:
+//!
+//! - A write made through that transaction is committed **exactly once per run of the
+//!   event** (its arrival; an explicit [`Inbox::redrive`] or [`Inbox::replay`] starts
+//!   a new run): never zero times once the event is done, never twice, across worker
+//!   crashes, lease expiries, retries, redeliveries by the sender and replicas. An
+//!   attempt that crashes, fails, panics or lost its lease rolls its writes back.
+//! - Anything else the handler does (an e-mail, an HTTP call, a write through another
+//!   connection) is still **at least once**: key it with [`Job::key`].
+//!
+//! Every replica runs this (compiled, not run: it needs a database):
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn replica() -> Result<(), Box<dyn std::error::Error>> {
+//! use webhook_core::senders::stalwart::WebhookEvent;
+//! use webhook_inbox::{Inbox, Outcome, PostgresBackend, sqlx};
+//!
+//! // The application's pool: the inbox's tables go in their own schema beside the
+//! // application's, and the handler's writes share the event's transaction.
+//! let pool = sqlx::postgres::PgPoolOptions::new()
+//!     .max_connections(20)
+//!     .connect("postgres://app@db.internal/app")
+//!     .await?;
+//! sqlx::query(
+//!     "CREATE TABLE IF NOT EXISTS sign_ins (event_key BYTEA PRIMARY KEY, kind TEXT NOT NULL)",
+//! )
+//! .execute(&pool)
+//! .await?;
+//! let inbox = Inbox::new(PostgresBackend::with_pool(pool).connect().await?);
+//!
+//! // The HTTP side calls `inbox.accept(…)` and answers 2xx on `Ok`, 503 on
+//! // `InboxError::Unavailable` (see the first example). Beside it, the workers:
+//! let workers = inbox.workers().concurrency(8).spawn_transactional(|job, tx| {
+//!     Box::pin(async move {
+//!         let event: WebhookEvent<'static> = match job.event() {
+//!             Ok(event) => event,
+//!             Err(err) => return Outcome::failed(err),
+//!         };
+//!         // Committed together with the event's "done", or not at all.
+//!         let written = sqlx::query("INSERT INTO sign_ins (event_key, kind) VALUES ($1, $2)")
+//!             .bind(job.key().as_bytes())
+//!             .bind(event.event_type().as_str())
+//!             .execute(&mut **tx)
+//!             .await;
+//!         match written {
+//!             Ok(_) => Outcome::Done,
+//!             // Rolled back; retried by the retry policy.
+//!             Err(err) => Outcome::retry(err),
+//!         }
+//!     })
+//! });
+//! # workers.shutdown(std::time::Duration::from_secs(5)).await;
+//! # Ok(()) }
+//! ```
+//!
 //! # Parts
 //!
 //! - [`Inbox`]: accept, query ([`stats`](Inbox::stats), [`list_events`](Inbox::list_events),
@@ -102,9 +184,14 @@
 //!   [`purge`](Inbox::purge)).
 //! - [`WorkerPoolBuilder`] / [`WorkerPool`]: the workers, on the application's tokio
 //!   runtime, with graceful shutdown.
-//! - [`Backend`]: the storage contract; [`SqliteBackend`] implements it.
-//! - `contract` (feature `test-support`): the backend contract as a test suite.
+//! - [`Backend`]: the storage contract; [`SqliteBackend`] implements it, and
+//!   [`PostgresBackend`] (feature `postgres`).
+//! - `contract` (feature `test-support`): the backend contract as a test suite;
+//!   `testing` (features `test-support` and `postgres`): a real PostgreSQL server for
+//!   tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The PostgreSQL items the docs link to exist only with the `postgres` feature.
+#![cfg_attr(not(feature = "postgres"), allow(rustdoc::broken_intra_doc_links))]
 
 mod accept;
 mod backend;
@@ -114,6 +201,8 @@ pub mod contract;
 mod error;
 mod inbox;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod query;
 mod retry;
 mod route;
@@ -131,6 +220,11 @@ pub use model::{
     AttemptOutcome, AttemptRecord, DeliveryDetail, DeliveryId, DeliveryState, DeliverySummary,
     EventDetail, EventId, EventKey, EventState, EventSummary, Stats, StoredHeader,
 };
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_SCHEMA, PostgresBackend, PostgresBuilder, TransactionalFuture,
+};
 pub use query::{
     DEFAULT_KEY_RETENTION, DeliveryFilter, EventFilter, Page, Purged, Retention, Selection,
 };
@@ -139,5 +233,17 @@ pub use route::Route;
 pub use sqlite::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_GROUP, Durability, SqliteBackend, SqliteBuilder,
 };
+/// The `sqlx` this crate's PostgreSQL backend is built on (for the transactional
+/// handler's transaction and the application's pool, at the same version).
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sqlx;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use worker::{Job, Outcome, ShutdownReport, WorkerConfig, WorkerPool, WorkerPoolBuilder};
+
+/// Real servers for tests and benches (features `postgres` and `test-support`).
+#[cfg(all(feature = "postgres", feature = "test-support"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "test-support"))))]
+pub mod testing {
+    pub use crate::postgres::server::PostgresServer;
+}

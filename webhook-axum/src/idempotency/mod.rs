@@ -1,11 +1,14 @@
-//! Exactly-once handler effects: [`IdempotencyLayer`] answers a redelivered event
-//! without calling the handler again. The core's idempotency types
+//! Exactly-once handler effects:
+//! [`VerifyWebhookLayer::idempotent`](crate::VerifyWebhookLayer::idempotent) answers a
+//! redelivered event without calling the handler again. The core's idempotency types
 //! ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …) are re-exported here, so one
 //! `use webhook_axum::idempotency::…` reaches all of them.
 //!
-//! Every seed sender delivers at least once. The layer sits inside
-//! [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) (it reads the verified body from the
-//! request extensions) and asks [`Deduplicator::decide`]:
+//! Every seed sender delivers at least once. Deduplication reads the verified body, so
+//! it must run after verification; `VerifyWebhookLayer::new(verifier).idempotent(dedup)`
+//! is one layer that composes both in that order, and the only way to add it, so the
+//! two cannot be stacked the wrong way round. For each request it asks
+//! [`Deduplicator::decide`]:
 //!
 //! - every event already processed → 200 `{"status":"duplicate"}`, handler not called;
 //! - an event being processed by another delivery → 409 with `Retry-After`, never a
@@ -28,31 +31,32 @@
 //! [`DedupCounters`]); lost leases and completions the store did not record are logged
 //! at `warn` with the event keys.
 //!
+//! Put the layer on the route (`post(hook).layer(…)`) or on the routes of a router with
+//! `Router::route_layer`; `Router::layer` would also wrap the router's fallback, so an
+//! unknown path would be answered 401 instead of 404.
+//!
 //! ```
 //! use axum::{Router, routing::post};
-//! use webhook_axum::{IdempotencyLayer, VerifiedWebhook, VerifyWebhookLayer};
+//! use webhook_axum::{VerifyWebhookLayer, Webhook};
 //! use webhook_axum::{Scheme, Secret, StalwartEvents, Verifier};
 //! use webhook_axum::idempotency::{Deduplicator, MemoryStore};
 //!
-//! async fn hook(VerifiedWebhook(events): VerifiedWebhook<StalwartEvents>) {
+//! async fn hook(Webhook(events): Webhook<StalwartEvents>) {
 //!     // Runs once per event, however often Stalwart retries.
 //! }
 //!
 //! let verifier = Verifier::builder(Scheme::Stalwart).secret(Secret::new("k")).build()?;
 //! let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart);
-//! let app: Router = Router::new()
-//!     .route("/hooks/stalwart", post(hook))
-//!     // Layers wrap outward: verification runs first, then deduplication.
-//!     .layer(IdempotencyLayer::new(dedup))
-//!     .layer(VerifyWebhookLayer::new(verifier));
+//! let app: Router = Router::new().route(
+//!     "/hooks/stalwart",
+//!     // Verification, then deduplication, then the handler.
+//!     post(hook).layer(VerifyWebhookLayer::new(verifier).idempotent(dedup)),
+//! );
 //! # Ok::<(), webhook_axum::BuildError>(())
 //! ```
 
-#[allow(clippy::module_inception)]
-mod layer;
 mod service;
 
-pub use layer::IdempotencyLayer;
 pub use service::Idempotent;
 #[doc(inline)]
 pub use webhook_core::idempotency::*;

@@ -18,13 +18,15 @@ use crate::{WebhookRejection, layer::ResponseFuture};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+// Unreachable through the public API (only `VerifyWebhookLayer::idempotent` builds an
+// `Idempotent`, inside `VerifyWebhook`); kept so a future wiring mistake fails closed.
 const LAYER_ORDER: Rejection = Rejection::Misconfigured {
-    reason: "IdempotencyLayer reads the request verified by VerifyWebhookLayer, which did \
-             not run before it: add `.layer(IdempotencyLayer::new(…))` first and \
-             `.layer(VerifyWebhookLayer::new(…))` after it, so that verification wraps it",
+    reason: "the idempotency service reads the request verified by VerifyWebhookLayer, \
+             which did not run before it: use `VerifyWebhookLayer::new(verifier).idempotent(dedup)`",
 };
 
-/// Deduplicates verified requests before calling the inner service.
+/// Deduplicates verified requests before calling the inner service: the inner half of
+/// `VerifyWebhookLayer::new(verifier).idempotent(dedup)`.
 #[derive(Debug, Clone)]
 pub struct Idempotent<I, S> {
     inner: I,
@@ -32,9 +34,9 @@ pub struct Idempotent<I, S> {
 }
 
 impl<I, S: IdempotencyStore> Idempotent<I, S> {
-    /// Wraps `inner`. Unless `dedup` already has a [`LeaseTimer`], it gets tokio's, so
-    /// the leases of a running handler's claims are renewed.
-    pub fn new(inner: I, dedup: Deduplicator<S>) -> Self {
+    /// Wraps `inner`; only [`VerifyWebhookLayer::idempotent`](crate::VerifyWebhookLayer::idempotent)
+    /// builds one, always inside [`VerifyWebhook`](crate::VerifyWebhook).
+    pub(crate) fn new(inner: I, dedup: Deduplicator<S>) -> Self {
         let dedup = with_tokio_timer(dedup);
         Self { inner, dedup }
     }
@@ -131,7 +133,7 @@ where
 }
 
 /// `dedup` with tokio's timer for lease renewals, unless it has one.
-fn with_tokio_timer<S: IdempotencyStore>(dedup: Deduplicator<S>) -> Deduplicator<S> {
+pub(crate) fn with_tokio_timer<S: IdempotencyStore>(dedup: Deduplicator<S>) -> Deduplicator<S> {
     if dedup.lease_timer().is_some() {
         return dedup;
     }

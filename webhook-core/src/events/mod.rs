@@ -141,9 +141,33 @@ pub(crate) fn expect_json(media_type: MediaType) -> Result<(), ParseError> {
 }
 
 /// What a framework extractor can produce from a verified body: any owned
-/// [`Payload`] (parsed), or the [`Verified`] body itself (unparsed). Adapters are generic
-/// over this trait, so `Webhook<StalwartEvents>` and `Webhook<Verified<Bytes>>` both work
-/// and a user's own payload type only has to implement [`Payload`].
+/// [`Payload`] (parsed), the parsed payload together with what verified it
+/// ([`Verified<T>`], e.g. `Verified<StalwartEvents>`: which key matched, when it was
+/// signed), or the [`Verified`] body itself (unparsed: `Verified<Bytes>`,
+/// `Verified<Vec<u8>>`, `Verified<&[u8]>`). Adapters are generic over this trait, so
+/// `Webhook<StalwartEvents>`, `Webhook<Verified<StalwartEvents>>` and
+/// `Webhook<Verified<Bytes>>` all work and a user's own payload type only has to
+/// implement [`Payload`].
+///
+/// ```
+/// use webhook_core::senders::stalwart;
+/// use webhook_core::{FromVerified, Scheme, Secret, StalwartEvents, Verified, Verifier};
+///
+/// let verifier = Verifier::builder(Scheme::Stalwart)
+///     .labeled_secret("2026-new", Secret::new("new-key"))
+///     .labeled_secret("2025-old", Secret::new("old-key"))
+///     .build()?;
+/// let body = br#"{"events":[{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}]}"#;
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-signature", stalwart::sign(&Secret::new("old-key"), body).parse()?);
+///
+/// // What `Webhook<Verified<StalwartEvents>>` hands a handler.
+/// let events = Verified::<StalwartEvents>::from_verified(verifier.verify(&headers, &body[..])?)?;
+/// assert_eq!(events.body().events.len(), 1);
+/// let key = events.verification().matched_key().and_then(|key| key.label());
+/// assert_eq!(key, Some("2025-old")); // this sender still signs with the old key
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait FromVerified<B>: Sized {
     /// Builds the value from a verified body.
     fn from_verified(verified: Verified<B>) -> Result<Self, ParseError>;
@@ -155,8 +179,30 @@ impl<T: Payload, B: AsRef<[u8]>> FromVerified<B> for T {
     }
 }
 
-impl<B> FromVerified<B> for Verified<B> {
+/// The parsed payload, keeping the proof: [`Verified::verification`] still says which
+/// key matched.
+impl<T: Payload, B: AsRef<[u8]>> FromVerified<B> for Verified<T> {
     fn from_verified(verified: Verified<B>) -> Result<Self, ParseError> {
+        let payload = verified.parse()?;
+        Ok(Verified::new(payload, verified.into_parts().1))
+    }
+}
+
+/// The raw body, unparsed. One impl per body type (not one for every `B`), so that it
+/// cannot overlap the parsed `Verified<T>` above.
+macro_rules! raw_body {
+    ($($body:ty),*) => {$(
+        impl FromVerified<$body> for Verified<$body> {
+            fn from_verified(verified: Verified<$body>) -> Result<Self, ParseError> {
+                Ok(verified)
+            }
+        }
+    )*};
+}
+raw_body!(bytes::Bytes, Vec<u8>, Box<[u8]>);
+
+impl<'a> FromVerified<&'a [u8]> for Verified<&'a [u8]> {
+    fn from_verified(verified: Verified<&'a [u8]>) -> Result<Self, ParseError> {
         Ok(verified)
     }
 }

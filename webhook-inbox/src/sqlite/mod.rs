@@ -16,7 +16,7 @@
 //!   file, the lock held past the timeout) fails with
 //!   [`InboxError::Unavailable`](crate::InboxError::Unavailable) and stores nothing.
 
-mod codec;
+pub(crate) mod codec;
 mod filter;
 mod ops;
 mod read;

@@ -25,11 +25,29 @@ use crate::{
 pub struct Job {
     claimed: ClaimedEvent,
     lost: Arc<AtomicBool>,
+    /// Set when a transactional handler committed the event done itself: the pool
+    /// then records nothing more.
+    committed: Arc<AtomicBool>,
 }
 
 impl Job {
     pub(crate) fn new(claimed: ClaimedEvent, lost: Arc<AtomicBool>) -> Self {
-        Self { claimed, lost }
+        Self {
+            claimed,
+            lost,
+            committed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The claim.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn lease(&self) -> crate::backend::Lease {
+        self.claimed.lease
+    }
+
+    /// The flag a transactional handler sets once it committed the event done.
+    pub(crate) fn committed_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.committed)
     }
 
     /// The event's id in the inbox.

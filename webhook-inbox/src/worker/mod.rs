@@ -160,6 +160,12 @@ impl<B: Backend> WorkerPoolBuilder<B> {
         self
     }
 
+    /// The inbox the pool will work for.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn inbox(&self) -> &Inbox<B> {
+        &self.inbox
+    }
+
     /// The configuration as set so far.
     pub fn config(&self) -> &WorkerConfig {
         &self.config
@@ -422,6 +428,7 @@ async fn attempt<B, F, Fut>(
         event.run_since,
     );
     let job = Job::new(event, lost);
+    let committed = job.committed_flag();
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(job))) {
         Ok(future) => AssertUnwindSafe(future)
             .catch_unwind()
@@ -430,6 +437,11 @@ async fn attempt<B, F, Fut>(
         Err(panic) => Outcome::retry(panic_text(&*panic)),
     };
     drop(handling);
+    if committed.load(Ordering::Acquire) {
+        // A transactional handler committed the event done with its own writes.
+        shared.running().remove(&lease.event);
+        return;
+    }
     let now = inbox.now();
     let verdict = match outcome {
         Outcome::Done => Verdict::Done,
