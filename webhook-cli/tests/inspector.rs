@@ -710,6 +710,127 @@ fn serving_off_loopback_requires_an_access_token() {
     assert!(!page.contains(token), "the token never reaches the page");
 }
 
+/// Stores one signed Stalwart batch of `count` events of `event_type` straight into
+/// `inbox` (verified as a receiver would), as delivery number `batch`.
+async fn store_batch<B: webhook_inbox::Backend>(
+    inbox: &Inbox<B>,
+    batch: usize,
+    count: usize,
+    event_type: &str,
+) {
+    let verifier = Verifier::builder(Scheme::Stalwart)
+        .secret(Secret::new(SECRET))
+        .build()
+        .unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let events: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{batch}-{i}","createdAt":"{now}","type":"{event_type}","data":{{"remoteIp":"10.0.{batch}.{i}"}}}}"#
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-signature",
+        webhook_core::senders::stalwart::sign(&Secret::new(SECRET), body.as_bytes())
+            .parse()
+            .unwrap(),
+    );
+    headers.insert("content-type", "application/json".parse().unwrap());
+    let verified = verifier.verify(&headers, body.into_bytes()).unwrap();
+    let accepted = inbox
+        .accept(&Route::of(Scheme::Stalwart), &headers, verified)
+        .await
+        .unwrap();
+    assert_eq!(accepted.queued() as usize, count);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_an_inbox_on_postgresql() {
+    let server = webhook_inbox::testing::PostgresServer::start();
+    let url = server.url("postgres");
+    let inbox = Inbox::new(webhook_inbox::PostgresBackend::connect(&url).await.unwrap());
+    store_batch(&inbox, 1, 2, "auth.success").await;
+    store_batch(&inbox, 2, 1, "auth.failed").await;
+    let broken = Arc::new(AtomicBool::new(true));
+    let pool = {
+        let broken = Arc::clone(&broken);
+        inbox
+            .workers()
+            .poll_interval(Duration::from_millis(100))
+            .spawn(move |job| {
+                let fail = job.event_type() == Some("auth.failed") && broken.load(Ordering::SeqCst);
+                async move {
+                    if fail {
+                        Outcome::failed(FAILURE)
+                    } else {
+                        Outcome::Done
+                    }
+                }
+            })
+    };
+    let deadline = Instant::now() + WAIT;
+    while inbox.stats().await.unwrap().dead < 1 || inbox.stats().await.unwrap().done < 2 {
+        assert!(Instant::now() < deadline, "{:?}", inbox.stats().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["inbox", "serve", "--port", "0", "--inbox", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _running = Running(child);
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let list = raw("GET", &base, "/api/events?state=dead", &[]);
+    assert!(
+        list.contains("\"auth.failed\"") && list.contains(FAILURE),
+        "{list}"
+    );
+    let dead = inbox
+        .list_events(
+            &EventFilter::default().state(EventState::Dead),
+            Page::first(10),
+        )
+        .await
+        .unwrap();
+    let detail = raw("GET", &base, &format!("/api/events/{}", dead[0].id), &[]);
+    assert!(
+        detail.contains("\"attempts\"") && detail.contains("masked"),
+        "{detail}"
+    );
+    let all = raw("GET", &base, "/api/events?limit=10", &[]);
+    assert_eq!(all.matches("\"state\":").count(), 3, "{all}");
+
+    // An action through the page's token: the dead event is redriven and then done.
+    let page = raw("GET", &base, "/", &[]);
+    let csrf = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    broken.store(false, Ordering::SeqCst);
+    let path = format!("/api/events/{}/redrive", dead[0].id);
+    assert_eq!(raw_post(&base, &path, &[("x-csrf-token", csrf)]), 200);
+    let deadline = Instant::now() + WAIT;
+    while inbox.stats().await.unwrap().done < 3 {
+        assert!(Instant::now() < deadline, "{:?}", inbox.stats().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pool.shutdown(Duration::from_secs(5)).await;
+}
+
 /// Not a performance target (those are criterion benchmarks): a measurement for the
 /// record, run by hand with `--ignored --nocapture`. Fills an inbox with 100 000
 /// events (100 Stalwart batches of 1 000) and reports how long the page takes to show
@@ -720,35 +841,9 @@ async fn page_load_with_100_000_events() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.db");
     let inbox = Inbox::open(&path).unwrap();
-    let verifier = Verifier::builder(Scheme::Stalwart)
-        .secret(Secret::new(SECRET))
-        .build()
-        .unwrap();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     for batch in 0..100 {
-        let events: Vec<String> = (0..1000)
-            .map(|i| {
-                format!(
-                    r#"{{"id":"{batch}-{i}","createdAt":"{now}","type":"auth.success","data":{{"remoteIp":"10.0.{batch}.{i}"}}}}"#
-                )
-            })
-            .collect();
-        let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-signature",
-            webhook_core::senders::stalwart::sign(&Secret::new(SECRET), body.as_bytes())
-                .parse()
-                .unwrap(),
-        );
-        headers.insert("content-type", "application/json".parse().unwrap());
-        let verified = verifier.verify(&headers, body.into_bytes()).unwrap();
-        let accepted = inbox
-            .accept(&Route::of(Scheme::Stalwart), &headers, verified)
-            .await
-            .unwrap();
-        assert_eq!(accepted.queued(), 1000);
+        store_batch(&inbox, batch, 1000, "auth.success").await;
     }
     assert_eq!(inbox.stats().await.unwrap().pending, 100_000);
     println!("filled 100 000 events in {:?}", started.elapsed());

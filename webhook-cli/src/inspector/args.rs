@@ -57,7 +57,8 @@ impl AccessArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// The inbox file (`webhook listen --inbox` writes it).
+    /// The inbox: a SQLite file (`webhook listen --inbox` writes it), or a PostgreSQL
+    /// database's `postgres://` URL (a password in it shows in the process list).
     #[arg(long, value_name = "PATH")]
     pub(crate) inbox: PathBuf,
     /// Address to serve the inspector on. Anything but loopback requires an access

@@ -16,7 +16,8 @@
 //!   session cookie. The page never receives a secret.
 //!
 //! Every asset is compiled into the binary (`assets/`): nothing is fetched from
-//! elsewhere. It works through the generic [`Inbox`] API, so on any [`Backend`].
+//! elsewhere. It works through the generic [`Inbox`] API, so on any [`Backend`]: `inbox
+//! serve` opens a SQLite file or a PostgreSQL database (`postgres://` URL).
 
 mod access;
 mod args;
@@ -30,7 +31,7 @@ use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::D
 
 pub(crate) use access::{Access, AccessToken};
 pub(crate) use args::{AccessArgs, InboxArgs, InboxCommand, ServeArgs};
-use webhook_inbox::{Backend, Inbox};
+use webhook_inbox::{Backend, Inbox, PostgresBackend};
 
 use crate::error::CliError;
 
@@ -92,32 +93,51 @@ pub(crate) fn run(args: InboxArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-/// `webhook inbox serve`.
+/// `webhook inbox serve`: the inbox is a SQLite file, or a PostgreSQL database given by
+/// its `postgres://` URL.
 pub(crate) fn run_serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let access = args.access.access(args.host)?;
-    if !args.inbox.is_file() {
+    let url = args
+        .inbox
+        .to_str()
+        .filter(|text| text.starts_with("postgres://") || text.starts_with("postgresql://"))
+        .map(str::to_owned);
+    if url.is_none() && !args.inbox.is_file() {
         return Err(CliError::Usage(format!(
-            "no inbox at `{}` (the file `webhook listen --inbox` writes)",
+            "no inbox at `{}` (the file `webhook listen --inbox` writes, or a postgres:// URL)",
             args.inbox.display()
         )));
     }
-    let inbox = Inbox::open(&args.inbox).map_err(|err| {
-        CliError::Usage(format!(
-            "cannot open the inbox `{}`: {err}",
-            args.inbox.display()
-        ))
-    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((args.host, args.port)).await?;
-        announce(listener.local_addr()?, &access);
-        serve(inbox, listener, access, async {
+        let stop = async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        };
+        match url {
+            Some(url) => {
+                // The URL may hold a password: it is never printed.
+                let backend = PostgresBackend::connect(&url).await.map_err(|err| {
+                    CliError::Usage(format!("cannot open the PostgreSQL inbox: {err}"))
+                })?;
+                announce(listener.local_addr()?, &access);
+                serve(Inbox::new(backend), listener, access, stop).await?;
+            }
+            None => {
+                let inbox = Inbox::open(&args.inbox).map_err(|err| {
+                    CliError::Usage(format!(
+                        "cannot open the inbox `{}`: {err}",
+                        args.inbox.display()
+                    ))
+                })?;
+                announce(listener.local_addr()?, &access);
+                serve(inbox, listener, access, stop).await?;
+            }
+        }
+        Ok::<_, CliError>(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
