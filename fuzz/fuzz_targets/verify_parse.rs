@@ -103,9 +103,20 @@ fn request(
 }
 
 /// The verified body parses exactly as the unverified one does with the same context.
+/// Only the verified path knows the `Content-Type` text a 415 names (`declared`), so
+/// that one descriptive field is left out of the comparison.
 fn same_parse<T: Payload + PartialEq + std::fmt::Debug>(verified: &Verified<&[u8]>) {
     let ctx = verified.verification().parse_context();
-    let via_verified: Result<T, ParseError> = verified.parse();
+    let via_verified: Result<T, ParseError> = verified.parse().map_err(|err| match err {
+        ParseError::UnsupportedMediaType {
+            found, expected, ..
+        } => ParseError::UnsupportedMediaType {
+            found,
+            declared: None,
+            expected,
+        },
+        other => other,
+    });
     let direct: Result<T, ParseError> = parse_unverified(verified.body(), ctx);
     assert_eq!(via_verified, direct);
     if let Err(err) = &direct {
