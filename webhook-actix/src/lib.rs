@@ -35,6 +35,10 @@
 //! - [`VerifyWebhook::idempotent`]: opt-in exactly-once handling inside the
 //!   verification, in one middleware: a redelivered event is answered 200 without
 //!   calling the handler again, a concurrent duplicate gets 409.
+//! - [`handle_events`]: a request's events handled one by one, each with its own
+//!   idempotency claim, so a retried batch re-runs only the events that failed; with
+//!   the core's [`EventRouter`](crate::dispatch::EventRouter), handlers are chosen by
+//!   event type and family prefix.
 //! - [`WebhookRejection`]: a `ResponseError` answering 401/400/413/415 with the JSON
 //!   problem `{"error": "…", "code": "…"}`, identical to the axum adapter's.
 //! - [`apply_limits`]: the `HttpServer` settings (`client_request_timeout`,
@@ -54,7 +58,7 @@
 //! Everything an actix-web receiver needs is reachable from this crate: the core's
 //! items ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
-//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`dispatch`], [`events`], [`filter`]) are re-exported here under the same names, and
 //! [`idempotency`] holds the core's idempotency types. A receiver depends on
 //! `webhook-actix` alone and imports from `webhook_actix::…`.
 
@@ -70,6 +74,7 @@ mod config;
 mod extract;
 pub mod idempotency;
 mod middleware;
+mod per_event;
 mod rejection;
 mod request;
 mod server;
@@ -78,5 +83,6 @@ pub use config::WebhookConfig;
 pub use extract::Webhook;
 pub use idempotency::IdempotencyMiddleware;
 pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
+pub use per_event::{EventsAnswer, handle_events};
 pub use rejection::WebhookRejection;
 pub use server::{DISCONNECT_TIMEOUT, apply_limits};

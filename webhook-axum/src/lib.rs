@@ -33,6 +33,10 @@
 //! - [`VerifyWebhookLayer::idempotent`]: opt-in exactly-once handling inside the
 //!   verification, in one layer: a redelivered event is answered 200 without calling
 //!   the handler again, a concurrent duplicate gets 409.
+//! - [`handle_events`]: a request's events handled one by one, each with its own
+//!   idempotency claim, so a retried batch re-runs only the events that failed; with
+//!   the core's [`EventRouter`](crate::dispatch::EventRouter), handlers are chosen by
+//!   event type and family prefix.
 //! - [`WebhookRejection`]: what the sender gets instead: 401/400/413/415 with a small JSON
 //!   problem `{"error": "…", "code": "signature_mismatch"}` that never contains a
 //!   secret or a MAC, logged with `tracing` at warn level.
@@ -75,7 +79,7 @@
 //! Everything an axum receiver needs is reachable from this crate: the core's items
 //! ([`Verifier`], [`Scheme`], [`Secret`], the typed payloads such as
 //! [`StalwartEvents`], and the modules [`senders`], [`capacity`], [`diagnose`],
-//! [`events`], [`filter`]) are re-exported here under the same names, and
+//! [`dispatch`], [`events`], [`filter`]) are re-exported here under the same names, and
 //! [`idempotency`] holds the core's idempotency types. A
 //! receiver depends on `webhook-axum` alone and imports from `webhook_axum::…`.
 
@@ -90,6 +94,7 @@ mod body;
 mod extract;
 pub mod idempotency;
 pub mod layer;
+mod per_event;
 mod rejection;
 #[cfg(feature = "serve")]
 mod serve;
@@ -99,6 +104,7 @@ pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use idempotency::Idempotent;
 pub use layer::{VerifyWebhook, VerifyWebhookLayer};
+pub use per_event::{EventsAnswer, handle_events};
 pub use rejection::WebhookRejection;
 #[cfg(feature = "serve")]
 pub use serve::{Serve, serve};

@@ -43,9 +43,10 @@ pub(crate) enum Command {
     /// Verify a captured request; on failure, say which likely mistake explains it.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
-    /// Look into a durable inbox: `serve` the inspector page.
+    /// Look into a durable inbox (`listen --inbox`) and act on its events: stats, list,
+    /// show, redrive, replay, purge.
     #[command(after_help = EXIT_CODES)]
-    Inbox(crate::inspector::InboxArgs),
+    Inbox(crate::inbox::InboxArgs),
 }
 
 /// Parses `--scheme`: a [`Scheme`] id or alias, as webhook-core reads it; `--help` lists
@@ -263,6 +264,10 @@ pub(crate) struct ListenArgs {
     /// `webhook verify --request FILE` reads.
     #[arg(long, value_name = "DIR")]
     pub(crate) save: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inbox: Box<crate::inbox::ListenInboxArgs>,
+    #[command(flatten)]
+    pub(crate) ui: Box<crate::inspector::ListenUiArgs>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,10 @@
 //! from every sender, a duplicate of each kind (an email-API redelivery with the same
 //! id, a Stalwart retry with a new id) and two broken requests (a tampered body; a body
 //! re-serialized on the way). The receiver prints each verified event, each duplicate
-//! skipped and each rejection with its likely cause, and the demo ends with a summary.
+//! skipped and each rejection with its likely cause. Then the durable inbox
+//! ([`crate::inbox::demo`]): the sender answered in milliseconds while a slow handler
+//! runs later, a failing handler retried until it succeeds, and a restart that picks up
+//! what was pending. The demo ends with a summary.
 
 use std::{
     net::SocketAddr,
@@ -133,6 +136,7 @@ fn endpoints() -> Result<Vec<Endpoint>, CliError> {
                 scheme: demo.scheme,
                 verifier: demo.verifier()?,
                 dedup: Some(Deduplicator::for_scheme(store.clone(), demo.scheme)),
+                inbox: None,
             })
         })
         .collect()
@@ -210,6 +214,8 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
     say("broken requests: a tampered body, and a body re-serialized by a proxy");
     let rejected = send_broken(address).await?;
 
+    let inbox = crate::inbox::demo::act(json, say).await?;
+
     let tally = &receiver.tally;
     let (accepted, duplicates, rejected_seen) = (
         Tally::get(&tally.events),
@@ -228,6 +234,7 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
                     "rejected_requests": rejected_seen,
                     "sender": {"submitted": sent.submitted, "delivered": sent.delivered, "requests": sent.requests},
                     "elapsed_ms": elapsed.as_millis(),
+                    "inbox": inbox.json(),
                 }
             })
         );
@@ -244,11 +251,21 @@ async fn demo(json: bool) -> Result<ExitCode, CliError> {
             "  sender      {} messages, {} delivered, {} requests",
             sent.submitted, sent.delivered, sent.requests
         );
+        println!(
+            "  inbox       sender answered in {} ms at most (handler: 400 ms an event); {} events \
+             handled, {} failed attempts retried, {} pending at the restart and {} run after it",
+            inbox.slowest_answer.as_millis(),
+            inbox.handled,
+            inbox.retried,
+            inbox.pending_at_restart,
+            inbox.recovered
+        );
         println!("  finished in {:.2} s", elapsed.as_secs_f64());
     }
     let expected = accepted == EXPECTED_ACCEPTED
         && duplicates == EXPECTED_DUPLICATES
-        && rejected_seen == EXPECTED_REJECTED;
+        && rejected_seen == EXPECTED_REJECTED
+        && inbox.as_expected();
     Ok(if expected {
         ExitCode::SUCCESS
     } else {

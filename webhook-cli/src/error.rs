@@ -22,6 +22,8 @@ pub(crate) enum CliError {
     Sender(#[from] webhook_sender::ConfigError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Inbox(#[from] webhook_inbox::InboxError),
 }
 
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {

@@ -22,12 +22,15 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     let secrets: Vec<&str> = secrets.iter().map(|s| s.as_str()).collect();
     let verifier = build_verifier(scheme, &secrets, &args)?;
     let save = args.save.as_deref().map(Saver::new).transpose()?;
+    let intake = crate::inbox::open_intake(&args.inbox, scheme)?;
     let receiver = Arc::new(Receiver {
         endpoints: vec![Endpoint {
             path: None,
             scheme,
             verifier,
-            dedup: (!args.no_dedup).then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
+            dedup: (!args.no_dedup && intake.is_none())
+                .then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
+            inbox: intake.clone(),
         }],
         json: args.json,
         tally: Tally::default(),
@@ -44,14 +47,40 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
                 "listening on http://{address}/ for {} webhooks (Ctrl-C to stop)",
                 scheme
             );
+        } else if intake.is_some() {
+            // Scripts driving `listen --inbox --json` (`--port 0`) need the address.
+            println!(
+                "{}",
+                serde_json::json!({"status": "listening", "url": format!("http://{address}/")})
+            );
         }
-        let app = receiver.router();
-        webhook_axum::serve(socket, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        let Some(intake) = intake else {
+            let app = receiver.router();
+            webhook_axum::serve(socket, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            return Ok::<_, CliError>(());
+        };
+        // With the inbox: workers beside the server, stopped after it on Ctrl-C/SIGTERM.
+        let workers = crate::inbox::Workers::start(&intake, &args.inbox, Arc::clone(&receiver))?;
+        let inspector = if args.ui.ui {
+            let inbox = intake.inbox.clone();
+            let stop = crate::inbox::shutdown_signal();
+            Some(crate::inspector::beside(inbox, &args.ui, args.json, stop).await?)
+        } else {
+            None
+        };
+        webhook_axum::serve(socket, receiver.router())
+            .with_graceful_shutdown(crate::inbox::shutdown_signal())
             .await?;
-        Ok::<_, CliError>(())
+        workers.stop().await;
+        if let Some(inspector) = inspector {
+            // It heard the same signal; its open pages' streams get a short grace.
+            let _ = inspector.await;
+        }
+        Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,9 @@
 //! - `webhook send`: signed sample events through the reference sender;
 //! - `webhook sign` / `webhook verify`: sign a body, or verify a captured request and say
 //!   which likely mistake explains a failure;
-//! - `webhook inbox serve`: the inspector, a web page over a durable inbox.
+//! - `webhook listen --inbox PATH` and `webhook inbox`: the durable inbox (store, then
+//!   print or forward each event with retries; inspect, redrive, replay, purge; `serve`
+//!   the inspector, a web page over it).
 //!
 //! Exit status: 0 success, 1 verification failed (or undelivered events), 2 usage or I/O
 //! error.
@@ -19,6 +21,7 @@ mod capture;
 mod cli;
 mod demo;
 mod error;
+mod inbox;
 mod inspector;
 mod listen;
 mod receiver;
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Listen(args) => listen::run(args),
         cli::Command::Send(args) => send::run(args),
         cli::Command::Demo(args) => demo::run(args),
-        cli::Command::Inbox(args) => inspector::run(args),
+        cli::Command::Inbox(args) => inbox::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -37,6 +37,9 @@ pub(crate) struct Endpoint {
     pub(crate) verifier: Verifier,
     /// Skips events already processed (`None`: every delivery is handled).
     pub(crate) dedup: Option<Deduplicator<MemoryStore>>,
+    /// Stores verified deliveries in a durable inbox instead of printing them (the
+    /// inbox deduplicates; its workers print or forward the events).
+    pub(crate) inbox: Option<crate::inbox::Intake>,
 }
 
 /// What the receiver has seen so far.
@@ -103,7 +106,14 @@ async fn receive(State(receiver): State<Arc<Receiver>>, request: Request) -> Res
         render::saved(saver.save(&parts, &bytes), receiver.json);
     }
     match endpoint.verifier.verify(&parts, bytes.clone()) {
-        Ok(verified) => accept(&receiver, endpoint, verified).await,
+        Ok(verified) => match &endpoint.inbox {
+            Some(intake) => {
+                intake
+                    .accept(&receiver, scheme, &parts.headers, verified)
+                    .await
+            }
+            None => accept(&receiver, endpoint, verified).await,
+        },
         Err(err) => {
             let verifier = endpoint.verifier.clone();
             let error = err.clone();

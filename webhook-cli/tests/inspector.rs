@@ -880,3 +880,46 @@ async fn page_load_with_100_000_events() {
     }
     client.close().await.unwrap();
 }
+
+#[test]
+fn listen_serves_the_inspector_beside_the_receiver() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["listen", "--scheme", "stalwart", "--secret", SECRET])
+        .args(["--port", "0", "--ui", "--ui-port", "0", "--inbox"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _running = Running(child);
+    // Other lines (the inbox's summary) may come between.
+    let mut url = |prefix: &str| {
+        let line = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?}"));
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let receiver = url("listening on");
+    let inspector = url("inspector on");
+    let receiver: SocketAddr = receiver.trim_start_matches("http://").parse().unwrap();
+    send(receiver, "auth.success", 1);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let response = raw("GET", &inspector, "/api/events", &[]);
+        if response.contains("\"auth.success\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{response}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let page = raw("GET", &inspector, "/", &[]);
+    assert!(page.contains("hookwise inbox") && !page.contains(SECRET));
+}

@@ -17,6 +17,10 @@
 //! - [`senders`]: one module per sender holding all of its rules: signature format
 //!   and `sign` function, signed timestamp, payload types, event keys, default limits
 //!   and policies, diagnosis hints; and [how to add a sender](senders#adding-a-sender).
+//! - [`dispatch`]: events one at a time: an [`EventRouter`](dispatch::EventRouter) by
+//!   event type and family prefix for every sender, and per-event idempotency
+//!   ([`Deduplicator::run_events`](idempotency::Deduplicator::run_events)): a retried
+//!   batch re-runs only the events that failed.
 //!
 //! ```
 //! use webhook_core::{Scheme, Secret, Verifier, senders::stalwart};
@@ -39,6 +43,7 @@
 mod auth;
 pub mod capacity;
 pub mod diagnose;
+pub mod dispatch;
 mod error;
 pub mod events;
 pub mod filter;

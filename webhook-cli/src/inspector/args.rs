@@ -1,24 +1,9 @@
-//! `webhook inbox serve`'s arguments.
+//! The inspector's arguments: `webhook inbox serve`'s, and `webhook listen --ui`'s.
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use webhook_core::SecretSource;
-
-/// `webhook inbox …` (the inspector's part of it).
-#[derive(Debug, Args)]
-pub(crate) struct InboxArgs {
-    #[command(subcommand)]
-    pub(crate) command: InboxCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum InboxCommand {
-    /// Serve the inspector: a web page listing the inbox's deliveries and events live,
-    /// with each event's bytes, headers (secrets masked) and attempts, and buttons to
-    /// redrive or replay.
-    Serve(ServeArgs),
-}
 
 /// Who may use the inspector: the access token a non-loopback address requires.
 #[derive(Debug, Clone, Args)]
@@ -68,6 +53,29 @@ pub(crate) struct ServeArgs {
     /// Port to serve the inspector on (0 picks a free one).
     #[arg(long, default_value_t = 8081)]
     pub(crate) port: u16,
+    #[command(flatten)]
+    pub(crate) access: AccessArgs,
+}
+
+/// `webhook listen --inbox PATH --ui`: the inspector beside the receiver.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Inspector")]
+pub(crate) struct ListenUiArgs {
+    /// Serve the inspector (a web page over the inbox) beside the receiver.
+    #[arg(long, requires = "inbox")]
+    pub(crate) ui: bool,
+    /// Address to serve the inspector on. Anything but loopback requires an access
+    /// token (--token-file, --token-env or --token).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1",
+        requires = "ui"
+    )]
+    pub(crate) ui_host: std::net::IpAddr,
+    /// Port to serve the inspector on (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 8081, requires = "ui")]
+    pub(crate) ui_port: u16,
     #[command(flatten)]
     pub(crate) access: AccessArgs,
 }

@@ -30,7 +30,7 @@ mod views;
 use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 pub(crate) use access::{Access, AccessToken};
-pub(crate) use args::{AccessArgs, InboxArgs, InboxCommand, ServeArgs};
+pub(crate) use args::{AccessArgs, ListenUiArgs, ServeArgs};
 use webhook_inbox::{Backend, Inbox, PostgresBackend};
 
 use crate::error::CliError;
@@ -86,16 +86,9 @@ pub(crate) fn announce(address: SocketAddr, access: &Access) {
     println!("inspector on http://{address}/{how} (Ctrl-C to stop)");
 }
 
-/// `webhook inbox …`.
-pub(crate) fn run(args: InboxArgs) -> Result<ExitCode, CliError> {
-    match args.command {
-        InboxCommand::Serve(args) => run_serve(args),
-    }
-}
-
-/// `webhook inbox serve`: the inbox is a SQLite file, or a PostgreSQL database given by
-/// its `postgres://` URL.
-pub(crate) fn run_serve(args: ServeArgs) -> Result<ExitCode, CliError> {
+/// `webhook inbox serve`, on the caller's runtime: the inbox is a SQLite file, or a
+/// PostgreSQL database given by its `postgres://` URL.
+pub(crate) async fn run_serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let access = args.access.access(args.host)?;
     let url = args
         .inbox
@@ -108,36 +101,50 @@ pub(crate) fn run_serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             args.inbox.display()
         )));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((args.host, args.port)).await?;
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match url {
-            Some(url) => {
-                // The URL may hold a password: it is never printed.
-                let backend = PostgresBackend::connect(&url).await.map_err(|err| {
-                    CliError::Usage(format!("cannot open the PostgreSQL inbox: {err}"))
-                })?;
-                announce(listener.local_addr()?, &access);
-                serve(Inbox::new(backend), listener, access, stop).await?;
-            }
-            None => {
-                let inbox = Inbox::open(&args.inbox).map_err(|err| {
-                    CliError::Usage(format!(
-                        "cannot open the inbox `{}`: {err}",
-                        args.inbox.display()
-                    ))
-                })?;
-                announce(listener.local_addr()?, &access);
-                serve(inbox, listener, access, stop).await?;
-            }
+    let listener = tokio::net::TcpListener::bind((args.host, args.port)).await?;
+    let stop = crate::inbox::shutdown_signal();
+    match url {
+        Some(url) => {
+            // The URL may hold a password: it is never printed.
+            let backend = PostgresBackend::connect(&url).await.map_err(|err| {
+                CliError::Usage(format!("cannot open the PostgreSQL inbox: {err}"))
+            })?;
+            announce(listener.local_addr()?, &access);
+            serve(Inbox::new(backend), listener, access, stop).await?;
         }
-        Ok::<_, CliError>(())
-    })?;
+        None => {
+            let inbox = Inbox::open(&args.inbox).map_err(|err| {
+                CliError::Usage(format!(
+                    "cannot open the inbox `{}`: {err}",
+                    args.inbox.display()
+                ))
+            })?;
+            announce(listener.local_addr()?, &access);
+            serve(inbox, listener, access, stop).await?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `webhook listen --inbox … --ui`: binds the inspector and serves it on a task of the
+/// current runtime until `shutdown` resolves. Binding errors are returned at once.
+/// With `json`, the address is printed as a JSON line, as `listen --json` prints its own.
+pub(crate) async fn beside<B: Backend>(
+    inbox: Inbox<B>,
+    args: &ListenUiArgs,
+    json: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, CliError> {
+    let access = args.access.access(args.ui_host)?;
+    let listener = tokio::net::TcpListener::bind((args.ui_host, args.ui_port)).await?;
+    let address = listener.local_addr()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"status": "inspector", "url": format!("http://{address}/")})
+        );
+    } else {
+        announce(address, &access);
+    }
+    Ok(tokio::spawn(serve(inbox, listener, access, shutdown)))
 }

@@ -9,6 +9,7 @@ use webhook_core::{
     senders::email_api::{
         BounceCode, BounceType, EmailApiEventType, EmailApiPayload, EmailData, Recipients,
     },
+    stored::StoredEvent,
 };
 use webhook_sender::Stats;
 
@@ -38,13 +39,20 @@ impl CliSender for EmailApi {
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
-        let event = verified.parse::<EmailApiEvent>()?;
-        Ok(vec![Summary {
-            time: Some(event.created_at),
-            kind: event.event_type.to_string(),
-            id: Some(event.id.to_string()),
-            json: to_json(&event),
-        }])
+        Ok(vec![summary(&verified.parse::<EmailApiEvent>()?)])
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        Ok(summary(&event.parse::<EmailApiEvent>()?))
+    }
+}
+
+fn summary(event: &EmailApiEvent) -> Summary {
+    Summary {
+        time: Some(event.created_at),
+        kind: event.event_type.to_string(),
+        id: Some(event.id.to_string()),
+        json: to_json(event),
     }
 }
 

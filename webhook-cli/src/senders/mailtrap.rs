@@ -7,6 +7,7 @@ use tokio::runtime::Runtime;
 use webhook_core::{
     MailtrapEvents, ParseError, Verified,
     senders::mailtrap::{EventKind, MailtrapBatch, MailtrapEvent, SendingEvent, SendingStream},
+    stored::StoredEvent,
 };
 use webhook_sender::Stats;
 
@@ -40,13 +41,21 @@ impl CliSender for Mailtrap {
         Ok(verified
             .parse::<MailtrapEvents>()?
             .iter()
-            .map(|event| Summary {
-                time: event.timestamp(),
-                kind: event.name().to_owned(),
-                id: event.event_id().map(str::to_owned),
-                json: to_json(event),
-            })
+            .map(summary)
             .collect())
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        Ok(summary(&event.parse::<MailtrapEvent<'static>>()?))
+    }
+}
+
+fn summary(event: &MailtrapEvent<'_>) -> Summary {
+    Summary {
+        time: event.timestamp(),
+        kind: event.name().to_owned(),
+        id: event.event_id().map(str::to_owned),
+        json: to_json(event),
     }
 }
 

@@ -19,7 +19,7 @@ pub(crate) mod wildduck;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use tokio::runtime::Runtime;
-use webhook_core::{ParseError, Scheme, Verified};
+use webhook_core::{ParseError, Scheme, Verified, stored::StoredEvent};
 use webhook_sender::Stats;
 
 use crate::{error::CliError, render::Summary, send::SendRun};
@@ -35,6 +35,9 @@ pub(crate) trait CliSender: Sync {
 
     /// The events of a verified body, parsed with the sender's typed model.
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError>;
+
+    /// One event read back from the inbox, parsed with the sender's per-event model.
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError>;
 }
 
 /// The tool's knowledge of `scheme`'s sender.
@@ -120,5 +123,20 @@ impl CliSender for Unlisted {
             id: verified.verification().message_id().map(str::to_owned),
             json,
         }])
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        let json =
+            serde_json::from_slice(event.bytes()).map_err(|err| ParseError::InvalidJson {
+                line: err.line(),
+                column: err.column(),
+                detail: err.to_string(),
+            })?;
+        Ok(Summary {
+            time: None,
+            kind: "event".into(),
+            id: event.context().message_id.map(str::to_owned),
+            json,
+        })
     }
 }

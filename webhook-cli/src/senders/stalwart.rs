@@ -6,7 +6,8 @@ use bytes::Bytes;
 use tokio::runtime::Runtime;
 use webhook_core::{
     ParseError, StalwartEvents, Verified,
-    senders::stalwart::{DataMap, EventType, Key, Value},
+    senders::stalwart::{DataMap, EventType, Key, Value, WebhookEvent},
+    stored::StoredEvent,
 };
 use webhook_sender::{Sender, StalwartEvent, Stats};
 
@@ -41,13 +42,21 @@ impl CliSender for Stalwart {
             .parse::<StalwartEvents>()?
             .events
             .iter()
-            .map(|event| Summary {
-                time: Some(event.created_at()),
-                kind: event.event_type().to_string(),
-                id: Some(event.id().to_owned()),
-                json: to_json(event),
-            })
+            .map(summary)
             .collect())
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        Ok(summary(&event.parse::<WebhookEvent<'static>>()?))
+    }
+}
+
+fn summary(event: &WebhookEvent<'_>) -> Summary {
+    Summary {
+        time: Some(event.created_at()),
+        kind: event.event_type().to_string(),
+        id: Some(event.id().to_owned()),
+        json: to_json(event),
     }
 }
 

@@ -5,6 +5,7 @@ use tokio::runtime::Runtime;
 use webhook_core::{
     ParseError, Verified,
     senders::standard_webhooks::{StandardEvent, StandardWebhook},
+    stored::StoredEvent,
 };
 use webhook_sender::{Message, Stats};
 
@@ -37,13 +38,24 @@ impl CliSender for StandardWebhooks {
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
-        let webhook = verified.parse::<StandardWebhook<StandardEvent<'static>>>()?;
-        Ok(vec![Summary {
-            time: Some(webhook.timestamp),
-            kind: webhook.payload.event_type.to_string(),
-            id: Some(webhook.message_id.clone()),
-            json: to_json(&webhook.payload),
-        }])
+        Ok(vec![summary(
+            &verified.parse::<StandardWebhook<StandardEvent<'static>>>()?,
+        )])
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        Ok(summary(
+            &event.parse::<StandardWebhook<StandardEvent<'static>>>()?,
+        ))
+    }
+}
+
+fn summary(webhook: &StandardWebhook<StandardEvent<'static>>) -> Summary {
+    Summary {
+        time: Some(webhook.timestamp),
+        kind: webhook.payload.event_type.to_string(),
+        id: Some(webhook.message_id.clone()),
+        json: to_json(&webhook.payload),
     }
 }
 

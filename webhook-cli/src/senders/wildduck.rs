@@ -7,6 +7,7 @@ use tokio::runtime::Runtime;
 use webhook_core::{
     ParseError, Verified, WildDuckEvent,
     senders::wildduck::{WildDuckEventType, WildDuckPayload},
+    stored::StoredEvent,
 };
 use webhook_sender::Stats;
 
@@ -36,13 +37,20 @@ impl CliSender for WildDuck {
     }
 
     fn summarize(&self, verified: &Verified<Bytes>) -> Result<Vec<Summary>, ParseError> {
-        let event = verified.parse::<WildDuckEvent>()?;
-        Ok(vec![Summary {
-            time: Some(event.time),
-            kind: event.event_type.to_string(),
-            id: Some(event.id.to_string()),
-            json: to_json(&event),
-        }])
+        Ok(vec![summary(&verified.parse::<WildDuckEvent>()?)])
+    }
+
+    fn summarize_stored(&self, event: &StoredEvent<'_>) -> Result<Summary, ParseError> {
+        Ok(summary(&event.parse::<WildDuckEvent>()?))
+    }
+}
+
+fn summary(event: &WildDuckEvent) -> Summary {
+    Summary {
+        time: Some(event.time),
+        kind: event.event_type.to_string(),
+        id: Some(event.id.to_string()),
+        json: to_json(event),
     }
 }
 

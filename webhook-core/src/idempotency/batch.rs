@@ -7,13 +7,18 @@
 //! [`BatchReport`] says what to answer: 200 when every event is processed or a
 //! duplicate, a retryable status otherwise, and the retry then skips what was done.
 
-use std::{collections::HashMap, future::Future};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use http::StatusCode;
 
 use super::{
-    Answer, Claim, ClaimToken, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore, RunOutcome,
-    StoreError,
+    Answer, Claim, ClaimToken, Completion, DedupKey, DedupPolicy, FailurePolicy, IdempotencyStore,
+    LeaseTimer, RunOutcome, StoreError,
+    heartbeat::{Held, renewing},
     run::{ReleaseGuard, finish, on_store_error},
 };
 
@@ -52,6 +57,23 @@ pub async fn run_batch<S, I, F, Fut, T, E>(
     store: &S,
     policy: &DedupPolicy,
     items: impl IntoIterator<Item = (DedupKey, I)>,
+    handler: F,
+) -> BatchReport<T, E>
+where
+    S: IdempotencyStore,
+    F: FnMut(I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    run_batch_renewing(store, policy, None, items, handler).await
+}
+
+/// [`run_batch`], renewing the leases of the claims still held (the running event's
+/// and those of the events after it) while each handler runs, when there is a timer.
+pub(crate) async fn run_batch_renewing<S, I, F, Fut, T, E>(
+    store: &S,
+    policy: &DedupPolicy,
+    timer: Option<&LeaseTimer>,
+    items: impl IntoIterator<Item = (DedupKey, I)>,
     mut handler: F,
 ) -> BatchReport<T, E>
 where
@@ -80,6 +102,19 @@ where
     };
 
     let mut claims = claims;
+    // The fresh claims in the order their handlers run (a key's first item comes in
+    // the order of `unique`), for renewal: while the k-th runs, it and those after it
+    // are renewed.
+    let (fresh_keys, fresh_tokens): (Vec<DedupKey>, Vec<ClaimToken>) = unique
+        .iter()
+        .zip(&claims)
+        .filter_map(|(key, claim)| match claim {
+            Claim::Fresh(token) => Some((key.clone(), token.clone())),
+            _ => None,
+        })
+        .unzip();
+    let lost: Vec<AtomicBool> = fresh_keys.iter().map(|_| AtomicBool::new(false)).collect();
+    let mut next_fresh = 0;
     let mut outcomes = Vec::with_capacity(items.len());
     let mut held = BatchGuard::new(store, &unique, &claims);
     for ((_, item), slot) in items.into_iter().zip(slots) {
@@ -100,9 +135,35 @@ where
                 // panic or a drop from here on is covered by exactly one of them.
                 held.forget(slot.unique);
                 let mut guard = ReleaseGuard::new(store, key, token);
-                match handler(item).await {
+                let k = next_fresh;
+                next_fresh += 1;
+                if lost[k].load(Ordering::Relaxed) {
+                    // Its lease was lost while earlier events ran: another delivery may
+                    // hold it now, so it does not run here (the retry decides).
+                    guard.disarm();
+                    outcomes.push(RunOutcome::InProgress {
+                        retry_after: Some(policy.lease()),
+                    });
+                    continue;
+                }
+                let renewal = Held {
+                    store,
+                    keys: &fresh_keys[k..],
+                    tokens: &fresh_tokens[k..],
+                    lost: &lost[k..],
+                    lease: policy.lease(),
+                };
+                match renewing(renewal, timer, handler(item)).await {
                     Ok(value) => {
-                        let completion = finish(store, key, &mut guard, policy.ttl()).await;
+                        let mut completion = finish(store, key, &mut guard, policy.ttl()).await;
+                        if lost[k].load(Ordering::Relaxed) && completion.is_recorded() {
+                            tracing::warn!(
+                                event_key = %key,
+                                "the handler finished after losing its idempotency lease: \
+                                 another delivery may have processed this event too"
+                            );
+                            completion = Completion::LeaseLost;
+                        }
                         RunOutcome::Processed { value, completion }
                     }
                     Err(error) => {

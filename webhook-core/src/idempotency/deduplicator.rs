@@ -7,7 +7,8 @@ use crate::senders::stalwart::StalwartKey;
 
 use super::{
     BatchReport, Completion, DedupKey, DedupObserver, DedupOutcome, DedupPolicy, IdempotencyStore,
-    LeaseTimer, Namespace, RunOutcome, observe::Observer, run::run_once_renewing, run_batch,
+    LeaseTimer, Namespace, RunOutcome, batch::run_batch_renewing, observe::Observer,
+    run::run_once_renewing,
 };
 
 /// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
@@ -143,7 +144,9 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         outcome
     }
 
-    /// [`run_batch`] with this store and policy.
+    /// [`run_batch`](super::run_batch) with this store and policy; with a
+    /// [`LeaseTimer`], the claims still held (the running event's and those of the
+    /// events after it) are renewed while each handler runs.
     pub fn run_batch<I, F, Fut, T, E>(
         &self,
         items: impl IntoIterator<Item = (DedupKey, I)>,
@@ -153,6 +156,12 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         F: FnMut(I) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run_batch(&self.store, &self.policy, items, handler)
+        run_batch_renewing(
+            &self.store,
+            &self.policy,
+            self.timer.as_ref(),
+            items,
+            handler,
+        )
     }
 }

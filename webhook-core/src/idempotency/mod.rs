@@ -43,9 +43,10 @@
 //!   [`LeaseTimer`] ([`Deduplicator::with_lease_timer`]; the axum and actix-web adapters
 //!   set their runtime's). A renewal the store refuses means the lease was lost: it is
 //!   logged at `warn` and the run is reported [`DedupOutcome::LeaseLost`].
-//!   [`Deduplicator::run_once`] renews with the same timer. The free [`run_once`] has
-//!   no timer, and [`run_batch`] does not renew: give them a lease longer than the
-//!   handler's slowest run (for a batch: all of its events).
+//!   [`Deduplicator::run_once`], [`Deduplicator::run_batch`] and
+//!   [`Deduplicator::run_events`] renew with the same timer. The free [`run_once`] and
+//!   [`run_batch`] have no timer: give them a lease longer than the handler's slowest
+//!   run (for a batch: all of its events).
 //! - A sender whose timeout is shorter than the handler drops the request. The
 //!   adapters run the handler in its own task, so it is not cancelled with the request:
 //!   it finishes once and is recorded, the sender's retries are answered 409 and then
@@ -119,6 +120,7 @@ mod key;
 mod memory;
 mod observe;
 mod outcome;
+mod per_event;
 mod policy;
 mod run;
 mod store;

@@ -42,6 +42,7 @@
 //!   how the sender writes them.
 //!
 
+mod dispatch;
 mod event;
 mod replay;
 mod signature;

@@ -64,6 +64,7 @@
 
 mod batch;
 mod dedup;
+mod dispatch;
 mod event;
 mod form;
 mod format;

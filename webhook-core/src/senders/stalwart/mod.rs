@@ -42,8 +42,10 @@
 mod batch;
 mod data;
 mod dedup;
+mod dispatch;
 mod event;
 mod event_type;
+mod field;
 mod fingerprint;
 mod key;
 mod replay;
@@ -58,6 +60,7 @@ pub use data::{Data, DataMap};
 pub use dedup::StalwartKey;
 pub use event::WebhookEvent;
 pub use event_type::*;
+pub use field::FieldValue;
 pub use fingerprint::Fingerprint;
 pub use key::{Key, UnknownKey};
 pub use replay::MIN_REPLAY_WINDOW;

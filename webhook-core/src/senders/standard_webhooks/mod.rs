@@ -43,6 +43,7 @@
 //! and with it the id and timestamp, passed verification.
 //!
 
+mod dispatch;
 mod event;
 mod signature;
 mod stored;

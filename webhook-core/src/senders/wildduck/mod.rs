@@ -50,6 +50,7 @@
 //!   very late.
 //!
 
+mod dispatch;
 mod event;
 mod stored;
 
