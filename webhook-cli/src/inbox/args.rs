@@ -152,7 +152,8 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// `webhook inbox`: look into an inbox file and act on its events.
+/// `webhook inbox`: look into an inbox (a SQLite file or a PostgreSQL database) and act on its
+/// events.
 #[derive(Debug, Args)]
 pub(crate) struct InboxArgs {
     #[command(subcommand)]
