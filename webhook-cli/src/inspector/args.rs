@@ -44,8 +44,8 @@ impl AccessArgs {
 pub(crate) struct ServeArgs {
     /// The inbox: a SQLite file (`webhook listen --inbox` writes it), or a PostgreSQL
     /// database's `postgres://` URL (a password in it shows in the process list).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) inbox: PathBuf,
+    #[arg(long, value_name = "PATH|URL", value_parser = crate::inbox::Location::parse)]
+    pub(crate) inbox: crate::inbox::Location,
     /// Address to serve the inspector on. Anything but loopback requires an access
     /// token (--token-file, --token-env or --token).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]

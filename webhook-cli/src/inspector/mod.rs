@@ -31,7 +31,9 @@ use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::D
 
 pub(crate) use access::{Access, AccessToken};
 pub(crate) use args::{AccessArgs, ListenUiArgs, ServeArgs};
-use webhook_inbox::{Backend, Inbox, PostgresBackend};
+use webhook_inbox::{Backend, Inbox};
+
+use crate::inbox::CliInbox;
 
 use crate::error::CliError;
 
@@ -90,38 +92,13 @@ pub(crate) fn announce(address: SocketAddr, access: &Access) {
 /// PostgreSQL database given by its `postgres://` URL.
 pub(crate) async fn run_serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let access = args.access.access(args.host)?;
-    let url = args
-        .inbox
-        .to_str()
-        .filter(|text| text.starts_with("postgres://") || text.starts_with("postgresql://"))
-        .map(str::to_owned);
-    if url.is_none() && !args.inbox.is_file() {
-        return Err(CliError::Usage(format!(
-            "no inbox at `{}` (the file `webhook listen --inbox` writes, or a postgres:// URL)",
-            args.inbox.display()
-        )));
-    }
+    let inbox = crate::inbox::open_existing(&args.inbox).await?;
     let listener = tokio::net::TcpListener::bind((args.host, args.port)).await?;
     let stop = crate::inbox::shutdown_signal();
-    match url {
-        Some(url) => {
-            // The URL may hold a password: it is never printed.
-            let backend = PostgresBackend::connect(&url).await.map_err(|err| {
-                CliError::Usage(format!("cannot open the PostgreSQL inbox: {err}"))
-            })?;
-            announce(listener.local_addr()?, &access);
-            serve(Inbox::new(backend), listener, access, stop).await?;
-        }
-        None => {
-            let inbox = Inbox::open(&args.inbox).map_err(|err| {
-                CliError::Usage(format!(
-                    "cannot open the inbox `{}`: {err}",
-                    args.inbox.display()
-                ))
-            })?;
-            announce(listener.local_addr()?, &access);
-            serve(inbox, listener, access, stop).await?;
-        }
+    announce(listener.local_addr()?, &access);
+    match inbox {
+        CliInbox::Sqlite(inbox) => serve(inbox, listener, access, stop).await?,
+        CliInbox::Postgres(inbox) => serve(inbox, listener, access, stop).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
