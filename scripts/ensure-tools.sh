@@ -45,3 +45,17 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || { echo "postgresql did not install (no initdb under /usr/lib/postgresql)" >&2; exit 1; }
 fi
 command -v setpriv >/dev/null || { echo "missing setpriv: install util-linux (apt-get install util-linux)" >&2; exit 1; }
+
+# The inbox inspector's browser tests (webhook-cli/tests/inspector.rs) drive headless
+# Chromium through chromedriver, both Debian packages.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "== installing chromium and chromium-driver (for the inspector's browser tests)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! log=$("${sudo[@]}" apt-get update -qq 2>&1 && "${sudo[@]}" apt-get install -y -qq chromium chromium-driver 2>&1); then
+    echo "$log" >&2
+    echo "could not install chromium and chromium-driver with apt-get" >&2
+    exit 1
+  fi
+  command -v chromedriver >/dev/null || { echo "chromedriver did not install" >&2; exit 1; }
+fi

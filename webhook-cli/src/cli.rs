@@ -259,6 +259,11 @@ pub(crate) struct ListenArgs {
     /// event is answered 200 and shown as a skipped duplicate).
     #[arg(long)]
     pub(crate) no_dedup: bool,
+    /// Remember processed events in this Redis (`redis://[user:password@]host[:port][/db]`)
+    /// instead of in memory, so that several `listen` replicas recognise a delivery
+    /// retried to another one. Without `--inbox`, which deduplicates on its own.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["no_dedup", "inbox"])]
+    pub(crate) redis: Option<String>,
     /// Save each request whose body was read (accepted or rejected) in this directory,
     /// one file each: request line, headers, blank line, body as received, which
     /// `webhook verify --request FILE` reads.
@@ -266,6 +271,8 @@ pub(crate) struct ListenArgs {
     pub(crate) save: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) inbox: Box<crate::inbox::ListenInboxArgs>,
+    #[command(flatten)]
+    pub(crate) ui: Box<crate::inspector::ListenUiArgs>,
 }
 
 #[derive(Debug, Args)]

@@ -135,7 +135,10 @@ fn endpoints() -> Result<Vec<Endpoint>, CliError> {
                 path: Some(demo.path),
                 scheme: demo.scheme,
                 verifier: demo.verifier()?,
-                dedup: Some(Deduplicator::for_scheme(store.clone(), demo.scheme)),
+                dedup: Some(Deduplicator::for_scheme(
+                    crate::dedup::DedupStore::Memory(store.clone()),
+                    demo.scheme,
+                )),
                 inbox: None,
             })
         })

@@ -11,7 +11,9 @@ use webhook_core::{
 
 use crate::{
     cli::ListenArgs,
+    dedup::DedupStore,
     error::CliError,
+    inbox::CliInbox,
     receiver::{Endpoint, Receiver, Tally},
     save::Saver,
 };
@@ -22,23 +24,29 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
     let secrets: Vec<&str> = secrets.iter().map(|s| s.as_str()).collect();
     let verifier = build_verifier(scheme, &secrets, &args)?;
     let save = args.save.as_deref().map(Saver::new).transpose()?;
-    let intake = crate::inbox::open_intake(&args.inbox, scheme)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // A PostgreSQL inbox connects (and listens for work) on this runtime.
+    let intake = runtime.block_on(crate::inbox::open_intake(&args.inbox, scheme))?;
+    // Without an inbox (which deduplicates on its own): in memory, or in Redis.
+    let dedup = match (&args.redis, args.no_dedup || intake.is_some()) {
+        (_, true) => None,
+        (Some(url), false) => Some(runtime.block_on(DedupStore::redis(url))?),
+        (None, false) => Some(DedupStore::Memory(MemoryStore::new())),
+    };
     let receiver = Arc::new(Receiver {
         endpoints: vec![Endpoint {
             path: None,
             scheme,
             verifier,
-            dedup: (!args.no_dedup && intake.is_none())
-                .then(|| Deduplicator::for_scheme(MemoryStore::new(), scheme)),
+            dedup: dedup.map(|store| Deduplicator::for_scheme(store, scheme)),
             inbox: intake.clone(),
         }],
         json: args.json,
         tally: Tally::default(),
         save,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
         let socket = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
         let address = socket.local_addr()?;
@@ -65,10 +73,27 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
         };
         // With the inbox: workers beside the server, stopped after it on Ctrl-C/SIGTERM.
         let workers = crate::inbox::Workers::start(&intake, &args.inbox, Arc::clone(&receiver))?;
+        let inspector = if args.ui.ui {
+            let stop = crate::inbox::shutdown_signal();
+            Some(match intake.inbox.clone() {
+                CliInbox::Sqlite(inbox) => {
+                    crate::inspector::beside(inbox, &args.ui, args.json, stop).await?
+                }
+                CliInbox::Postgres(inbox) => {
+                    crate::inspector::beside(inbox, &args.ui, args.json, stop).await?
+                }
+            })
+        } else {
+            None
+        };
         webhook_axum::serve(socket, receiver.router())
             .with_graceful_shutdown(crate::inbox::shutdown_signal())
             .await?;
         workers.stop().await;
+        if let Some(inspector) = inspector {
+            // It heard the same signal; its open pages' streams get a short grace.
+            let _ = inspector.await;
+        }
         Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

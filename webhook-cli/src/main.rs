@@ -6,8 +6,11 @@
 //! - `webhook send`: signed sample events through the reference sender;
 //! - `webhook sign` / `webhook verify`: sign a body, or verify a captured request and say
 //!   which likely mistake explains a failure;
-//! - `webhook listen --inbox PATH` and `webhook inbox`: the durable inbox (store, then
-//!   print or forward each event with retries; inspect, redrive, replay, purge).
+//! - `webhook listen --inbox PATH|URL` and `webhook inbox`: the durable inbox, in a
+//!   SQLite file or a PostgreSQL database shared by replicas (store, then print or
+//!   forward each event with retries; inspect, redrive, replay, purge; `serve` the
+//!   inspector, a web page over it);
+//!   `webhook listen --redis URL` shares deduplication between replicas without an inbox.
 //!
 //! Exit status: 0 success, 1 verification failed (or undelivered events), 2 usage or I/O
 //! error.
@@ -18,9 +21,11 @@ use clap::Parser as _;
 
 mod capture;
 mod cli;
+mod dedup;
 mod demo;
 mod error;
 mod inbox;
+mod inspector;
 mod listen;
 mod receiver;
 mod refusal;

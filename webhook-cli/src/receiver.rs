@@ -14,6 +14,7 @@ use std::{
 };
 
 use crate::{
+    dedup::DedupStore,
     refusal,
     render::{self, Outcome},
     save::Saver,
@@ -27,7 +28,7 @@ use bytes::Bytes;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
     diagnose::{Diagnosis, diagnose_rejection},
-    idempotency::{DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, Deduplicator, MemoryStore},
+    idempotency::{DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, Deduplicator},
 };
 
 /// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
@@ -36,7 +37,7 @@ pub(crate) struct Endpoint {
     pub(crate) scheme: Scheme,
     pub(crate) verifier: Verifier,
     /// Skips events already processed (`None`: every delivery is handled).
-    pub(crate) dedup: Option<Deduplicator<MemoryStore>>,
+    pub(crate) dedup: Option<Deduplicator<DedupStore>>,
     /// Stores verified deliveries in a durable inbox instead of printing them (the
     /// inbox deduplicates; its workers print or forward the events).
     pub(crate) inbox: Option<crate::inbox::Intake>,

@@ -739,7 +739,8 @@ fn listen_credentials_are_checked_and_can_stay_off_the_command_line() {
     ] {
         assert!(help.contains(flag), "{flag} missing from listen --help");
     }
-    assert_eq!(help.matches("process list").count(), 4, "{help}");
+    // --secret, --basic, --bearer, --url-token, and the inspector's --token.
+    assert_eq!(help.matches("process list").count(), 5, "{help}");
 
     // The environment and file forms work, and their values never reach the output.
     let dir = tempfile::tempdir().unwrap();

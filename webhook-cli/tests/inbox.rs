@@ -326,12 +326,24 @@ async fn a_full_inbox_answers_503_with_retry_after_and_acknowledges_only_what_it
     let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry_after >= 1);
     assert!(!acknowledged.is_empty());
-    let printed = listener.printed();
-    let line = printed
-        .lines()
-        .map(|l| json_of(l.as_bytes()))
-        .find(|l| l["status"] == "unavailable")
-        .expect("listen says why");
+    // listen prints before it answers, but this process reads its output on another
+    // thread: wait for the line rather than race it.
+    let started = std::time::Instant::now();
+    let line = loop {
+        let printed = listener.printed();
+        let found = printed
+            .lines()
+            .map(|l| json_of(l.as_bytes()))
+            .find(|l| l["status"] == "unavailable");
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "listen says why: {printed}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(line["code"], "inbox_full");
     assert_eq!(line["http_status"], 503);
     drop(listener);

@@ -42,7 +42,8 @@ fn selection(args: &ActionArgs, verb: &str) -> Result<Selection, CliError> {
 
 pub(crate) async fn redrive(args: ActionArgs) -> Result<ExitCode, CliError> {
     let selection = selection(&args, "redrive")?;
-    let count = open_existing(&args.common.inbox)?
+    let count = open_existing(&args.common.inbox)
+        .await?
         .redrive(selection)
         .await?;
     emit(&args.common, json!({ "redriven": count }), || {
@@ -53,7 +54,10 @@ pub(crate) async fn redrive(args: ActionArgs) -> Result<ExitCode, CliError> {
 
 pub(crate) async fn replay(args: ActionArgs) -> Result<ExitCode, CliError> {
     let selection = selection(&args, "replay")?;
-    let count = open_existing(&args.common.inbox)?.replay(selection).await?;
+    let count = open_existing(&args.common.inbox)
+        .await?
+        .replay(selection)
+        .await?;
     emit(&args.common, json!({ "replayed": count }), || {
         format!("{count} done event(s) queued to run again from their stored bytes\n")
     });
@@ -66,7 +70,10 @@ pub(crate) async fn purge(args: PurgeArgs) -> Result<ExitCode, CliError> {
         .keys_after(args.keys_after)
         .dead_after(args.dead_after)
         .quarantined_after(args.quarantined_after);
-    let purged = open_existing(&args.common.inbox)?.purge(retention).await?;
+    let purged = open_existing(&args.common.inbox)
+        .await?
+        .purge(retention)
+        .await?;
     emit(&args.common, json::purged(&purged), || {
         format!(
             "purged {} event(s), {} deliver(ies), {} key(s)\n",

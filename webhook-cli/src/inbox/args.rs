@@ -1,7 +1,7 @@
 //! The inbox's command-line arguments: the flags `listen --inbox` adds, and the
 //! `webhook inbox` subcommands.
 
-use std::{path::PathBuf, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
 use clap::{Args, Subcommand};
 use webhook_core::{Scheme, SecretSource};
@@ -14,11 +14,13 @@ use crate::{cli::SchemeParser, inbox::age::parse_age};
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Durable inbox")]
 pub(crate) struct ListenInboxArgs {
-    /// Store each verified delivery in this SQLite inbox (created if missing) and answer
-    /// the sender once it is on disk; workers in this process then print or forward
-    /// each event, retrying until it succeeds. Duplicates are recognised by the inbox.
-    #[arg(long, value_name = "PATH", conflicts_with = "no_dedup")]
-    pub(crate) inbox: Option<PathBuf>,
+    /// Store each verified delivery in this inbox and answer the sender once it is
+    /// committed: a SQLite file (created if missing), or a PostgreSQL database
+    /// (`postgres://USER@HOST/DB`, shared by several `listen` replicas). Workers in this
+    /// process then print or forward each event, retrying until it succeeds.
+    /// Duplicates are recognised by the inbox.
+    #[arg(long, value_name = "PATH|URL", value_parser = Location::parse, conflicts_with = "no_dedup")]
+    pub(crate) inbox: Option<Location>,
     /// The route deliveries are stored under (the deduplication namespace; default: the
     /// scheme's id).
     #[arg(long, value_name = "NAME", requires = "inbox")]
@@ -64,8 +66,8 @@ pub(crate) struct ListenInboxArgs {
     /// events run again once their lease has run out.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub(crate) lease: Duration,
-    /// Cap the inbox file's size: past it, deliveries are answered 503 with
-    /// `Retry-After`, as on a full disk (default: no cap).
+    /// Cap the inbox file's size (SQLite only): past it, deliveries are answered 503
+    /// with `Retry-After`, as on a full disk (default: no cap).
     #[arg(long, value_name = "BYTES", requires = "inbox")]
     pub(crate) inbox_max_bytes: Option<u64>,
 }
@@ -85,6 +87,60 @@ impl ListenInboxArgs {
     }
 }
 
+/// Where an inbox lives: a SQLite file, or a PostgreSQL database.
+#[derive(Clone)]
+pub(crate) enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL (it may hold a password: see `Display`).
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL is a database; anything else a file path.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("expected a file path or a postgres:// URL".into());
+        }
+        let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        Ok(match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Self::Postgres(text.to_owned()),
+            _ => Self::Sqlite(PathBuf::from(text)),
+        })
+    }
+}
+
+/// The path, or the URL without its password (it ends up in messages and errors).
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redacted(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// `url` with the password of its user-info part replaced by `***`.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Parses a positive number of seconds (`0.5`, `30`).
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
@@ -96,7 +152,8 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// `webhook inbox`: look into an inbox file and act on its events.
+/// `webhook inbox`: look into an inbox (a SQLite file or a PostgreSQL database) and act on its
+/// events.
 #[derive(Debug, Args)]
 pub(crate) struct InboxArgs {
     #[command(subcommand)]
@@ -117,14 +174,19 @@ pub(crate) enum InboxCommand {
     Replay(ActionArgs),
     /// Remove done events, old keys and (if asked) dead events past their age.
     Purge(PurgeArgs),
+    /// Serve the inspector: a web page listing the inbox's deliveries and events live,
+    /// with each event's bytes, headers (secrets masked) and attempts, and buttons to
+    /// redrive or replay.
+    Serve(crate::inspector::ServeArgs),
 }
 
 /// What every `webhook inbox` subcommand takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
-    /// The inbox file (as given to `webhook listen --inbox`).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) inbox: PathBuf,
+    /// The inbox (as given to `webhook listen --inbox`): a SQLite file or a
+    /// `postgres://` URL.
+    #[arg(long, value_name = "PATH|URL", value_parser = Location::parse)]
+    pub(crate) inbox: Location,
     /// Print JSON (one object) instead of text.
     #[arg(long)]
     pub(crate) json: bool,
@@ -216,4 +278,33 @@ pub(crate) struct PurgeArgs {
     /// Also remove quarantined deliveries older than this (default: keep them).
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub(crate) quarantined_after: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_is_a_database_and_its_password_is_never_shown() {
+        let location =
+            Location::parse("postgres://app:s3cret@db:5432/hooks?sslmode=require").expect("parses");
+        assert!(matches!(location, Location::Postgres(_)));
+        let shown = location.to_string();
+        assert_eq!(shown, "postgres://app:***@db:5432/hooks?sslmode=require");
+        assert!(!format!("{location:?}").contains("s3cret"));
+        assert!(matches!(
+            Location::parse("postgresql://db/hooks"),
+            Ok(Location::Postgres(_))
+        ));
+        assert!(matches!(
+            Location::parse("./postgres.db"),
+            Ok(Location::Sqlite(_))
+        ));
+        assert_eq!(
+            Location::parse("postgres://app@db/hooks")
+                .unwrap()
+                .to_string(),
+            "postgres://app@db/hooks"
+        );
+    }
 }

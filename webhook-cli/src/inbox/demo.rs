@@ -184,7 +184,7 @@ async fn serve(
                 .build()?,
             dedup: None,
             inbox: Some(Intake {
-                inbox: inbox.clone(),
+                inbox: inbox.clone().into(),
                 route: Route::of(Scheme::Stalwart),
             }),
         }],

@@ -10,14 +10,14 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use serde_json::json;
 use webhook_core::{Scheme, Verified};
-use webhook_inbox::{Accepted, Inbox, InboxError, Route};
+use webhook_inbox::{Accepted, InboxError, Route};
 
-use crate::receiver::Receiver;
+use crate::{inbox::store::CliInbox, receiver::Receiver};
 
 /// Where an endpoint stores its deliveries: the inbox, and the route they arrive on.
 #[derive(Clone)]
 pub(crate) struct Intake {
-    pub(crate) inbox: Inbox,
+    pub(crate) inbox: CliInbox,
     pub(crate) route: Route,
 }
 

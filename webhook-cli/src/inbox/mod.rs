@@ -1,6 +1,7 @@
-//! The durable inbox from the command line (webhook-inbox's SQLite file).
+//! The durable inbox from the command line: webhook-inbox on a SQLite file, or on a
+//! PostgreSQL database shared by several `listen` replicas ([`store`]).
 //!
-//! - `webhook listen … --inbox PATH`: each verified delivery is stored, and the sender
+//! - `webhook listen … --inbox PATH|URL`: each verified delivery is stored, and the sender
 //!   answered 200 only once it is committed and synced ([`intake`]); 503 with
 //!   `Retry-After` when the inbox cannot write. Workers in the same process then run
 //!   each event ([`workers`]): print it ([`print`](mod@print)) or POST it to `--forward-to`
@@ -8,8 +9,8 @@
 //!   (then it is dead, kept for `redrive`). Ctrl-C or SIGTERM stops the server, lets
 //!   running handlers finish, and gives the rest back for the next start; after a
 //!   crash, claimed events run again once their lease expires.
-//! - `webhook inbox stats|list|show|redrive|replay|purge --inbox PATH`: look into the
-//!   file and act on it ([`query`], [`actions`]), as text ([`text`]) or, with `--json`,
+//! - `webhook inbox stats|list|show|redrive|replay|purge --inbox PATH|URL`: look into
+//!   the inbox and act on it ([`query`], [`actions`]), as text ([`text`]) or, with `--json`,
 //!   as one JSON object whose shape is documented in [`json`].
 
 pub(crate) mod actions;
@@ -21,24 +22,26 @@ pub(crate) mod intake;
 pub(crate) mod json;
 pub(crate) mod print;
 pub(crate) mod query;
+pub(crate) mod store;
 pub(crate) mod text;
 pub(crate) mod workers;
 
-use std::{path::Path, process::ExitCode};
+use std::process::ExitCode;
 
 use webhook_core::Scheme;
-use webhook_inbox::{Inbox, Route, SqliteBackend};
+use webhook_inbox::Route;
 
-pub(crate) use args::{InboxArgs, ListenInboxArgs};
+pub(crate) use args::{InboxArgs, ListenInboxArgs, Location};
 pub(crate) use intake::Intake;
+pub(crate) use store::CliInbox;
 pub(crate) use workers::Workers;
 
 use crate::error::CliError;
 use args::InboxCommand;
 
-/// The intake `listen` stores into, when `--inbox` is given: the file opened (created
+/// The intake `listen` stores into, when `--inbox` is given: the inbox opened (created
 /// and migrated if needed) with the flags' size cap, and the route.
-pub(crate) fn open_intake(
+pub(crate) async fn open_intake(
     args: &ListenInboxArgs,
     scheme: Scheme,
 ) -> Result<Option<Intake>, CliError> {
@@ -50,31 +53,21 @@ pub(crate) fn open_intake(
             .map_err(|err| CliError::Usage(format!("--route `{name}`: {err}")))?,
         None => Route::of(scheme),
     };
-    let mut builder = SqliteBackend::builder(path);
-    if let Some(bytes) = args.inbox_max_bytes {
-        builder = builder.max_size_bytes(bytes);
-    }
-    let backend = builder.open().map_err(|err| opening(path, err))?;
-    Ok(Some(Intake {
-        inbox: Inbox::new(backend),
-        route,
-    }))
+    let inbox = CliInbox::open(path, args.inbox_max_bytes).await?;
+    Ok(Some(Intake { inbox, route }))
 }
 
 /// Opens an existing inbox to look into it (a mistyped path is an error, not a new
-/// empty inbox).
-pub(crate) fn open_existing(path: &Path) -> Result<Inbox, CliError> {
-    if !path.is_file() {
+/// empty inbox; a database is reached at its URL).
+pub(crate) async fn open_existing(location: &Location) -> Result<CliInbox, CliError> {
+    if let Location::Sqlite(path) = location
+        && !path.is_file()
+    {
         return Err(CliError::Usage(format!(
-            "no inbox at `{}` (the file `webhook listen --inbox` writes)",
-            path.display()
+            "no inbox at `{location}` (the file `webhook listen --inbox` writes)"
         )));
     }
-    Inbox::open(path).map_err(|err| opening(path, err))
-}
-
-fn opening(path: &Path, err: webhook_inbox::InboxError) -> CliError {
-    CliError::Usage(format!("cannot open the inbox `{}`: {err}", path.display()))
+    CliInbox::open(location, None).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM (a service manager's stop).
@@ -113,6 +106,7 @@ pub(crate) fn run(args: InboxArgs) -> Result<ExitCode, CliError> {
             InboxCommand::Redrive(action) => actions::redrive(action).await,
             InboxCommand::Replay(action) => actions::replay(action).await,
             InboxCommand::Purge(purge) => actions::purge(purge).await,
+            InboxCommand::Serve(serve) => crate::inspector::run_serve(serve).await,
         }
     })
 }

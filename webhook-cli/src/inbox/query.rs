@@ -42,7 +42,7 @@ pub(crate) fn event_filter(filter: &Filter) -> EventFilter {
 }
 
 pub(crate) async fn stats(common: Common) -> Result<ExitCode, CliError> {
-    let stats = open_existing(&common.inbox)?.stats().await?;
+    let stats = open_existing(&common.inbox).await?.stats().await?;
     emit(&common, json::stats(&stats), || text::stats(&stats));
     Ok(ExitCode::SUCCESS)
 }
@@ -54,7 +54,7 @@ pub(crate) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
             Page::MAX_LIMIT
         )));
     }
-    let inbox = open_existing(&args.common.inbox)?;
+    let inbox = open_existing(&args.common.inbox).await?;
     let mut page = Page::first(args.limit);
     if let Some(before) = args.before {
         page = page.after(before);
@@ -71,7 +71,7 @@ pub(crate) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(crate) async fn show(args: ShowArgs) -> Result<ExitCode, CliError> {
-    let inbox = open_existing(&args.common.inbox)?;
+    let inbox = open_existing(&args.common.inbox).await?;
     let detail =
         inbox
             .event(EventId(args.id))

@@ -44,28 +44,21 @@ impl Workers {
         receiver: Arc<Receiver>,
     ) -> Result<Self, CliError> {
         let json = receiver.json;
-        let builder = intake
-            .inbox
-            .workers()
-            .concurrency(usize::from(args.workers))
-            .lease(args.lease)
-            // Retries come due in this process's own time: look for them at least as
-            // often as the shortest delay (a second at most).
-            .poll_interval(
-                args.retry_min
-                    .clamp(Duration::from_millis(50), Duration::from_secs(1)),
-            )
-            .retry(retry_policy(args))
-            .routes([intake.route.name()]);
+        let setup = args.worker_setup(&intake.route);
         let (pool, grace) = match &args.forward_to {
             Some(url) => {
                 let forwarder = Arc::new(Forwarder::new(url, args, json)?);
-                let pool = builder.spawn(move |job: Job| -> Handled {
-                    Box::pin(Arc::clone(&forwarder).forward(job))
-                });
+                let pool = intake
+                    .inbox
+                    .spawn_workers(&setup, move |job: Job| -> Handled {
+                        Box::pin(Arc::clone(&forwarder).forward(job))
+                    });
                 (pool, args.forward_timeout.min(MAX_GRACE))
             }
-            None => (builder.spawn(printer(receiver)), Duration::from_secs(1)),
+            None => (
+                intake.inbox.spawn_workers(&setup, printer(receiver)),
+                Duration::from_secs(1),
+            ),
         };
         if !json {
             let target = match &args.forward_to {
@@ -75,9 +68,8 @@ impl Workers {
             println!(
                 "durable inbox: deliveries stored in {} (route `{}`) before the answer; {} workers {target}, retrying up to {} attempts",
                 args.inbox
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new("?"))
-                    .display(),
+                    .as_ref()
+                    .map_or_else(|| "?".to_owned(), ToString::to_string),
                 intake.route.name(),
                 args.workers,
                 args.max_attempts,
