@@ -48,11 +48,14 @@
 //!   and the middleware their body deadline (408 `body_timeout`) and their
 //!   [`BodyBudget`](crate::capacity::BodyBudget) (503 `receiver_busy` with
 //!   `Retry-After`).
-//! - [`inbox`] (feature `inbox`): the durable inbox. [`inbox::accept`] is a route that
-//!   answers the sender once the verified delivery is committed to disk (503 with
-//!   `Retry-After` when it cannot be), and the inbox's workers run the application's
-//!   handler later, with retries; [`inbox::run_with_workers`] shuts both down
-//!   gracefully.
+#![cfg_attr(
+    feature = "inbox",
+    doc = "- [`inbox`] (feature `inbox`): the durable inbox. [`inbox::accept`] is a route that answers the sender once the verified delivery is committed to disk (503 with `Retry-After` when it cannot be), and the inbox's workers run the application's handler later, with retries; [`inbox::run_with_workers`] shuts both down gracefully."
+)]
+#![cfg_attr(
+    not(feature = "inbox"),
+    doc = "- `inbox` (feature `inbox`, not enabled in this build): the durable inbox. `inbox::accept` is a route that answers the sender once the verified delivery is committed to disk (503 with `Retry-After` when it cannot be), and the inbox's workers run the application's handler later, with retries; `inbox::run_with_workers` shuts both down gracefully."
+)]
 //!
 //! actix-web 4 uses `http` 0.2 types while the core uses `http` 1.x: this crate reads
 //! headers through their names, so neither adapter pays for the other and no version

@@ -46,11 +46,14 @@
 //!   connection that has waited longest for its head, and one
 //!   [`BodyBudget`](crate::capacity::BodyBudget) for the bodies being read (503
 //!   `receiver_busy` with `Retry-After` beyond it). Feature `serve`, on by default.
-//! - [`inbox`] (feature `inbox`): the durable inbox. [`inbox::accept`] is a route
-//!   handler that answers the sender once the verified delivery is committed to disk
-//!   (503 with `Retry-After` when it cannot be), and the inbox's workers run the
-//!   application's handler later, with retries; [`inbox::serve_with_workers`] shuts
-//!   both down gracefully.
+#![cfg_attr(
+    feature = "inbox",
+    doc = "- [`inbox`] (feature `inbox`): the durable inbox. [`inbox::accept`] is a route handler that answers the sender once the verified delivery is committed to disk (503 with `Retry-After` when it cannot be), and the inbox's workers run the application's handler later, with retries; [`inbox::serve_with_workers`] shuts both down gracefully."
+)]
+#![cfg_attr(
+    not(feature = "inbox"),
+    doc = "- `inbox` (feature `inbox`, not enabled in this build): the durable inbox. `inbox::accept` is a route handler that answers the sender once the verified delivery is committed to disk (503 with `Retry-After` when it cannot be), and the inbox's workers run the application's handler later, with retries; `inbox::serve_with_workers` shuts both down gracefully."
+)]
 //!
 //! # Verification and deduplication on a route
 //!
