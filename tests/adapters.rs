@@ -344,7 +344,34 @@ async fn both_adapters_answer_byte_for_byte_alike() {
     for case in cases().into_iter().filter(|c| c.code.is_some()) {
         let a = post(broken_request(&axum, &case)).await;
         let b = post(broken_request(&actix, &case)).await;
-        assert_eq!(a, b, "{}", case.name);
+        assert_eq!(
+            (a.0, clock_masked(&a.1)),
+            (b.0, clock_masked(&b.1)),
+            "{}",
+            case.name
+        );
     }
     let _ = Counts::default();
+}
+
+/// The body with the clock's reading masked: a stale timestamp is reported as `3600 s
+/// behind` to one adapter and `3601 s behind` to the other when a second boundary falls
+/// between the two requests.
+fn clock_masked(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    for (at, ch) in text.char_indices() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        if !digits.is_empty() {
+            let seconds = text[at..].starts_with(" s behind") || text[at..].starts_with(" s ahead");
+            out.push_str(if seconds { "N" } else { &digits });
+            digits.clear();
+        }
+        out.push(ch);
+    }
+    out + &digits
 }
