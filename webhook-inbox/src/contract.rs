@@ -786,6 +786,21 @@ pub async fn listings_filter_and_page_newest_first<H: Harness>(harness: H) {
         .await
         .expect("list");
     assert_eq!(delivery.len(), 3);
+
+    // Deliveries page the same way: three, newest first, two then one.
+    let deliveries = inbox
+        .list_deliveries(&DeliveryFilter::default(), Page::first(2))
+        .await
+        .expect("list");
+    let rest = inbox
+        .list_deliveries(
+            &DeliveryFilter::default(),
+            Page::first(2).after(deliveries[1].id.0),
+        )
+        .await
+        .expect("list");
+    assert_eq!((deliveries.len(), rest.len()), (2, 1));
+    assert!(deliveries[0].id.0 > deliveries[1].id.0 && deliveries[1].id.0 > rest[0].id.0);
 }
 
 /// Runs a case future to completion on a fresh multi-threaded runtime: a ready-made

@@ -99,12 +99,30 @@ pub(crate) async fn list_events(
     filter: &EventFilter,
     page: &Page,
 ) -> Result<Vec<EventSummary>> {
-    let mut clause = filter::events(filter, 1);
+    let clause = filter::events(filter, 1);
+    let from = format!("SELECT {EVENT_COLUMNS} FROM §.events e");
+    page_of(backend, clause, &from, "e", page, event_summary).await
+}
+
+/// One page of a listing, newest first: `select_from` (a `SELECT … FROM §.table alias`)
+/// under `clause`, keyset-paged on `alias.id` below `page.before`, each row read by
+/// `read`.
+async fn page_of<T>(
+    backend: &PostgresBackend,
+    mut clause: filter::Clause,
+    select_from: &str,
+    alias: &str,
+    page: &Page,
+    read: fn(&PgRow) -> std::result::Result<T, ReadError>,
+) -> Result<Vec<T>> {
     if let Some(before) = page.before {
-        clause.and("e.id < $?", Some(filter::Param::Int(before)));
+        clause.and(
+            &format!("{alias}.id < $?"),
+            Some(filter::Param::Int(before)),
+        );
     }
     let sql = backend.names().sql(&format!(
-        "SELECT {EVENT_COLUMNS} FROM §.events e WHERE {} ORDER BY e.id DESC LIMIT {}",
+        "{select_from} WHERE {} ORDER BY {alias}.id DESC LIMIT {}",
         clause.sql,
         page.capped_limit()
     ));
@@ -114,7 +132,7 @@ pub(crate) async fn list_events(
         .await
         .map_err(|e| backend.error(e))?;
     rows.iter()
-        .map(|row| event_summary(row).map_err(|e| e.into_inbox(backend)))
+        .map(|row| read(row).map_err(|e| e.into_inbox(backend)))
         .collect()
 }
 
@@ -144,23 +162,9 @@ pub(crate) async fn list_deliveries(
     filter: &DeliveryFilter,
     page: &Page,
 ) -> Result<Vec<DeliverySummary>> {
-    let mut clause = filter::deliveries(filter, 1);
-    if let Some(before) = page.before {
-        clause.and("d.id < $?", Some(filter::Param::Int(before)));
-    }
-    let sql = backend.names().sql(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM §.deliveries d WHERE {} ORDER BY d.id DESC LIMIT {}",
-        clause.sql,
-        page.capped_limit()
-    ));
-    let rows = clause
-        .bind(sqlx::query(sql))
-        .fetch_all(backend.pool())
-        .await
-        .map_err(|e| backend.error(e))?;
-    rows.iter()
-        .map(|row| delivery_at(row, 0).map_err(|e| e.into_inbox(backend)))
-        .collect()
+    let clause = filter::deliveries(filter, 1);
+    let from = format!("SELECT {DELIVERY_COLUMNS} FROM §.deliveries d");
+    page_of(backend, clause, &from, "d", page, |row| delivery_at(row, 0)).await
 }
 
 pub(crate) async fn delivery(
