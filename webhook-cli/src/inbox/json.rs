@@ -119,7 +119,7 @@ pub(crate) fn detail(detail: &EventDetail) -> Value {
         "media_type": media_type(detail.media_type),
         "range": [detail.range.start, detail.range.end],
         "bytes": text,
-        "bytes_hex": text.is_none().then(|| hex(&detail.bytes)),
+        "bytes_hex": text.is_none().then(|| hex::encode(&detail.bytes)),
         "headers": detail.headers.iter().map(header).collect::<Vec<_>>(),
         "delivery": delivery(&detail.delivery),
         "attempts": detail.attempts.iter().map(attempt).collect::<Vec<_>>(),
@@ -138,8 +138,4 @@ pub(crate) fn purged(purged: &Purged) -> Value {
             "keys": purged.keys,
         }
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
