@@ -17,40 +17,20 @@ use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
 };
-use tower::ServiceExt as _;
+mod support;
+
+use support::{BODY, answer, signed_with};
 use webhook_axum::{
     Scheme, Secret, StalwartEvents, Verifier, VerifyWebhookLayer, Webhook,
     idempotency::{Deduplicator, MemoryStore},
     senders::stalwart,
 };
 
-const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
-
 fn verifier() -> Verifier {
     Verifier::builder(Scheme::Stalwart)
         .secret(Secret::new("k"))
         .build()
         .unwrap()
-}
-
-fn signed_with(key: &str, path: &str) -> Request<Body> {
-    Request::post(path)
-        .header("content-type", "application/json")
-        .header(
-            "x-signature",
-            stalwart::sign(&Secret::new(key), BODY.as_bytes()),
-        )
-        .body(Body::from(BODY))
-        .unwrap()
-}
-
-async fn answer(router: &Router, request: Request<Body>) -> (StatusCode, String) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 4096)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 fn code(body: &str) -> String {
