@@ -3,7 +3,7 @@
 //! Every pair uses a new key (every event is new), against a store kept at its cap, so
 //! each claim also evicts the oldest completed entry: the steady state of a
 //! long-running receiver. Two caps: 10 000 entries (the store fits in the CPU caches)
-//! and 100 000 (the default; about 25 MB, so most accesses miss the caches). Keys are
+//! and 100 000 (the default; about 12 MB, so most accesses miss the caches). Keys are
 //! built outside the timed section, in chunks that stay in cache, as a request handler
 //! has its key at hand.
 //!
@@ -12,6 +12,13 @@
 //! complete and evicting the oldest key at the cap — no expiry, no lease, no
 //! protection of claims in progress. Run with
 //! `cargo bench -p webhook-core --bench idempotency`.
+//!
+//! `RATIOS=1 cargo bench -p webhook-core --bench idempotency` measures instead what the
+//! store's digest-keyed entries (`memory/digest_key.rs`) pay, against the plain version
+//! (entries keep the key itself), interleaved (`benches/support/interleave.rs`): a
+//! Mailtrap request (HMAC verify of a one-event body, the event's key, claim + complete
+//! through a `Deduplicator`) and the store's part alone, at caps of 10 000 and 100 000;
+//! then the resident memory per entry of each, each store in a child process of its own.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -23,11 +30,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
+use http::{HeaderMap, HeaderValue};
 use webhook_core::{
-    Scheme,
-    idempotency::{Claim, DedupKey, DedupPolicy, IdempotencyStore, MemoryStore, run_once},
+    Scheme, Secret, Verifier,
+    idempotency::{
+        Claim, DedupKey, DedupPolicy, Deduplicator, IdempotencyStore, MemoryStore, RunOutcome,
+        run_once,
+    },
+    senders::mailtrap,
 };
+
+#[path = "../../benches/support/interleave.rs"]
+mod interleave;
 
 const CAP: usize = 100_000;
 const CHUNK: u64 = 4096;
@@ -210,4 +225,202 @@ fn helpers(c: &mut Criterion) {
 }
 
 criterion_group!(benches, claim_complete, helpers);
-criterion_main!(benches);
+
+fn main() {
+    interleave::main(benches, ratios);
+}
+
+/// A Mailtrap body of one event (the spec's example with its optional fields), 357
+/// bytes. Every request sends these bytes and a new `event_id` in its key: the HMAC
+/// costs the same whatever the id.
+const MAILTRAP_BODY: &str = concat!(
+    r#"{"events":[{"event":"delivery","sending_stream":"transactional","#,
+    r#""sending_domain_name":"example.com","category":"welcome","#,
+    r#""custom_variables":{"user_id":"4242","plan":"pro","campaign":"onboarding-3"},"#,
+    r#""message_id":"a8b1d8f6-1f8d-4a3c-9b2e-1a2b3c4d5e6f","email":"recipient@example.com","#,
+    r#""event_id":"f1e2d3c4-b5a6-7890-1234-567890abcdef","timestamp":1716070000}]}"#,
+);
+const MAILTRAP_SECRET: &str = "8d9a3c0e7f5b2d4a6c1e9f8b3a7d5c2e";
+/// Set in the child processes that measure memory: `<digest|plain>:<mailtrap|stalwart>`.
+const MEMORY_CHILD: &str = "IDEMPOTENCY_MEMORY_CHILD";
+
+/// A distinct Mailtrap event id (a UUID's shape and length) for each `n`.
+fn mailtrap_id(n: u64) -> [u8; 36] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut id = *b"00000000-0000-4000-8000-000000000000";
+    let positions = (0..8).chain(9..13).chain(24..28);
+    for (i, at) in positions.enumerate() {
+        id[at] = DIGITS[((n >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    id
+}
+
+fn mailtrap_key(n: u64) -> DedupKey {
+    DedupKey::event_id(Scheme::Mailtrap, mailtrap_id(n)).expect("valid id")
+}
+
+/// One receiver's request: verify the body, build the event's key, run the (empty)
+/// handler under the deduplicator.
+struct Request {
+    verifier: Verifier,
+    headers: HeaderMap,
+}
+
+impl Request {
+    fn new() -> Self {
+        let secret = || Secret::new(MAILTRAP_SECRET);
+        let signature = mailtrap::sign(&secret(), MAILTRAP_BODY.as_bytes());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "mailtrap-signature",
+            HeaderValue::from_str(&signature).expect("hex"),
+        );
+        let verifier = Verifier::builder(Scheme::Mailtrap)
+            .secret(secret())
+            .build()
+            .expect("verifier");
+        Self { verifier, headers }
+    }
+
+    fn serve<S: IdempotencyStore>(&self, dedup: &Deduplicator<S>, n: u64, verify: bool) {
+        if verify {
+            let verified = self.verifier.verify(
+                black_box(&self.headers),
+                black_box(MAILTRAP_BODY.as_bytes()),
+            );
+            assert!(verified.is_ok(), "the bench's request must verify");
+        }
+        let key = mailtrap_key(n);
+        let outcome = ready(dedup.run_once(&key, || async { Ok::<_, ()>(()) }));
+        assert!(
+            matches!(outcome, RunOutcome::Processed { .. }),
+            "every event is new"
+        );
+    }
+}
+
+/// A deduplicator over `store`, filled to `cap` with Mailtrap events; a retry of the
+/// last one is a duplicate.
+fn filled<S: IdempotencyStore>(store: S, cap: usize, request: &Request) -> Deduplicator<S> {
+    let dedup = Deduplicator::for_scheme(store, Scheme::Mailtrap);
+    let first = NEXT.fetch_add(cap as u64, Ordering::Relaxed);
+    for n in first..first + cap as u64 {
+        request.serve(&dedup, n, false);
+    }
+    let retry = mailtrap_key(first + cap as u64 - 1);
+    let outcome = ready(dedup.run_once(&retry, || async { Ok::<_, ()>(()) }));
+    assert!(matches!(outcome, RunOutcome::Duplicate), "{outcome:?}");
+    dedup
+}
+
+/// New events served by `dedup`, one per iteration.
+fn case<'a, S: IdempotencyStore>(
+    name: &str,
+    request: &'a Request,
+    dedup: &'a Deduplicator<S>,
+    verify: bool,
+) -> interleave::Case<'a> {
+    interleave::Case::new(name, move || {
+        request.serve(dedup, NEXT.fetch_add(1, Ordering::Relaxed), verify)
+    })
+}
+
+/// The digest-keyed store against the plain one, interleaved, then their memory.
+fn ratios() {
+    if let Ok(which) = std::env::var(MEMORY_CHILD) {
+        memory_child(&which);
+        return;
+    }
+    let request = Request::new();
+    for cap in [10_000, CAP] {
+        let builder = || MemoryStore::builder().capacity(cap);
+        let digest = filled(builder().build().expect("store"), cap, &request);
+        let plain = filled(
+            builder().build_with_plain_keys().expect("store"),
+            cap,
+            &request,
+        );
+        for (what, verify) in [("request", true), ("store only", false)] {
+            interleave::run(
+                &format!("mailtrap {what}, cap {cap}"),
+                Duration::from_millis(20),
+                &mut [
+                    case("digest keys (MemoryStore)", &request, &digest, verify),
+                    case("plain keys", &request, &plain, verify),
+                ],
+            );
+        }
+    }
+    println!(
+        "\nresident memory per entry, cap {CAP}, after {} events",
+        2 * CAP
+    );
+    println!("{:<10} {:>14} {:>14}", "key", "digest keys", "plain keys");
+    for kind in ["mailtrap", "stalwart"] {
+        let [digest, plain] = ["digest", "plain"].map(|variant| memory_of(variant, kind));
+        println!("{kind:<10} {digest:>12} B {plain:>12} B");
+    }
+}
+
+/// Runs this bench again as a child that fills one store and prints its resident
+/// bytes per entry. Allocations of 64 KiB and more are mapped on their own, so the
+/// tables a growing map leaves behind are given back and only live memory counts.
+fn memory_of(variant: &str, kind: &str) -> usize {
+    let exe = std::env::current_exe().expect("this bench's path");
+    let output = std::process::Command::new(exe)
+        .env("RATIOS", "1")
+        .env(MEMORY_CHILD, format!("{variant}:{kind}"))
+        .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")
+        .output()
+        .expect("the child runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("bytes per entry")
+}
+
+fn memory_child(which: &str) {
+    let (variant, kind) = which.split_once(':').expect("<variant>:<key kind>");
+    let key = |n: u64| match kind {
+        "mailtrap" => mailtrap_key(n),
+        _ => {
+            let mut fp = [0u8; 32];
+            fp[..8].copy_from_slice(&n.to_le_bytes());
+            DedupKey::fingerprint(Scheme::Stalwart, &fp)
+        }
+    };
+    let before = resident_bytes();
+    let builder = MemoryStore::builder().capacity(CAP);
+    let grown = match variant {
+        "digest" => fill(&builder.build().expect("store"), key, before),
+        _ => fill(
+            &builder.build_with_plain_keys().expect("store"),
+            key,
+            before,
+        ),
+    };
+    println!("{}", grown / CAP);
+}
+
+/// Resident bytes grown since `before` once `store` has seen twice its cap of events.
+fn fill(store: &impl IdempotencyStore, key: impl Fn(u64) -> DedupKey, before: usize) -> usize {
+    for n in 0..2 * CAP as u64 {
+        let key = key(n);
+        if let Ok(Claim::Fresh(token)) = ready(store.claim(&key, LEASE)) {
+            ready(store.complete(&key, &token, TTL)).expect("complete");
+        }
+    }
+    resident_bytes() - before
+}
+
+/// This process's resident memory (`VmRSS`).
+fn resident_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}

@@ -13,7 +13,8 @@
 //! - claims in progress are never evicted: a shard full of them refuses new claims.
 //!
 //! Entries live in a `hashbrown` table addressed by the key's precomputed hash; they
-//! hold the key's 128-bit digest, not the key, so an entry is 32 bytes. A lane
+//! hold what an [`EntryKey`] keeps of the key (its 128-bit digest, see
+//! [`digest_key`](super::digest_key)), so an entry is 32 bytes. A lane
 //! item holds only that hash and the entry's sequence number (unique in the shard), so
 //! expiry and eviction find their entry without touching the key. A lane item whose
 //! entry changed since (completed, released) is *stale*: its sequence number no longer
@@ -31,6 +32,7 @@ use std::{collections::VecDeque, mem::size_of, time::Duration};
 
 use hashbrown::HashTable;
 
+use super::digest_key::EntryKey;
 use crate::idempotency::{Claim, DedupKey, StoreError};
 
 /// Nanoseconds since the store's epoch.
@@ -43,22 +45,22 @@ pub(super) const MAX_LANES: usize = 8;
 /// keeps small shards from compacting on every operation.
 const COMPACT_SLACK: usize = 64;
 
-/// One remembered key, in 32 bytes (two to a cache line): at the default cap the
-/// table outgrows the CPU caches, and an operation costs mostly the lines it touches.
-struct Stored {
-    /// The key's 128-bit digest ([`DedupKey::digest`]), not the key itself: no
-    /// allocation per entry and nothing to free on eviction.
-    digest: [u64; 2],
+/// One remembered key, in 32 bytes with a [`DigestKey`](super::digest_key::DigestKey)
+/// (two to a cache line): at the default cap the table outgrows the CPU caches, and an
+/// operation costs mostly the lines it touches.
+struct Stored<K> {
+    /// What the entry keeps of its key.
+    key: K,
     /// The sequence number shifted left once, with the low bit set when done. The
     /// sequence number changes on every state change; a claim's token carries it.
     state: u64,
     expires_at: Nanos,
 }
 
-impl Stored {
+impl<K: EntryKey> Stored<K> {
     fn new(key: &DedupKey, seq: u64, expires_at: Nanos, done: bool) -> Self {
         let mut stored = Self {
-            digest: key.digest(),
+            key: K::of(key),
             state: 0,
             expires_at,
         };
@@ -80,7 +82,7 @@ impl Stored {
     }
 
     fn is(&self, key: &DedupKey) -> bool {
-        self.digest == key.digest()
+        self.key.is(key)
     }
 }
 
@@ -161,7 +163,7 @@ fn eviction_batch(capacity: usize) -> usize {
     (capacity / 256).clamp(1, 16)
 }
 
-fn is_current(table: &HashTable<Stored>, marker: &Marker, done: bool) -> bool {
+fn is_current<K: EntryKey>(table: &HashTable<Stored<K>>, marker: &Marker, done: bool) -> bool {
     table
         .find(marker.hash, |e| e.seq() == marker.seq)
         .is_some_and(|e| marker.matches(e, done))
@@ -171,7 +173,7 @@ impl Marker {
     /// Whether this marker stands for `entry`'s current expiry in state `done`. A
     /// renewed claim keeps its sequence number (its token) but moves its expiry, so
     /// the marker of the lease it had before is stale.
-    fn matches(&self, entry: &Stored, done: bool) -> bool {
+    fn matches<K: EntryKey>(&self, entry: &Stored<K>, done: bool) -> bool {
         entry.done() == done && entry.expires_at == self.expires_at
     }
 }
@@ -198,8 +200,8 @@ pub(super) struct ShardStats {
     pub(super) approx_bytes: usize,
 }
 
-pub(super) struct Shard {
-    table: HashTable<Stored>,
+pub(super) struct Shard<K> {
+    table: HashTable<Stored<K>>,
     /// Claims in progress, by lease.
     leases: Lanes,
     /// Completed entries, by ttl.
@@ -215,7 +217,7 @@ pub(super) struct Shard {
     next_expiry: Nanos,
 }
 
-impl Shard {
+impl<K: EntryKey> Shard<K> {
     pub(super) fn new(capacity: usize, store_capacity: usize) -> Self {
         Self {
             table: HashTable::new(),
@@ -262,7 +264,7 @@ impl Shard {
                 // flight while eviction waits on its own, instead of after it.
                 self.table
                     .insert_unique(hash, Stored::new(key, seq, expires_at, false), |e| {
-                        e.digest[0]
+                        e.key.hash()
                     });
                 self.in_progress += 1;
                 if let Err(full) = self.make_room() {
@@ -318,7 +320,7 @@ impl Shard {
                 // flight while eviction waits on its own, instead of after it.
                 self.table
                     .insert_unique(hash, Stored::new(key, seq, expires_at, true), |e| {
-                        e.digest[0]
+                        e.key.hash()
                     });
                 if let Err(full) = self.make_room() {
                     self.remove_current(hash, seq, true);
@@ -412,7 +414,9 @@ impl Shard {
     /// Counts live (unexpired at `now`) entries and estimates the shard's heap memory.
     pub(super) fn stats(&self, now: Nanos) -> ShardStats {
         let mut stats = ShardStats::default();
+        let mut key_bytes = 0;
         for e in &self.table {
+            key_bytes += e.key.heap_bytes();
             if e.expires_at <= now {
                 continue;
             }
@@ -423,10 +427,12 @@ impl Shard {
             }
         }
         // hashbrown keeps buckets at 7/8 load, one control byte each. Entries hold a
-        // digest, not the key, so the table is all there is.
+        // digest, not the key, so `key_bytes` is zero and the table is all there is.
         let buckets = self.table.capacity() * 8 / 7;
-        stats.approx_bytes =
-            buckets * (size_of::<Stored>() + 1) + self.leases.bytes() + self.ttls.bytes();
+        stats.approx_bytes = buckets * (size_of::<Stored<K>>() + 1)
+            + key_bytes
+            + self.leases.bytes()
+            + self.ttls.bytes();
         stats
     }
 
