@@ -58,7 +58,7 @@ use bytes::Bytes;
 use webhook_core::{
     Verified,
     dispatch::Event,
-    idempotency::{BatchReport, Deduplicator, DetachedEvents, Handled, IdempotencyStore},
+    idempotency::{Answer, BatchReport, Deduplicator, DetachedEvents, IdempotencyStore},
 };
 
 use crate::{
@@ -103,19 +103,12 @@ where
     // An async block, not `run.run()` itself: its type outlives what it holds, so `Fut`
     // need not be `'static`.
     let spawn_run = |run: DetachedEvents<_, _, _>| spawn(async move { run.run().await });
-    let handled = dedup
+    let (answer, body) = dedup
         .run_events_detached(&verified, spawn_run, handler)
-        .await;
-    match handled {
-        Handled::Ran(report) => Ok(EventsAnswer::new(&report)),
-        Handled::Refused(rejection) => Err(WebhookRejection::from(rejection)),
-        // The worker is shutting down (a delivery of processed events is a report).
-        Handled::Interrupted | Handled::Duplicate => Ok(EventsAnswer {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            retry_after: None,
-            body: r#"{"status":"unavailable"}"#.to_owned(),
-        }),
-    }
+        .await
+        .into_events_answer()
+        .map_err(WebhookRejection::from)?;
+    Ok(EventsAnswer::from_answer(answer, body))
 }
 
 /// What [`handle_events`] answers: the status, `Retry-After` and JSON summary of a
@@ -130,12 +123,15 @@ pub struct EventsAnswer {
 impl EventsAnswer {
     /// The answer to a batch handled event by event.
     pub fn new<T, E>(report: &BatchReport<T, E>) -> Self {
-        let answer = report.answer();
+        Self::from_answer(report.answer(), report.summary_json())
+    }
+
+    fn from_answer(answer: Answer, body: String) -> Self {
         Self {
             status: StatusCode::from_u16(answer.status().as_u16())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             retry_after: answer.retry_after_secs(),
-            body: report.summary_json(),
+            body,
         }
     }
 

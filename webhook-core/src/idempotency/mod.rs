@@ -5,13 +5,12 @@
 //! Make a [`Deduplicator`] (a store and the sender's policy:
 //! `Deduplicator::for_scheme(MemoryStore::new(), scheme)`), then:
 //!
-//! | you receive with | one handler per request | one handler call per event |
+//! | you receive with | one handler answers for the request | one handler call per event |
 //! |---|---|---|
 //! | axum (`webhook-axum`) | `VerifyWebhookLayer::new(verifier).idempotent(dedup)` | `webhook_axum::handle_events` |
 //! | actix-web (`webhook-actix`) | `VerifyWebhook::new(verifier).idempotent(dedup)` | `webhook_actix::handle_events` |
-//! | another framework | [`Deduplicator::run_verified`] → [`Handled`] | [`Deduplicator::run_events_detached`] → [`Handled`] |
-//! | plain Rust, a [`Verified`](crate::Verified) body | — | [`Deduplicator::run_events`] → [`BatchReport`] |
-//! | plain Rust, your own keys ([`DedupKey`]) | [`Deduplicator::run_once`] → [`RunOutcome`] | [`Deduplicator::run_batch`] → [`BatchReport`] |
+//! | another framework, or plain Rust, given a [`Verified`](crate::Verified) body | [`Deduplicator::run_verified`] → [`Handled`] | [`Deduplicator::run_events_detached`] → [`Handled`]; in place: [`Deduplicator::run_events`] → [`BatchReport`] |
+//! | plain Rust, with your own keys ([`DedupKey`]) | [`Deduplicator::run_once`] (one event) → [`RunOutcome`] | [`Deduplicator::run_batch`] → [`BatchReport`] |
 //!
 //! Every one of them claims the events, runs the handler only on the new ones,
 //! completes the claims when it succeeds and releases them when it fails, renews the

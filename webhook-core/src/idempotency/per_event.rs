@@ -11,11 +11,13 @@
 
 use std::{fmt::Display, future::Future};
 
+use http::StatusCode;
+
 use super::{
-    BatchReport, DedupKey, Deduplicator, Handled, IdempotencyStore, RunOutcome, event_keys,
+    Answer, BatchReport, DedupKey, Deduplicator, Handled, IdempotencyStore, RunOutcome, event_keys,
     request::CancelWatch,
 };
-use crate::{ParseError, Verified, dispatch::Event};
+use crate::{ParseError, Rejection, Verified, dispatch::Event};
 
 impl<S: IdempotencyStore> Deduplicator<S> {
     /// Runs `handler` once for each event of `verified` that no earlier delivery
@@ -231,6 +233,25 @@ impl<S: IdempotencyStore, Ev, F> DetachedEvents<S, Ev, F> {
         self.dedup
             .run_split(self.keys, self.events, self.handler)
             .await
+    }
+}
+
+impl<T, E> Handled<BatchReport<T, E>> {
+    /// What to answer a request handled event by event
+    /// ([`Deduplicator::run_events_detached`]): the report's
+    /// [`answer`](BatchReport::answer) and [`summary_json`](BatchReport::summary_json);
+    /// 503 `{"status":"unavailable"}` when the run was interrupted; `Err` with the
+    /// rejection (400) when the body was not the sender's payload.
+    pub fn into_events_answer(self) -> Result<(Answer, String), Rejection> {
+        match self {
+            Handled::Ran(report) => Ok((report.answer(), report.summary_json())),
+            Handled::Refused(rejection) => Err(rejection),
+            // Never a duplicate: a delivery of processed events is a report of them.
+            Handled::Interrupted | Handled::Duplicate => Ok((
+                Answer::new(StatusCode::SERVICE_UNAVAILABLE, None),
+                r#"{"status":"unavailable"}"#.to_owned(),
+            )),
+        }
     }
 }
 
