@@ -98,7 +98,14 @@ where
             };
             // The handler takes the request; it stays here when the handler is not called.
             let mut request = Some(request);
-            let handler = |verified| call_with(&service, request.take(), verified);
+            let handler = |verified: Verified<Bytes>| {
+                let call = request.take().map(|mut request| {
+                    replace_payload(&mut request, verified.body().clone());
+                    request.extensions_mut().insert(verified);
+                    service.call(request)
+                });
+                async move { call.ok_or_else(taken)?.await }
+            };
             let handled = dedup
                 .run_verified(
                     verified,
@@ -120,41 +127,19 @@ where
                     ));
                 }
             };
-            match request {
-                Some(request) => Ok(request.into_response(response).map_into_right_body()),
-                None => Err(WebhookRejection::from(TAKEN).into()),
-            }
+            let request = request.ok_or_else(taken)?;
+            Ok(request.into_response(response).map_into_right_body())
         })
     }
 }
 
-// Unreachable: `run_verified` calls its handler at most once, and answers
-// `Duplicate` or `Refused` only without calling it.
-const TAKEN: Rejection = Rejection::Misconfigured {
-    reason: "the idempotency middleware's request was handed to the handler twice",
-};
-
-/// The inner service's call on `request` with `verified` as its body (put back as the
-/// payload, and in the extensions for `Webhook<T>`).
-fn call_with<Svc, B>(
-    service: &Rc<Svc>,
-    request: Option<ServiceRequest>,
-    verified: Verified<Bytes>,
-) -> impl Future<Output = Result<ServiceResponse<B>, Error>> + 'static
-where
-    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-{
-    let call = request.map(|mut request| {
-        replace_payload(&mut request, verified.body().clone());
-        request.extensions_mut().insert(verified);
-        service.call(request)
-    });
-    async move {
-        match call {
-            Some(call) => call.await,
-            None => Err(WebhookRejection::from(TAKEN).into()),
-        }
-    }
+/// Unreachable: `run_verified` calls its handler at most once, and answers `Duplicate`
+/// or `Refused` only without calling it; kept so a mistake fails closed.
+fn taken() -> Error {
+    WebhookRejection::from(Rejection::Misconfigured {
+        reason: "the idempotency middleware's request was handed to the handler twice",
+    })
+    .into()
 }
 
 /// Runs `task` in its own task on this worker, so that the request future being
