@@ -14,13 +14,13 @@ use webhook_core::{
     MediaType, ParseContext, Rejection, Scheme, Secret, Verified, Verifier,
     events::parse_unverified_borrowed,
     idempotency::{
-        Claim, ClaimToken, DUPLICATE_BODY, DedupCounters, DedupEvent, DedupKey, DedupObserver,
-        DedupOutcome, DedupPolicy, Deduplicator, Detached, FailurePolicy, Handled,
-        IdempotencyStore, LeaseTimer, MemoryStore, StoreError,
+        BatchReport, Claim, ClaimToken, DUPLICATE_BODY, DedupCounters, DedupEvent, DedupKey,
+        DedupObserver, DedupOutcome, DedupPolicy, Deduplicator, Detached, DetachedEvents,
+        FailurePolicy, Handled, IdempotencyStore, LeaseTimer, MemoryStore, StoreError,
     },
     senders::{
         mailtrap, stalwart,
-        stalwart::{StalwartKey, WebhookEvents},
+        stalwart::{StalwartKey, WebhookEvent, WebhookEvents},
         standard_webhooks,
     },
 };
@@ -557,4 +557,62 @@ fn run_once_with_a_timer_renews_a_slow_handlers_claim() {
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(counters.get(DedupOutcome::Processed), 1, "{counters:?}");
     assert_eq!(counters.get(DedupOutcome::InProgress), 1, "{counters:?}");
+}
+
+#[test]
+fn a_request_dropped_while_its_events_run_detached_is_reported_cancelled() {
+    let counters = DedupCounters::new();
+    let dedup = observed_with(
+        Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart),
+        counters.clone(),
+    );
+    let verified = verify(batch(&[1, 2]));
+    // The events run on a thread of their own, as a runtime's task would.
+    let on_a_thread = |run: DetachedEvents<_, _, _>| {
+        let (done, report) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(block_on(async move { run.run().await }));
+        });
+        async move { Ok(report.await.ok()) }
+    };
+    let slow =
+        |_: WebhookEvent<'static>| thread_sleep(Duration::from_millis(50)).map(Ok::<_, String>);
+    let request = dedup
+        .dedup
+        .run_events_detached(&verified, on_a_thread, slow);
+    // The sender gives up: its request is dropped while the events run.
+    assert!(request.now_or_never().is_none());
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+
+    // The events run on, each is recorded once, and the retry finds them done.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while counters.get(DedupOutcome::Processed) < 2 {
+        assert!(std::time::Instant::now() < deadline, "{counters:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let retry = block_on(dedup.dedup.run_events(&verified, slow)).unwrap();
+    assert_eq!(retry.duplicates(), 2);
+    assert_eq!(counters.get(DedupOutcome::Abandoned), 0, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+}
+
+#[test]
+fn events_whose_task_the_runtime_stopped_are_answered_503_and_keep_no_claim() {
+    let dedup = dedup();
+    let verified = verify(batch(&[1]));
+    let stopped = |run: DetachedEvents<MemoryStore, WebhookEvent<'static>, _>| {
+        // The runtime shuts down before the task starts.
+        drop(run);
+        async { Ok::<Option<BatchReport<(), String>>, _>(None) }
+    };
+    let handled = block_on(dedup.dedup.run_events_detached(
+        &verified,
+        stopped,
+        |_: WebhookEvent<'static>| async { Ok::<_, String>(()) },
+    ));
+    let (answer, body) = handled.into_events_answer().unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, r#"{"status":"unavailable"}"#);
+    // Nothing ran and nothing is held: the sender's retry runs the event.
+    assert!(matches!(run(&dedup, &verified, true), Delivery::Run { .. }));
 }
