@@ -5,7 +5,8 @@
 //! Deduplication reads the verified body, so it must run after verification;
 //! `VerifyWebhook::new(verifier).idempotent(dedup)` is one middleware that composes both
 //! in that order, and the only way to add it, so the two cannot be wrapped the wrong
-//! way round. It follows [`Deduplicator::decide`]: a duplicate of processed events
+//! way round. Each request goes through [`Deduplicator::run_verified`], whose
+//! [`Handled`] answer the middleware sends: a duplicate of processed events
 //! gets 200 `{"status":"duplicate"}` without the handler; an event being processed by
 //! another delivery gets 409 with `Retry-After`; an unreachable store gets 503 (fail
 //! closed) or runs the handler unguarded (fail open); otherwise the handler runs on the
@@ -24,7 +25,7 @@
 //! The core's idempotency types ([`Deduplicator`], [`MemoryStore`], [`DedupKey`], …)
 //! are re-exported here, so one `use webhook_actix::idempotency::…` reaches all of them.
 
-use std::rc::Rc;
+use std::{future::Future, rc::Rc};
 
 use actix_web::{
     Error, HttpMessage as _, HttpResponse, ResponseError as _,
@@ -87,60 +88,72 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, mut request: ServiceRequest) -> Self::Future {
+    fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let dedup = self.dedup.clone();
         Box::pin(async move {
-            let answer = |request: ServiceRequest, response: HttpResponse| {
-                Ok(request.into_response(response).map_into_right_body())
-            };
             let Some(verified) = request.extensions_mut().remove::<Verified<Bytes>>() else {
-                return answer(request, WebhookRejection::from(ORDER).error_response());
+                let response = WebhookRejection::from(ORDER).error_response();
+                return Ok(request.into_response(response).map_into_right_body());
             };
-            let (reduced, gate) = match dedup.decide(&verified).await {
-                Err(rejection) => {
-                    return answer(request, WebhookRejection::from(rejection).error_response());
-                }
-                Ok(Decision::Duplicate) => {
-                    let duplicate = HttpResponse::Ok()
-                        .content_type("application/json")
-                        .body(DUPLICATE_BODY);
-                    return answer(request, duplicate);
-                }
-                Ok(Decision::Run { reduced, gate }) => (reduced, gate),
+            // The handler takes the request; it stays here when the handler is not called.
+            let mut request = Some(request);
+            let handler = |verified: Verified<Bytes>| {
+                let call = request.take().map(|mut request| {
+                    replace_payload(&mut request, verified.body().clone());
+                    request.extensions_mut().insert(verified);
+                    service.call(request)
+                });
+                async move { call.ok_or_else(taken)?.await }
             };
-            let verified = reduced.map_or(verified, Verified::convert);
-            replace_payload(&mut request, verified.body().clone());
-            request.extensions_mut().insert(verified);
-            let Some(mut gate) = gate else {
-                // Fail open: nothing to renew or settle.
-                return Ok(service.call(request).await?.map_into_left_body());
-            };
-            let watch = gate.watch_cancellation();
-            let run = async move {
-                let result = gate.hold_while(service.call(request)).await;
-                let success = result.as_ref().is_ok_and(|r| r.status().is_success());
-                let outcome = gate.settle(success).await;
-                tracing::debug!(%outcome, "idempotency claims settled");
-                result
-            };
-            // The handler runs in its own task on this worker: when the sender gives up
-            // first (its timeout, a dropped connection), this future is dropped but the
-            // handler finishes once and its claims are settled, instead of being
-            // cancelled half-way and started again by every retry.
-            let joined = actix_web::rt::spawn(run).await;
-            watch.finish();
-            match joined {
-                Ok(result) => Ok(result?.map_into_left_body()),
-                Err(error) => match error.try_into_panic() {
-                    // The handler panicked: its claims were released; pass the panic on.
-                    Ok(panic) => std::panic::resume_unwind(panic),
-                    // The worker is shutting down.
-                    Err(_) => Err(actix_web::error::ErrorServiceUnavailable(
+            let handled = dedup
+                .run_verified(
+                    verified,
+                    |run| spawn(run.run()),
+                    handler,
+                    |answer| answer.as_ref().is_ok_and(|r| r.status().is_success()),
+                )
+                .await;
+            let response = match handled {
+                Handled::Ran(answer) => return Ok(answer?.map_into_left_body()),
+                Handled::Duplicate => HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(DUPLICATE_BODY),
+                Handled::Refused(rejection) => WebhookRejection::from(rejection).error_response(),
+                // The worker is shutting down.
+                Handled::Interrupted => {
+                    return Err(actix_web::error::ErrorServiceUnavailable(
                         "the server is shutting down",
-                    )),
-                },
-            }
+                    ));
+                }
+            };
+            let request = request.ok_or_else(taken)?;
+            Ok(request.into_response(response).map_into_right_body())
         })
+    }
+}
+
+/// Unreachable: `run_verified` calls its handler at most once, and answers `Duplicate`
+/// or `Refused` only without calling it; kept so a mistake fails closed.
+fn taken() -> Error {
+    WebhookRejection::from(Rejection::Misconfigured {
+        reason: "the idempotency middleware's request was handed to the handler twice",
+    })
+    .into()
+}
+
+/// Runs `task` in its own task on this worker, so that the request future being
+/// dropped (the sender gave up) does not cancel the handler half-way. `Ok(None)`: the
+/// worker shut the task down; `Err`: it panicked.
+pub(crate) async fn spawn<F>(task: F) -> std::thread::Result<Option<F::Output>>
+where
+    F: Future + 'static,
+{
+    match actix_web::rt::spawn(task).await {
+        Ok(output) => Ok(Some(output)),
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => Err(panic),
+            Err(_cancelled) => Ok(None),
+        },
     }
 }

@@ -6,8 +6,8 @@
 //! Stalwart or Mailtrap batch. With [`handle_events`] a failing event's claim is
 //! released and the others are completed, so the sender's retry (which re-sends the
 //! whole batch) runs only the failed event and the rest are answered as duplicates.
-//! The work is the core's [`Deduplicator::run_events`]; this module runs it in its own
-//! task on the worker and turns its [`BatchReport`] into a response.
+//! The work is the core's [`Deduplicator::run_events_detached`]; this module spawns its
+//! run on the worker and turns its [`BatchReport`] into a response.
 //!
 //! Use it *instead of* `.idempotent(dedup)` on the route, with
 //! [`Webhook<Verified<Bytes>>`](crate::Webhook).
@@ -58,10 +58,13 @@ use bytes::Bytes;
 use webhook_core::{
     Verified,
     dispatch::Event,
-    idempotency::{BatchReport, Deduplicator, IdempotencyStore, LeaseTimer},
+    idempotency::{Answer, BatchReport, Deduplicator, DetachedEvents, IdempotencyStore},
 };
 
-use crate::WebhookRejection;
+use crate::{
+    WebhookRejection,
+    idempotency::{spawn, with_actix_timer},
+};
 
 /// Runs `handler` once for each event of `verified` that no earlier delivery
 /// processed, settling each event's claim by itself ([`Deduplicator::run_events`]), and
@@ -73,11 +76,12 @@ use crate::WebhookRejection;
 ///
 /// The events run in their own task on the worker (handlers need not be `Send`): when
 /// the request is dropped before they finish, they still finish once and are recorded
-/// (the drop is logged at `warn`), instead of being cancelled half-way and started
-/// again by the retry. A panicking handler releases the unprocessed claims and the
+/// (the drop is logged at `warn` and reported to the deduplicator's observer as
+/// [`DedupOutcome::Cancelled`](webhook_core::idempotency::DedupOutcome::Cancelled)),
+/// instead of being cancelled half-way and started again by the retry. A panicking handler releases the unprocessed claims and the
 /// panic goes on. While each event's handler runs, the claims still
 /// held are renewed every third of the lease on the runtime's timer (unless the
-/// deduplicator has its own [`LeaseTimer`]), so a slow batch is not run twice.
+/// deduplicator has its own [`LeaseTimer`](webhook_core::idempotency::LeaseTimer)), so a slow batch is not run twice.
 ///
 /// # Errors
 ///
@@ -95,45 +99,16 @@ where
     T: 'static,
     E: Display + 'static,
 {
-    let mut dedup = dedup.clone();
-    if dedup.lease_timer().is_none() {
-        dedup = dedup.with_lease_timer(LeaseTimer::new(|delay| {
-            Box::pin(actix_web::rt::time::sleep(delay))
-        }));
-    }
-    let run = async move {
-        dedup
-            .run_events(&verified, handler)
-            .await
-            .map(|report| EventsAnswer::new(&report))
-    };
-    let watch = DropWatch;
-    let joined = actix_web::rt::spawn(run).await;
-    std::mem::forget(watch);
-    match joined {
-        Ok(answer) => Ok(answer?),
-        Err(error) => match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            // The worker is shutting down.
-            Err(_) => Ok(EventsAnswer {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                retry_after: None,
-                body: r#"{"status":"unavailable"}"#.to_owned(),
-            }),
-        },
-    }
-}
-
-/// Logs a request dropped while its events were being handled (forgotten otherwise).
-struct DropWatch;
-
-impl Drop for DropWatch {
-    fn drop(&mut self) {
-        tracing::warn!(
-            "the request was dropped while its events were being handled: they finish \
-             detached and are recorded, and the sender's retry is answered 409 until then"
-        );
-    }
+    let dedup = with_actix_timer(dedup.clone());
+    // An async block, not `run.run()` itself: its type outlives what it holds, so `Fut`
+    // need not be `'static`.
+    let spawn_run = |run: DetachedEvents<_, _, _>| spawn(async move { run.run().await });
+    let (answer, body) = dedup
+        .run_events_detached(&verified, spawn_run, handler)
+        .await
+        .into_events_answer()
+        .map_err(WebhookRejection::from)?;
+    Ok(EventsAnswer::from_answer(answer, body))
 }
 
 /// What [`handle_events`] answers: the status, `Retry-After` and JSON summary of a
@@ -148,12 +123,15 @@ pub struct EventsAnswer {
 impl EventsAnswer {
     /// The answer to a batch handled event by event.
     pub fn new<T, E>(report: &BatchReport<T, E>) -> Self {
-        let answer = report.answer();
+        Self::from_answer(report.answer(), report.summary_json())
+    }
+
+    fn from_answer(answer: Answer, body: String) -> Self {
         Self {
             status: StatusCode::from_u16(answer.status().as_u16())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             retry_after: answer.retry_after_secs(),
-            body: report.summary_json(),
+            body,
         }
     }
 

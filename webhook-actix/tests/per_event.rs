@@ -272,6 +272,12 @@ async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
     .await;
     hang_up.send(()).unwrap();
     impatient.join().unwrap();
+    // The operator sees it: the request is reported cancelled, with its events' keys.
+    let counters = server.counters.clone();
+    eventually("the cancellation was counted", || {
+        counters.get(DedupOutcome::Cancelled) == 1
+    })
+    .await;
 
     // Its retry while the event still runs is told to come back later…
     let (status, answer) = post_to(server.address, headers.clone(), body.clone()).await;
@@ -296,6 +302,10 @@ async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
         .filter(|t| *t == "delivery.delivered")
         .count();
     assert_eq!(delivered, 1, "ran once");
+    // Counted once; the detached events were recorded (three processed), never abandoned.
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Processed), 3, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Abandoned), 0, "{counters:?}");
     server.handle.stop(true).await;
 }
 

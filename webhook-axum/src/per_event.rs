@@ -7,7 +7,7 @@
 //! [`handle_events`] a failing event's claim is released and the others are completed,
 //! so the sender's retry (which re-sends the whole batch) runs only the failed event
 //! and the rest are answered as duplicates. The work is the core's
-//! [`Deduplicator::run_events`]; this module runs it in its own tokio task and turns
+//! [`Deduplicator::run_events_detached`]; this module spawns its run on tokio and turns
 //! its [`BatchReport`] into a response.
 //!
 //! Use it *instead of* `.idempotent(dedup)` on the route (with
@@ -65,10 +65,13 @@ use http::{HeaderValue, StatusCode, header};
 use webhook_core::{
     Verified,
     dispatch::Event,
-    idempotency::{BatchReport, Deduplicator, IdempotencyStore, LeaseTimer},
+    idempotency::{Answer, BatchReport, Deduplicator, DetachedEvents, IdempotencyStore},
 };
 
-use crate::WebhookRejection;
+use crate::{
+    WebhookRejection,
+    idempotency::{spawn, with_tokio_timer},
+};
 
 /// Runs `handler` once for each event of `verified` that no earlier delivery
 /// processed, settling each event's claim by itself ([`Deduplicator::run_events`]), and
@@ -80,11 +83,12 @@ use crate::WebhookRejection;
 ///
 /// The events run in their own tokio task (on the current runtime; inline when there
 /// is none): when the sender gives up before they finish, they still finish once and
-/// are recorded (the drop is logged at `warn`), instead of being cancelled half-way and
-/// started again by the retry. A panicking handler releases the unprocessed claims and
+/// are recorded (the drop is logged at `warn` and reported to the deduplicator's
+/// observer as [`DedupOutcome::Cancelled`](webhook_core::idempotency::DedupOutcome::Cancelled)),
+/// instead of being cancelled half-way and started again by the retry. A panicking handler releases the unprocessed claims and
 /// the panic goes on. While each event's handler runs, the claims still
 /// held are renewed every third of the lease on the runtime's timer (unless the
-/// deduplicator has its own [`LeaseTimer`]), so a slow batch is not run twice.
+/// deduplicator has its own [`LeaseTimer`](webhook_core::idempotency::LeaseTimer)), so a slow batch is not run twice.
 ///
 /// # Errors
 ///
@@ -102,47 +106,16 @@ where
     T: Send + 'static,
     E: Display + Send + 'static,
 {
-    let mut dedup = dedup.clone();
-    if dedup.lease_timer().is_none() {
-        dedup =
-            dedup.with_lease_timer(LeaseTimer::new(|delay| Box::pin(tokio::time::sleep(delay))));
-    }
-    let run = async move {
-        dedup
-            .run_events(&verified, handler)
-            .await
-            .map(|report| EventsAnswer::new(&report))
-    };
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return Ok(run.await?);
-    };
-    let watch = DropWatch;
-    let joined = runtime.spawn(run).await;
-    std::mem::forget(watch);
-    match joined {
-        Ok(answer) => Ok(answer?),
-        Err(error) => match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            // The runtime is shutting down.
-            Err(_) => Ok(EventsAnswer {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                retry_after: None,
-                body: r#"{"status":"unavailable"}"#.to_owned(),
-            }),
-        },
-    }
-}
-
-/// Logs a request dropped while its events were being handled (forgotten otherwise).
-struct DropWatch;
-
-impl Drop for DropWatch {
-    fn drop(&mut self) {
-        tracing::warn!(
-            "the sender gave up while its events were being handled: they finish detached \
-             and are recorded, and its retry is answered 409 until then"
-        );
-    }
+    let dedup = with_tokio_timer(dedup.clone());
+    // An async block, not `run.run()` itself: its type outlives what it holds, so `Fut`
+    // need not be `'static`.
+    let spawn_run = |run: DetachedEvents<_, _, _>| spawn(async move { run.run().await });
+    let (answer, body) = dedup
+        .run_events_detached(&verified, spawn_run, handler)
+        .await
+        .into_events_answer()
+        .map_err(WebhookRejection::from)?;
+    Ok(EventsAnswer::from_answer(answer, body))
 }
 
 /// What [`handle_events`] answers: the status, `Retry-After` and JSON summary of a
@@ -157,11 +130,14 @@ pub struct EventsAnswer {
 impl EventsAnswer {
     /// The answer to a batch handled event by event.
     pub fn new<T, E>(report: &BatchReport<T, E>) -> Self {
-        let answer = report.answer();
+        Self::from_answer(report.answer(), report.summary_json())
+    }
+
+    fn from_answer(answer: Answer, body: String) -> Self {
         Self {
             status: answer.status(),
             retry_after: answer.retry_after_secs(),
-            body: report.summary_json(),
+            body,
         }
     }
 

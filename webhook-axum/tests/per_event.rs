@@ -235,6 +235,7 @@ async fn eventually(what: &str, done: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
+    let counters = DedupCounters::new();
     let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (s, f) = (started.clone(), finished.clone());
@@ -243,7 +244,8 @@ async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
             .secret(Secret::new(SECRET))
             .build()
             .unwrap(),
-        dedup: Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart),
+        dedup: Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart)
+            .with_observer(counters.clone()),
         router: EventRouter::<WebhookEvent<'static>, String>::new().on(
             "delivery.delivered",
             move |_| {
@@ -277,6 +279,11 @@ async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
     .await;
     // The sender's timeout is shorter than the handler: it hangs up.
     drop(impatient);
+    // The operator sees it: the request is reported cancelled, with its events' keys.
+    eventually("the cancellation was counted", || {
+        counters.get(DedupOutcome::Cancelled) == 1
+    })
+    .await;
 
     // Its retry while the event still runs is told to come back later…
     let (status, answer) = post_to(address, &headers, &body).await;
@@ -294,4 +301,9 @@ async fn a_sender_giving_up_does_not_cancel_the_events_being_handled() {
         r#"{"status":"processed","processed":0,"duplicates":3,"failed":0,"in_progress":0}"#
     );
     assert_eq!(started.load(Ordering::SeqCst), 1, "ran once");
+    // Counted once, and the events' own outcomes are there too: three processed (the
+    // detached run), three duplicates (the last retry), never abandoned.
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Processed), 3, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Abandoned), 0, "{counters:?}");
 }

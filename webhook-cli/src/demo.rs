@@ -20,10 +20,7 @@ use std::{
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use webhook_core::{
-    Credentials, Scheme, Secret, Verifier,
-    idempotency::{Deduplicator, MemoryStore},
-};
+use webhook_core::{Credentials, Scheme, Secret, Verifier, idempotency::MemoryStore};
 use webhook_sender::{
     Body, Endpoint as SenderEndpoint, HttpTransport, Message, Sender, Stats, Transport as _,
 };
@@ -135,7 +132,7 @@ fn endpoints() -> Result<Vec<Endpoint>, CliError> {
                 path: Some(demo.path),
                 scheme: demo.scheme,
                 verifier: demo.verifier()?,
-                dedup: Some(Deduplicator::for_scheme(
+                dedup: Some(crate::receiver::deduplicator(
                     crate::dedup::DedupStore::Memory(store.clone()),
                     demo.scheme,
                 )),

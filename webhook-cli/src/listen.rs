@@ -4,10 +4,7 @@
 
 use std::{process::ExitCode, sync::Arc};
 
-use webhook_core::{
-    Credentials, Scheme, Secret, UrlToken, Verifier,
-    idempotency::{Deduplicator, MemoryStore},
-};
+use webhook_core::{Credentials, Scheme, Secret, UrlToken, Verifier, idempotency::MemoryStore};
 
 use crate::{
     cli::ListenArgs,
@@ -40,7 +37,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<ExitCode, CliError> {
             path: None,
             scheme,
             verifier,
-            dedup: dedup.map(|store| Deduplicator::for_scheme(store, scheme)),
+            dedup: dedup.map(|store| crate::receiver::deduplicator(store, scheme)),
             inbox: intake.clone(),
         }],
         json: args.json,

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use webhook_core::{
     Rejection, Scheme, Verified, Verifier,
     diagnose::{Diagnosis, diagnose_rejection},
-    idempotency::{DUPLICATE_BODY, Decision, DedupKey, DedupOutcome, Deduplicator},
+    idempotency::{DUPLICATE_BODY, DedupEvent, DedupOutcome, Deduplicator, Detached, Handled},
 };
 
 /// One receiving endpoint: the path it answers (`None`: every path) and how it verifies.
@@ -136,10 +136,26 @@ async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Byt
     let Some(dedup) = &endpoint.dedup else {
         return print_events(receiver, scheme, &verified);
     };
-    match dedup.decide(&verified).await {
-        Err(rejection) => reject(receiver, scheme, rejection, None),
-        Ok(Decision::Duplicate) => {
-            if let Ok(events) = render::summarize(&verified) {
+    let received = verified.clone();
+    let handler = |fresh: Verified<Bytes>| {
+        let skipped = match (render::summarize(&received), render::summarize(&fresh)) {
+            (Ok(all), Ok(new)) => all.len().saturating_sub(new.len()),
+            _ => 0,
+        };
+        Tally::add(&receiver.tally.duplicates, skipped);
+        std::future::ready(print_events(receiver, scheme, &fresh))
+    };
+    // Printing never waits: the run is awaited in place.
+    let in_place = |run: Detached<_, _>| async move { Ok(Some(run.run().await)) };
+    let handled = dedup
+        .run_verified(verified, in_place, handler, |response| {
+            response.status().is_success()
+        })
+        .await;
+    match handled {
+        Handled::Ran(response) => response,
+        Handled::Duplicate => {
+            if let Ok(events) = render::summarize(&received) {
                 Tally::add(&receiver.tally.duplicates, events.len());
                 render::print(scheme, &Outcome::Duplicate(&events), receiver.json);
             }
@@ -149,31 +165,25 @@ async fn accept(receiver: &Receiver, endpoint: &Endpoint, verified: Verified<Byt
             )
                 .into_response()
         }
-        Ok(Decision::Run { reduced, gate }) => {
-            let fresh = reduced.map_or_else(|| verified.clone(), Verified::convert);
-            let skipped = match (render::summarize(&verified), render::summarize(&fresh)) {
-                (Ok(all), Ok(new)) => all.len().saturating_sub(new.len()),
-                _ => 0,
-            };
-            Tally::add(&receiver.tally.duplicates, skipped);
-            let response = print_events(receiver, scheme, &fresh);
-            if let Some(gate) = gate {
-                let keys = gate.keys().to_vec();
-                let outcome = gate.settle(response.status().is_success()).await;
-                warn_unsettled(outcome, &keys);
-            }
-            response
-        }
+        Handled::Refused(rejection) => reject(receiver, scheme, rejection, None),
+        // Never in place; answered as a runtime shutting down would be.
+        Handled::Interrupted => http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
 
-/// Says on stderr when the events' claims were not settled as they should be: a
-/// later retry of these events would not be recognised as a duplicate.
-fn warn_unsettled(outcome: DedupOutcome, keys: &[DedupKey]) {
-    if matches!(outcome, DedupOutcome::Processed | DedupOutcome::Failed) {
+/// A deduplicator for `listen` and `demo` that says on stderr when a run's claims were
+/// not recorded as they should be: a later retry of these events would not be
+/// recognised as a duplicate.
+pub(crate) fn deduplicator(store: DedupStore, scheme: Scheme) -> Deduplicator<DedupStore> {
+    Deduplicator::for_scheme(store, scheme).with_observer(warn_unsettled)
+}
+
+fn warn_unsettled(event: &DedupEvent<'_>) {
+    let outcome = event.outcome;
+    if !matches!(outcome, DedupOutcome::NotRecorded | DedupOutcome::LeaseLost) {
         return;
     }
-    let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    let keys: Vec<String> = event.keys.iter().map(ToString::to_string).collect();
     anstream::eprintln!(
         "warning: deduplication outcome `{outcome}` for {}: a retry of these events may be \
          processed again",

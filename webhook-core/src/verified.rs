@@ -1,8 +1,13 @@
 //! [`Verified<B>`]: a body that passed verification, with what proved it.
 //!
-//! Only [`Verifier`](crate::Verifier) constructs a `Verified`, so a function that takes
-//! one cannot be handed unverified bytes by mistake. Typed parsing starts from here;
-//! parsing bytes that were not verified needs a visibly named call.
+//! Only [`Verifier`](crate::Verifier) constructs a `Verified` from bytes, so a function
+//! that takes one cannot be handed unverified bytes by mistake. Everything else derives
+//! a `Verified` from a `Verified`: the parsed payload keeps its proof
+//! ([`FromVerified`](crate::FromVerified)), and the deduplicator hands a handler the
+//! verified body reduced to the events no earlier delivery processed
+//! (`Verified::reduced_to`, called only by the idempotency module's `retain_events`).
+//! Typed parsing starts from here; parsing bytes that were not verified needs a
+//! visibly named call.
 
 use std::sync::Arc;
 
@@ -25,6 +30,21 @@ pub struct Verified<B> {
 impl<B> Verified<B> {
     pub(crate) fn new(body: B, verification: Verification) -> Self {
         Self { body, verification }
+    }
+
+    /// This request's body reduced to some of its events, keeping the proof. Only
+    /// `idempotency::events::retain_events` calls it, with a `body` it built by parsing
+    /// this verified body with the sender's model and writing back the events still to
+    /// process. That is sound because the content is all the sender's: each kept event
+    /// is written back with its fields, their order, unknown fields and raw values (only
+    /// the whitespace of a body that was not compact can differ); the reduced body holds
+    /// less than the sender signed (the events dropped), never anything it did not
+    /// sign. A body from anywhere else would break what `Verified` promises.
+    pub(crate) fn reduced_to(&self, body: Vec<u8>) -> Verified<Vec<u8>> {
+        Verified {
+            body,
+            verification: self.verification.clone(),
+        }
     }
 
     /// The verified body.

@@ -1,20 +1,26 @@
-//! The middleware admission protocol: `Deduplicator::decide` and its `Gate`.
+//! A verified request under deduplication: `Deduplicator::run_verified`, the one entry
+//! point of the adapters' middleware and of the CLI.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use futures::executor::block_on;
+use futures::{FutureExt as _, executor::block_on};
 use http::{HeaderMap, StatusCode};
 use webhook_core::{
     MediaType, ParseContext, Rejection, Scheme, Secret, Verified, Verifier,
     events::parse_unverified_borrowed,
     idempotency::{
-        Claim, ClaimToken, DUPLICATE_BODY, Decision, DedupCounters, DedupKey, DedupOutcome,
-        DedupPolicy, Deduplicator, FailurePolicy, IdempotencyStore, LeaseTimer, MemoryStore,
-        StoreError,
+        BatchReport, Claim, ClaimToken, DUPLICATE_BODY, DedupCounters, DedupEvent, DedupKey,
+        DedupObserver, DedupOutcome, DedupPolicy, Deduplicator, Detached, DetachedEvents,
+        FailurePolicy, Handled, IdempotencyStore, LeaseTimer, MemoryStore, StoreError,
     },
     senders::{
         mailtrap, stalwart,
-        stalwart::{StalwartKey, WebhookEvents},
+        stalwart::{StalwartKey, WebhookEvent, WebhookEvents},
         standard_webhooks,
     },
 };
@@ -44,43 +50,120 @@ fn verify(body: Vec<u8>) -> Verified<Vec<u8>> {
         .unwrap()
 }
 
-fn dedup() -> Deduplicator<MemoryStore> {
-    Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart)
+fn dedup() -> Observed<MemoryStore> {
+    observed(Deduplicator::for_scheme(
+        MemoryStore::new(),
+        Scheme::Stalwart,
+    ))
 }
 
-fn run(
-    dedup: &Deduplicator<MemoryStore>,
+/// A deduplicator, and every outcome it reported, in order.
+struct Observed<S> {
+    dedup: Deduplicator<S>,
+    log: Arc<Mutex<Vec<DedupOutcome>>>,
+}
+
+/// `dedup`, logging every outcome it reports.
+fn observed<S: IdempotencyStore>(dedup: Deduplicator<S>) -> Observed<S> {
+    observed_with(dedup, DedupCounters::new())
+}
+
+/// `dedup`, logging every outcome it reports and counting them in `counters`.
+fn observed_with<S: IdempotencyStore>(
+    dedup: Deduplicator<S>,
+    counters: DedupCounters,
+) -> Observed<S> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    let dedup = dedup.with_observer(move |event: &DedupEvent<'_>| {
+        seen.lock().unwrap().push(event.outcome);
+        counters.observe(event);
+    });
+    Observed { dedup, log }
+}
+
+impl<S> Observed<S> {
+    fn last(&self) -> Option<DedupOutcome> {
+        self.log.lock().unwrap().last().copied()
+    }
+}
+
+/// What a delivery came to.
+#[derive(Debug)]
+enum Delivery {
+    /// The handler ran; `reduced`: on a body rewritten to fewer events (`None`: on the
+    /// very bytes received).
+    Run { reduced: Option<Verified<Vec<u8>>> },
+    /// Every event was processed before: the handler was not called.
+    Duplicate,
+}
+
+/// Awaits the handler's run in place, as a caller without a runtime does.
+async fn in_place<S: IdempotencyStore, Fut: Future>(
+    run: Detached<S, Fut>,
+) -> std::thread::Result<Option<Fut::Output>> {
+    Ok(Some(run.run().await))
+}
+
+/// Delivers `verified` to a handler that succeeds or fails as told; checks that a run
+/// that held claims settled them accordingly.
+async fn deliver<S: IdempotencyStore + Clone>(
+    observed: &Observed<S>,
     verified: &Verified<Vec<u8>>,
     success: bool,
-) -> Decision<MemoryStore> {
-    block_on(dedup.decide(verified)).unwrap().settled(success)
-}
-
-/// Settles a `Run` decision's gate and hands back the decision's shape.
-trait Settle {
-    fn settled(self, success: bool) -> Self;
-}
-
-impl Settle for Decision<MemoryStore> {
-    fn settled(self, success: bool) -> Self {
-        match self {
-            Decision::Run { reduced, gate } => {
-                if let Some(gate) = gate {
-                    let expected = if success {
-                        DedupOutcome::Processed
-                    } else {
-                        DedupOutcome::Failed
-                    };
-                    assert_eq!(block_on(gate.settle(success)), expected);
-                }
-                Decision::Run {
-                    reduced,
-                    gate: None,
-                }
+) -> Result<Delivery, Rejection> {
+    let verified = verified.clone();
+    let received = verified.body().as_ptr() as usize;
+    let handled = observed
+        .dedup
+        .run_verified(
+            verified,
+            in_place,
+            |given: Verified<Vec<u8>>| async move {
+                let reduced = (given.body().as_ptr() as usize != received).then_some(given);
+                (success, reduced)
+            },
+            |&(success, _)| success,
+        )
+        .await;
+    match handled {
+        Handled::Ran((_, reduced)) => {
+            // A run without claims (the store was down, failing open) settles nothing.
+            if observed.last() != Some(DedupOutcome::Unguarded) {
+                let expected = if success {
+                    DedupOutcome::Processed
+                } else {
+                    DedupOutcome::Failed
+                };
+                assert_eq!(observed.last(), Some(expected));
             }
-            other => other,
+            Ok(Delivery::Run { reduced })
         }
+        Handled::Duplicate => Ok(Delivery::Duplicate),
+        Handled::Refused(rejection) => Err(rejection),
+        Handled::Interrupted => panic!("a run awaited in place is never interrupted"),
     }
+}
+
+fn run(dedup: &Observed<MemoryStore>, verified: &Verified<Vec<u8>>, success: bool) -> Delivery {
+    block_on(deliver(dedup, verified, success)).unwrap()
+}
+
+/// Delivers `verified` to a handler that panics: its claims are dropped unsettled.
+fn panicking<S: IdempotencyStore + Clone>(observed: &Observed<S>, verified: &Verified<Vec<u8>>) {
+    let handled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        block_on(observed.dedup.run_verified(
+            verified.clone(),
+            |run| {
+                AssertUnwindSafe(run.run())
+                    .catch_unwind()
+                    .map(|answer| answer.map(Some))
+            },
+            |_| async { panic!("the handler panicked") },
+            |&()| true,
+        ))
+    }));
+    assert!(handled.is_err(), "the panic goes on");
 }
 
 #[test]
@@ -88,14 +171,13 @@ fn a_retried_batch_runs_only_its_new_events_byte_for_byte() {
     let dedup = dedup();
     assert!(matches!(
         run(&dedup, &verify(batch(&[1, 2, 3, 4, 5, 6, 7, 8, 9])), true),
-        Decision::Run { reduced: None, .. }
+        Delivery::Run { reduced: None }
     ));
     // The sender retries with one new event merged in (and new ids for the old ones:
     // the fingerprint does not care).
     let retried = verify(batch(&[1, 2, 3, 4, 10, 5, 6, 7, 8, 9]));
-    let Decision::Run {
+    let Delivery::Run {
         reduced: Some(reduced),
-        ..
     } = run(&dedup, &retried, true)
     else {
         panic!("expected a reduced batch");
@@ -108,7 +190,7 @@ fn a_retried_batch_runs_only_its_new_events_byte_for_byte() {
     let events: WebhookEvents<'_> = reduced.parse_borrowed().unwrap();
     assert_eq!(events.len(), 1);
     // Everything seen: the handler is not called at all.
-    assert!(matches!(run(&dedup, &retried, true), Decision::Duplicate));
+    assert!(matches!(run(&dedup, &retried, true), Delivery::Duplicate));
     assert_eq!(DUPLICATE_BODY, r#"{"status":"duplicate"}"#);
 }
 
@@ -116,48 +198,57 @@ fn a_retried_batch_runs_only_its_new_events_byte_for_byte() {
 fn a_failed_handler_releases_so_the_retry_runs() {
     let dedup = dedup();
     let body = verify(batch(&[1, 2]));
-    assert!(matches!(run(&dedup, &body, false), Decision::Run { .. }));
+    assert!(matches!(run(&dedup, &body, false), Delivery::Run { .. }));
     assert!(matches!(
         run(&dedup, &body, true),
-        Decision::Run { reduced: None, .. }
+        Delivery::Run { reduced: None }
     ));
-    assert!(matches!(run(&dedup, &body, true), Decision::Duplicate));
+    assert!(matches!(run(&dedup, &body, true), Delivery::Duplicate));
 }
 
 #[test]
 fn a_dropped_gate_releases_its_claims() {
     let dedup = dedup();
     let body = verify(batch(&[1]));
-    // The handler panicked or its request was cancelled: the gate is dropped unsettled.
-    drop(block_on(dedup.decide(&body)).unwrap());
-    assert!(matches!(run(&dedup, &body, true), Decision::Run { .. }));
+    // The handler panicked: its claims are dropped unsettled.
+    panicking(&dedup, &body);
+    assert!(matches!(run(&dedup, &body, true), Delivery::Run { .. }));
 }
 
 #[test]
 fn an_event_in_progress_refuses_the_whole_batch_and_keeps_nothing() {
     let dedup = dedup();
-    let first = block_on(dedup.decide(&verify(batch(&[1])))).unwrap();
-    let err = block_on(dedup.decide(&verify(batch(&[2, 1])))).unwrap_err();
-    match &err {
-        Rejection::InProgress { retry_after_secs } => assert!(*retry_after_secs >= 1),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(err.status(), StatusCode::CONFLICT);
-    assert!(err.headers().iter().any(|(name, _)| *name == "retry-after"));
-    // Event 2 was given back, not held: another delivery of it runs now.
-    assert!(matches!(
-        run(&dedup, &verify(batch(&[2])), true),
-        Decision::Run { .. }
+    // While the handler of a delivery of event 1 runs, …
+    let first = block_on(dedup.dedup.run_verified(
+        verify(batch(&[1])),
+        in_place,
+        |_| async {
+            // … a batch with event 1 in it is refused whole, …
+            let err = deliver(&dedup, &verify(batch(&[2, 1])), true)
+                .await
+                .unwrap_err();
+            match &err {
+                Rejection::InProgress { retry_after_secs } => assert!(*retry_after_secs >= 1),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(err.status(), StatusCode::CONFLICT);
+            assert!(err.headers().iter().any(|(name, _)| *name == "retry-after"));
+            // … and event 2 was given back, not held: another delivery of it runs now.
+            assert!(matches!(
+                deliver(&dedup, &verify(batch(&[2])), true).await,
+                Ok(Delivery::Run { .. })
+            ));
+        },
+        |&()| true,
     ));
-    drop(first);
+    assert!(matches!(first, Handled::Ran(())));
 }
 
 #[test]
 fn an_event_repeated_within_a_batch_runs_once() {
     let dedup = dedup();
-    let Decision::Run {
+    let Delivery::Run {
         reduced: Some(reduced),
-        ..
     } = run(&dedup, &verify(batch(&[1, 1, 2])), true)
     else {
         panic!("expected a reduced batch");
@@ -167,10 +258,13 @@ fn an_event_repeated_within_a_batch_runs_once() {
 
 #[test]
 fn stalwart_ids_as_keys_when_asked() {
-    let dedup = dedup().with_stalwart_key(StalwartKey::Id);
+    let dedup = observed(
+        Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart)
+            .with_stalwart_key(StalwartKey::Id),
+    );
     assert!(matches!(
         run(&dedup, &verify(batch(&[1])), true),
-        Decision::Run { .. }
+        Delivery::Run { .. }
     ));
     // Same content, new id (a v0.16.11+ retry): with id keys it is not recognised.
     let same_content_new_id = String::from_utf8(batch(&[1]))
@@ -178,7 +272,7 @@ fn stalwart_ids_as_keys_when_asked() {
         .replace("1755784900001", "1755784900002");
     assert!(matches!(
         run(&dedup, &verify(same_content_new_id.into_bytes()), true),
-        Decision::Run { .. }
+        Delivery::Run { .. }
     ));
 }
 
@@ -205,12 +299,14 @@ fn mailtrap_json_lines_stay_json_lines() {
             .verify(&headers, body)
             .unwrap()
     };
-    let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::Mailtrap);
-    let _ = run_mailtrap(&dedup, &verify_jsonl(lines(&["a", "b"])));
-    let Decision::Run {
+    let dedup = observed(Deduplicator::for_scheme(
+        MemoryStore::new(),
+        Scheme::Mailtrap,
+    ));
+    let _ = run(&dedup, &verify_jsonl(lines(&["a", "b"])), true);
+    let Delivery::Run {
         reduced: Some(reduced),
-        ..
-    } = run_mailtrap(&dedup, &verify_jsonl(lines(&["a", "c", "b"])))
+    } = run(&dedup, &verify_jsonl(lines(&["a", "c", "b"])), true)
     else {
         panic!("expected a reduced batch");
     };
@@ -223,13 +319,6 @@ fn mailtrap_json_lines_stay_json_lines() {
     let _: webhook_core::MailtrapEvents = reduced.parse().unwrap();
 }
 
-fn run_mailtrap(
-    dedup: &Deduplicator<MemoryStore>,
-    verified: &Verified<Vec<u8>>,
-) -> Decision<MemoryStore> {
-    block_on(dedup.decide(verified)).unwrap().settled(true)
-}
-
 #[test]
 fn standard_webhooks_are_keyed_by_message_id() {
     let secret = Secret::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
@@ -237,7 +326,10 @@ fn standard_webhooks_are_keyed_by_message_id() {
         .secret(secret.clone())
         .build()
         .unwrap();
-    let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::StandardWebhooks);
+    let dedup = observed(Deduplicator::for_scheme(
+        MemoryStore::new(),
+        Scheme::StandardWebhooks,
+    ));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -257,12 +349,12 @@ fn standard_webhooks_are_keyed_by_message_id() {
         verifier.verify(&headers, body).unwrap()
     };
     assert!(matches!(
-        block_on(dedup.decide(&attempt(now))).unwrap().settled(true),
-        Decision::Run { .. }
+        run(&dedup, &attempt(now), true),
+        Delivery::Run { .. }
     ));
     assert!(matches!(
-        block_on(dedup.decide(&attempt(now - 60))).unwrap(),
-        Decision::Duplicate
+        run(&dedup, &attempt(now - 60), true),
+        Delivery::Duplicate
     ));
 }
 
@@ -290,31 +382,31 @@ impl IdempotencyStore for Down {
 #[test]
 fn a_store_outage_fails_closed_by_default_or_open_when_asked() {
     let body = verify(batch(&[1]));
-    let closed = Deduplicator::for_scheme(Down, Scheme::Stalwart);
-    let err = block_on(closed.decide(&body)).unwrap_err();
+    let closed = observed(Deduplicator::for_scheme(Down, Scheme::Stalwart));
+    let err = block_on(deliver(&closed, &body, true)).unwrap_err();
     assert_eq!(
         (err.status(), err.code()),
         (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
     );
     assert!(err.headers().iter().any(|(name, _)| *name == "retry-after"));
 
-    let open = Deduplicator::new(
+    let open = observed(Deduplicator::new(
         Down,
         DedupPolicy::for_scheme(Scheme::Stalwart).with_failure_policy(FailurePolicy::FailOpen),
-    );
-    assert!(matches!(
-        block_on(open.decide(&body)).unwrap(),
-        Decision::Run {
-            gate: None,
-            reduced: None
-        }
     ));
+    // The handler runs on the body as received, without claims: nothing to settle (the
+    // store's `complete` and `release` would panic).
+    assert!(matches!(
+        block_on(deliver(&open, &body, true)).unwrap(),
+        Delivery::Run { reduced: None }
+    ));
+    assert_eq!(open.last(), Some(DedupOutcome::Unguarded));
 }
 
 #[test]
 fn an_unparsable_body_is_a_parse_rejection_and_claims_nothing() {
     let dedup = dedup();
-    let err = block_on(dedup.decide(&verify(br#"{"events":[]}"#.to_vec()))).unwrap_err();
+    let err = block_on(deliver(&dedup, &verify(br#"{"events":[]}"#.to_vec()), true)).unwrap_err();
     assert_eq!(err.code(), "empty_batch");
     let _: Option<WebhookEvents<'_>> =
         parse_unverified_borrowed(&batch(&[1]), ParseContext::new(MediaType::Json)).ok();
@@ -365,21 +457,21 @@ impl IdempotencyStore for LosesLeases {
 fn a_refused_renewal_makes_the_run_a_lost_lease() {
     let counters = DedupCounters::new();
     let policy = DedupPolicy::for_scheme(Scheme::Stalwart).with_lease(Duration::from_millis(30));
-    let dedup = Deduplicator::new(LosesLeases(MemoryStore::new()), policy)
-        .with_lease_timer(thread_timer())
-        .with_observer(counters.clone());
-    let Decision::Run {
-        gate: Some(mut gate),
-        ..
-    } = block_on(dedup.decide(&verify(batch(&[1])))).unwrap()
-    else {
-        panic!("a new event runs");
-    };
+    let dedup = observed_with(
+        Deduplicator::new(LosesLeases(MemoryStore::new()), policy).with_lease_timer(thread_timer()),
+        counters.clone(),
+    );
     // A handler several renewal periods long: the first renewal is refused.
-    block_on(gate.hold_while(thread_sleep(Duration::from_millis(150))));
+    let handled = block_on(dedup.dedup.run_verified(
+        verify(batch(&[1])),
+        in_place,
+        |_| thread_sleep(Duration::from_millis(150)),
+        |&()| true,
+    ));
+    assert!(matches!(handled, Handled::Ran(())), "a new event runs");
     // The store accepts the completion (nobody else holds the key), but the lease was
     // lost meanwhile: the run is reported as such, never as a clean "processed".
-    assert_eq!(block_on(gate.settle(true)), DedupOutcome::LeaseLost);
+    assert_eq!(dedup.last(), Some(DedupOutcome::LeaseLost));
     assert_eq!(counters.get(DedupOutcome::LeaseLost), 1, "{counters:?}");
     assert_eq!(counters.get(DedupOutcome::Processed), 0, "{counters:?}");
     assert_eq!(counters.runs(), 1);
@@ -388,22 +480,29 @@ fn a_refused_renewal_makes_the_run_a_lost_lease() {
 #[test]
 fn every_decision_and_settlement_is_reported_to_the_observer() {
     let counters = DedupCounters::new();
-    let dedup = dedup().with_observer(counters.clone());
+    let dedup = observed_with(
+        Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart),
+        counters.clone(),
+    );
     let one = verify(batch(&[1]));
 
-    let first = block_on(dedup.decide(&one)).unwrap();
-    let busy = block_on(dedup.decide(&one)).unwrap_err();
-    assert_eq!(busy.status(), StatusCode::CONFLICT);
-    assert!(matches!(first.settled(true), Decision::Run { .. }));
-    assert!(matches!(
-        block_on(dedup.decide(&one)).unwrap(),
-        Decision::Duplicate
+    let first = block_on(dedup.dedup.run_verified(
+        one.clone(),
+        in_place,
+        |_| async {
+            let busy = deliver(&dedup, &one, true).await.unwrap_err();
+            assert_eq!(busy.status(), StatusCode::CONFLICT);
+        },
+        |&()| true,
     ));
+    assert!(matches!(first, Handled::Ran(())));
+    assert_eq!(dedup.last(), Some(DedupOutcome::Processed));
+    assert!(matches!(run(&dedup, &one, true), Delivery::Duplicate));
 
     let two = verify(batch(&[2]));
-    assert!(matches!(run(&dedup, &two, false), Decision::Run { .. }));
-    // A handler that panicked or was dropped: its gate goes unsettled.
-    drop(block_on(dedup.decide(&two)).unwrap());
+    assert!(matches!(run(&dedup, &two, false), Delivery::Run { .. }));
+    // A handler that panicked: its claims go unsettled.
+    panicking(&dedup, &two);
 
     let expected = [
         (DedupOutcome::Processed, 1),
@@ -458,4 +557,62 @@ fn run_once_with_a_timer_renews_a_slow_handlers_claim() {
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(counters.get(DedupOutcome::Processed), 1, "{counters:?}");
     assert_eq!(counters.get(DedupOutcome::InProgress), 1, "{counters:?}");
+}
+
+#[test]
+fn a_request_dropped_while_its_events_run_detached_is_reported_cancelled() {
+    let counters = DedupCounters::new();
+    let dedup = observed_with(
+        Deduplicator::for_scheme(MemoryStore::new(), Scheme::Stalwart),
+        counters.clone(),
+    );
+    let verified = verify(batch(&[1, 2]));
+    // The events run on a thread of their own, as a runtime's task would.
+    let on_a_thread = |run: DetachedEvents<_, _, _>| {
+        let (done, report) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(block_on(async move { run.run().await }));
+        });
+        async move { Ok(report.await.ok()) }
+    };
+    let slow =
+        |_: WebhookEvent<'static>| thread_sleep(Duration::from_millis(50)).map(Ok::<_, String>);
+    let request = dedup
+        .dedup
+        .run_events_detached(&verified, on_a_thread, slow);
+    // The sender gives up: its request is dropped while the events run.
+    assert!(request.now_or_never().is_none());
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+
+    // The events run on, each is recorded once, and the retry finds them done.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while counters.get(DedupOutcome::Processed) < 2 {
+        assert!(std::time::Instant::now() < deadline, "{counters:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let retry = block_on(dedup.dedup.run_events(&verified, slow)).unwrap();
+    assert_eq!(retry.duplicates(), 2);
+    assert_eq!(counters.get(DedupOutcome::Abandoned), 0, "{counters:?}");
+    assert_eq!(counters.get(DedupOutcome::Cancelled), 1, "{counters:?}");
+}
+
+#[test]
+fn events_whose_task_the_runtime_stopped_are_answered_503_and_keep_no_claim() {
+    let dedup = dedup();
+    let verified = verify(batch(&[1]));
+    let stopped = |run: DetachedEvents<MemoryStore, WebhookEvent<'static>, _>| {
+        // The runtime shuts down before the task starts.
+        drop(run);
+        async { Ok::<Option<BatchReport<(), String>>, _>(None) }
+    };
+    let handled = block_on(dedup.dedup.run_events_detached(
+        &verified,
+        stopped,
+        |_: WebhookEvent<'static>| async { Ok::<_, String>(()) },
+    ));
+    let (answer, body) = handled.into_events_answer().unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, r#"{"status":"unavailable"}"#);
+    // Nothing ran and nothing is held: the sender's retry runs the event.
+    assert!(matches!(run(&dedup, &verified, true), Delivery::Run { .. }));
 }

@@ -7,8 +7,8 @@
 //! Every seed sender delivers at least once. Deduplication reads the verified body, so
 //! it must run after verification; `VerifyWebhookLayer::new(verifier).idempotent(dedup)`
 //! is one layer that composes both in that order, and the only way to add it, so the
-//! two cannot be stacked the wrong way round. For each request it asks
-//! [`Deduplicator::decide`]:
+//! two cannot be stacked the wrong way round. Each request goes through
+//! [`Deduplicator::run_verified`], whose [`Handled`] answer the layer sends:
 //!
 //! - every event already processed → 200 `{"status":"duplicate"}`, handler not called;
 //! - an event being processed by another delivery → 409 with `Retry-After`, never a
@@ -58,5 +58,6 @@
 mod service;
 
 pub use service::Idempotent;
+pub(crate) use service::{spawn, with_tokio_timer};
 #[doc(inline)]
 pub use webhook_core::idempotency::*;

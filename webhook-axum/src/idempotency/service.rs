@@ -1,6 +1,10 @@
-//! The service: decide, then call the inner service and settle, or answer.
+//! The service: [`Deduplicator::run_verified`] around the inner service, and its answer
+//! as a response.
 
-use std::task::{Context, Poll};
+use std::{
+    future::Future,
+    task::{Context, Poll},
+};
 
 use axum::{
     body::Body,
@@ -11,7 +15,7 @@ use http::{HeaderValue, Request, StatusCode, header::CONTENT_TYPE};
 use tower_service::Service;
 use webhook_core::{
     Rejection, Verified,
-    idempotency::{DUPLICATE_BODY, Decision, Deduplicator, IdempotencyStore, LeaseTimer},
+    idempotency::{DUPLICATE_BODY, Deduplicator, Handled, IdempotencyStore, LeaseTimer},
 };
 
 use crate::{WebhookRejection, layer::ResponseFuture};
@@ -87,48 +91,47 @@ where
             let Some(verified) = parts.extensions.remove::<Verified<Bytes>>() else {
                 return Ok(WebhookRejection(LAYER_ORDER).into_response());
             };
-            let (reduced, gate) = match dedup.decide(&verified).await {
-                Err(rejection) => return Ok(WebhookRejection(rejection).into_response()),
-                Ok(Decision::Duplicate) => return Ok(duplicate()),
-                Ok(Decision::Run { reduced, gate }) => (reduced, gate),
+            let handler = move |verified: Verified<Bytes>| {
+                let body = Body::from(verified.body().clone());
+                parts.extensions.insert(verified);
+                inner.call(Request::from_parts(parts, body))
             };
-            let verified = reduced.map_or(verified, Verified::convert);
-            let body = Body::from(verified.body().clone());
-            parts.extensions.insert(verified);
-            let request = Request::from_parts(parts, body);
-            let Some(mut gate) = gate else {
-                // Fail open: nothing to renew or settle.
-                return Ok(inner.call(request).await?.map(Body::new));
-            };
-            let watch = gate.watch_cancellation();
-            let run = async move {
-                let result = gate.hold_while(inner.call(request)).await;
-                let success = result.as_ref().is_ok_and(|r| r.status().is_success());
-                let outcome = gate.settle(success).await;
-                tracing::debug!(%outcome, "idempotency claims settled");
-                result.map(|response| response.map(Body::new))
-            };
-            // The handler runs in its own task: when the sender gives up first (its
-            // timeout, a dropped connection), this future is dropped but the handler
-            // finishes once and its claims are settled, instead of being cancelled
-            // half-way and started again by every retry.
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                let result = run.await;
-                watch.finish();
-                return result;
-            };
-            let joined = runtime.spawn(run).await;
-            watch.finish();
-            match joined {
-                Ok(result) => result,
-                Err(error) => match error.try_into_panic() {
-                    // The handler panicked: its claims were released; pass the panic on.
-                    Ok(panic) => std::panic::resume_unwind(panic),
-                    // The runtime is shutting down.
-                    Err(_) => Ok(StatusCode::SERVICE_UNAVAILABLE.into_response()),
-                },
+            let handled = dedup
+                .run_verified(
+                    verified,
+                    |run| spawn(run.run()),
+                    handler,
+                    |answer| answer.as_ref().is_ok_and(|r| r.status().is_success()),
+                )
+                .await;
+            match handled {
+                Handled::Ran(answer) => answer.map(|response| response.map(Body::new)),
+                Handled::Duplicate => Ok(duplicate()),
+                Handled::Refused(rejection) => Ok(WebhookRejection(rejection).into_response()),
+                // The runtime is shutting down.
+                Handled::Interrupted => Ok(StatusCode::SERVICE_UNAVAILABLE.into_response()),
             }
         })
+    }
+}
+
+/// Runs `task` in its own tokio task, so that the request future being dropped (the
+/// sender gave up) does not cancel the handler half-way; in place when there is no
+/// runtime. `Ok(None)`: the runtime shut the task down; `Err`: it panicked.
+pub(crate) async fn spawn<F>(task: F) -> std::thread::Result<Option<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Ok(Some(task.await));
+    };
+    match runtime.spawn(task).await {
+        Ok(output) => Ok(Some(output)),
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => Err(panic),
+            Err(_cancelled) => Ok(None),
+        },
     }
 }
 

@@ -6,9 +6,8 @@ use std::future::Future;
 use crate::senders::stalwart::StalwartKey;
 
 use super::{
-    BatchReport, Completion, DedupKey, DedupObserver, DedupOutcome, DedupPolicy, IdempotencyStore,
-    LeaseTimer, Namespace, RunOutcome, batch::run_batch_renewing, observe::Observer,
-    run::run_once_renewing,
+    BatchReport, DedupKey, DedupObserver, DedupPolicy, IdempotencyStore, LeaseTimer, Namespace,
+    RunOutcome, batch::run_batch_renewing, observe::Observer, run::run_once_renewing,
 };
 
 /// A store plus the [`DedupPolicy`] for one sender: call [`run_once`](Self::run_once) per
@@ -53,7 +52,7 @@ impl<S: IdempotencyStore> Deduplicator<S> {
     }
 
     /// Renews the leases of a running handler's claims with this timer (every third of
-    /// the lease, see [`Gate::hold_while`](super::Gate::hold_while)), so a handler slower
+    /// the lease, see the [module docs](super)), so a handler slower
     /// than the lease is not run twice. The axum and actix-web adapters set their
     /// runtime's timer when none is set.
     pub fn with_lease_timer(mut self, timer: LeaseTimer) -> Self {
@@ -66,7 +65,7 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         self.timer.as_ref()
     }
 
-    /// Reports what happens to every request [`decide`](Self::decide)s on to `observer`
+    /// Reports what happens to every request and event this deduplicator handles to `observer`
     /// (a closure, or [`DedupCounters`](super::DedupCounters)): duplicates skipped,
     /// runs, failures, lease losses, cancellations. See [`DedupOutcome`](super::DedupOutcome).
     pub fn with_observer(mut self, observer: impl DedupObserver) -> Self {
@@ -86,7 +85,7 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         self
     }
 
-    /// How [`decide`](Self::decide) keys Stalwart events (default: the content
+    /// How Stalwart events are keyed (default: the content
     /// fingerprint).
     pub fn with_stalwart_key(mut self, key: StalwartKey) -> Self {
         self.stalwart_key = key;
@@ -128,19 +127,8 @@ impl<S: IdempotencyStore> Deduplicator<S> {
     {
         let outcome =
             run_once_renewing(&self.store, key, &self.policy, self.timer.as_ref(), handler).await;
-        let reported = match &outcome {
-            RunOutcome::Processed { completion, .. } => match completion {
-                Completion::Recorded => DedupOutcome::Processed,
-                Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
-                Completion::LeaseLost => DedupOutcome::LeaseLost,
-                Completion::Unguarded(_) => DedupOutcome::Unguarded,
-            },
-            RunOutcome::Failed(_) => DedupOutcome::Failed,
-            RunOutcome::Duplicate => DedupOutcome::Duplicate,
-            RunOutcome::InProgress { .. } => DedupOutcome::InProgress,
-            RunOutcome::Unavailable { .. } => DedupOutcome::Unavailable,
-        };
-        self.observer.report(reported, std::slice::from_ref(key));
+        self.observer
+            .report(outcome.dedup_outcome(), std::slice::from_ref(key));
         outcome
     }
 

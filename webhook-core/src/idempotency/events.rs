@@ -11,10 +11,13 @@
 //! | WildDuck | `id` (`<ObjectId>:<n>`) | stable across retries of one delivery |
 //! | Standard Webhooks | the `webhook-id` header | the same on every retry |
 //!
-//! [`retain_events`] rewrites a batch (Stalwart, Mailtrap JSON or JSON Lines) to the
-//! events still to process. Each kept event is written back exactly as it arrived (the
-//! models' serialization is byte-identical for compact bodies), so the handler sees the
-//! sender's events, minus those already processed.
+//! `retain_events` rewrites a batch (Stalwart, Mailtrap JSON or JSON Lines) to the
+//! events still to process, for [`Deduplicator::run_verified`](super::Deduplicator::run_verified).
+//! Each kept event is parsed from the verified bytes and written back by the sender's
+//! model, which keeps its fields, their order, unknown fields and raw values (for the
+//! senders' compact bodies the result is byte-identical to the events as sent; the
+//! idempotency tests check it), so the handler sees the sender's events, minus those
+//! already processed.
 
 use super::{DedupKey, KeyError, Namespace};
 use crate::{ParseError, Verified, senders::stalwart::StalwartKey};
@@ -49,9 +52,9 @@ pub fn event_keys<B: AsRef<[u8]>>(
 }
 
 /// The body reduced to the events flagged `true` in `keep` (one flag per event, in the
-/// order of [`event_keys`]), still [`Verified`]: it holds only bytes the sender signed.
-/// `Ok(None)` when every event is kept (use the body as it is).
-pub fn retain_events<B: AsRef<[u8]>>(
+/// order of [`event_keys`]), still [`Verified`] (see [`Verified::reduced_to`] for why
+/// that is sound). `Ok(None)` when every event is kept (use the body as it is).
+pub(crate) fn retain_events<B: AsRef<[u8]>>(
     verified: &Verified<B>,
     keep: &[bool],
 ) -> Result<Option<Verified<Vec<u8>>>, ParseError> {
@@ -64,7 +67,7 @@ pub fn retain_events<B: AsRef<[u8]>>(
         return Ok(None);
     };
     let reduced = retain(verified.body().as_ref(), verification.parse_context(), keep)?;
-    Ok(Some(Verified::new(reduced, verification.clone())))
+    Ok(Some(verified.reduced_to(reduced)))
 }
 
 /// The key of an event id found at `path` in the body, or why it cannot be one.

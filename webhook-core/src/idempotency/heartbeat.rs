@@ -26,7 +26,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 type SleepFn = dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 
-/// How a [`Gate`](super::Gate) waits between lease renewals: a function from a
+/// How a running handler's claims wait between lease renewals: a function from a
 /// duration to a future that completes after it (the runtime's sleep).
 ///
 /// ```

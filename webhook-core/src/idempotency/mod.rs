@@ -1,5 +1,31 @@
 //! Idempotent handlers: each event's effects happen once, and no event is lost.
 //!
+//! # Which entry point
+//!
+//! Make a [`Deduplicator`] (a store and the sender's policy:
+//! `Deduplicator::for_scheme(MemoryStore::new(), scheme)`), then:
+//!
+//! | you receive with | one handler answers for the request | one handler call per event |
+//! |---|---|---|
+//! | axum (`webhook-axum`) | `VerifyWebhookLayer::new(verifier).idempotent(dedup)` | `webhook_axum::handle_events` |
+//! | actix-web (`webhook-actix`) | `VerifyWebhook::new(verifier).idempotent(dedup)` | `webhook_actix::handle_events` |
+//! | another framework, or plain Rust, given a [`Verified`](crate::Verified) body | [`Deduplicator::run_verified`] → [`Handled`] | [`Deduplicator::run_events_detached`] → [`Handled`]; in place: [`Deduplicator::run_events`] → [`BatchReport`] |
+//! | plain Rust, with your own keys ([`DedupKey`]) | [`Deduplicator::run_once`] (one event) → [`RunOutcome`] | [`Deduplicator::run_batch`] → [`BatchReport`] |
+//!
+//! Every one of them claims the events, runs the handler only on the new ones,
+//! completes the claims when it succeeds and releases them when it fails, renews the
+//! claims while a slow handler runs (given a [`LeaseTimer`]; the adapters set their
+//! runtime's), and reports each outcome to the deduplicator's observer
+//! ([`Deduplicator::with_observer`], e.g. [`DedupCounters`]). The answer types say what
+//! to send: [`Handled`] (the handler's own answer, 200 [`DUPLICATE_BODY`], or a
+//! [`Rejection`](crate::Rejection): 409 / 503 with `Retry-After`), and
+//! [`RunOutcome::answer`] / [`BatchReport::answer`] (an [`Answer`]: status and
+//! `Retry-After`). Per-event handling does better on a batch: a failed event's retry
+//! runs only that event.
+//!
+//! The rest of this page is the why: read on before writing a store or choosing a
+//! policy.
+//!
 //! # The model
 //!
 //! Every sender delivers **at least once**. It retries when the receiver answers
@@ -38,28 +64,23 @@
 //! # Slow handlers, senders that give up, and what operators see
 //!
 //! - A handler slower than its lease would lose its claim to a redelivery and run
-//!   twice. [`Gate::hold_while`] renews the claims ([`IdempotencyStore::renew`], fenced
+//!   twice. Every entry point renews the claims ([`IdempotencyStore::renew`], fenced
 //!   by the token) every third of the lease while the handler runs, given a
 //!   [`LeaseTimer`] ([`Deduplicator::with_lease_timer`]; the axum and actix-web adapters
 //!   set their runtime's). A renewal the store refuses means the lease was lost: it is
-//!   logged at `warn` and the run is reported [`DedupOutcome::LeaseLost`].
-//!   [`Deduplicator::run_once`], [`Deduplicator::run_batch`] and
-//!   [`Deduplicator::run_events`] renew with the same timer. The free [`run_once`] and
-//!   [`run_batch`] have no timer: give them a lease longer than the handler's slowest
-//!   run (for a batch: all of its events).
-//! - A sender whose timeout is shorter than the handler drops the request. The
-//!   adapters run the handler in its own task, so it is not cancelled with the request:
-//!   it finishes once and is recorded, the sender's retries are answered 409 and then
-//!   as duplicates, and the cancellation is logged and reported
-//!   ([`DedupOutcome::Cancelled`], through [`Gate::watch_cancellation`]).
+//!   logged at `warn` and the run is reported [`DedupOutcome::LeaseLost`]. The free
+//!   [`run_once`] and [`run_batch`] have no timer: give them a lease longer than the
+//!   handler's slowest run (for a batch: all of its events).
+//! - A sender whose timeout is shorter than the handler drops the request.
+//!   [`Deduplicator::run_verified`] and [`Deduplicator::run_events_detached`] hand the
+//!   handler's run to the caller to spawn (the adapters spawn it on their runtime), so
+//!   it is not cancelled with the request: it finishes once and is recorded, the
+//!   sender's retries are answered 409 and then as duplicates, and the cancellation is
+//!   logged and reported ([`DedupOutcome::Cancelled`]).
 //! - Nothing is dropped silently: lost leases, completions the store did not record,
 //!   refused releases and abandoned claims are logged at `warn` with the event keys
 //!   (never a secret), and [`Deduplicator::with_observer`] receives every request's
 //!   [`DedupOutcome`] (count them with [`DedupCounters`]).
-//!
-//! [`run_once`] (one event) and [`run_batch`] (a request with many events) do all of
-//! this and return a [`RunOutcome`] whose [`answer`](RunOutcome::answer) is the status to
-//! send. [`Deduplicator`] bundles a store and its [`DedupPolicy`] for framework adapters.
 //!
 //! # Lease, ttl and outages
 //!
@@ -114,7 +135,6 @@ pub mod contract;
 mod deduplicator;
 mod error;
 mod events;
-mod gate;
 mod heartbeat;
 mod key;
 mod memory;
@@ -122,6 +142,7 @@ mod observe;
 mod outcome;
 mod per_event;
 mod policy;
+mod request;
 mod run;
 mod store;
 
@@ -129,9 +150,8 @@ pub use batch::{BatchReport, run_batch};
 pub use clock::{ManualClock, MonotonicClock, StoreClock};
 pub use deduplicator::Deduplicator;
 pub use error::StoreError;
-pub use events::{event_keys, retain_events};
+pub use events::event_keys;
 pub(crate) use events::{id_key, unwritable};
-pub use gate::{CancelWatch, DUPLICATE_BODY, Decision, Gate};
 pub use heartbeat::LeaseTimer;
 pub use key::{DedupKey, KeyError, MAX_EVENT_ID_LEN, MAX_NAMESPACE_LEN, Namespace};
 pub use memory::{
@@ -139,6 +159,8 @@ pub use memory::{
 };
 pub use observe::{DedupCounters, DedupEvent, DedupObserver, DedupOutcome};
 pub use outcome::{Answer, Completion, RunOutcome};
+pub use per_event::DetachedEvents;
 pub use policy::{DedupPolicy, FailurePolicy};
+pub use request::{DUPLICATE_BODY, Detached, Handled};
 pub use run::run_once;
 pub use store::{Claim, ClaimToken, IdempotencyStore};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::StoreError;
+use super::{DedupOutcome, StoreError};
 
 /// What happened to one delivery of an event, and the answer it calls for
 /// ([`RunOutcome::answer`]):
@@ -81,6 +81,16 @@ impl Completion {
     pub fn is_recorded(&self) -> bool {
         matches!(self, Completion::Recorded)
     }
+
+    /// How a successful run with this completion is reported to the observer.
+    pub(crate) fn dedup_outcome(&self) -> DedupOutcome {
+        match self {
+            Completion::Recorded => DedupOutcome::Processed,
+            Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
+            Completion::LeaseLost => DedupOutcome::LeaseLost,
+            Completion::Unguarded(_) => DedupOutcome::Unguarded,
+        }
+    }
 }
 
 /// The HTTP answer a [`RunOutcome`] calls for.
@@ -148,6 +158,17 @@ impl<T, E> RunOutcome<T, E> {
     /// Whether the handler ran (successfully or not) for this delivery.
     pub fn handler_ran(&self) -> bool {
         matches!(self, RunOutcome::Processed { .. } | RunOutcome::Failed(_))
+    }
+
+    /// How this outcome is reported to the observer.
+    pub(crate) fn dedup_outcome(&self) -> DedupOutcome {
+        match self {
+            RunOutcome::Processed { completion, .. } => completion.dedup_outcome(),
+            RunOutcome::Failed(_) => DedupOutcome::Failed,
+            RunOutcome::Duplicate => DedupOutcome::Duplicate,
+            RunOutcome::InProgress { .. } => DedupOutcome::InProgress,
+            RunOutcome::Unavailable { .. } => DedupOutcome::Unavailable,
+        }
     }
 
     /// The handler's value, if it ran and succeeded.

@@ -1,19 +1,23 @@
-//! Per-event handling of a verified request: [`Deduplicator::run_events`] splits the
-//! body into its events and settles each event's claim by itself.
+//! Per-event handling of a verified request: [`Deduplicator::run_events`] (in place)
+//! and [`Deduplicator::run_events_detached`] (in a task of its own, for framework
+//! adapters) split the body into its events and settle each event's claim by itself.
 //!
-//! The middleware ([`Deduplicator::decide`] and its [`Gate`](super::Gate)) settles a
-//! request's claims together, from the one answer of one handler: when one event of a
-//! Stalwart batch fails, the whole batch runs again on the retry. A handler that takes
-//! the events one by one can do better, and this is how: a failing event's claim is
-//! released, the others are completed, and the sender's retry (which re-sends the
-//! whole batch) runs only the failed event; the rest are answered as duplicates.
+//! [`Deduplicator::run_verified`] settles a request's claims together, from the one
+//! answer of one handler: when one event of a Stalwart batch fails, the whole batch runs
+//! again on the retry. A handler that takes the events one by one can do better, and
+//! this is how: a failing event's claim is released, the others are completed, and the
+//! sender's retry (which re-sends the whole batch) runs only the failed event; the rest
+//! are answered as duplicates.
 
 use std::{fmt::Display, future::Future};
 
+use http::StatusCode;
+
 use super::{
-    BatchReport, Completion, DedupOutcome, Deduplicator, IdempotencyStore, RunOutcome, event_keys,
+    Answer, BatchReport, DedupKey, Deduplicator, Handled, IdempotencyStore, RunOutcome, event_keys,
+    request::CancelWatch,
 };
-use crate::{ParseError, Verified, dispatch::Event};
+use crate::{ParseError, Rejection, Verified, dispatch::Event};
 
 impl<S: IdempotencyStore> Deduplicator<S> {
     /// Runs `handler` once for each event of `verified` that no earlier delivery
@@ -93,6 +97,57 @@ impl<S: IdempotencyStore> Deduplicator<S> {
         Fut: Future<Output = Result<T, E>>,
         E: Display,
     {
+        let (keys, events) = self.split_events(verified)?;
+        Ok(self.run_split(keys, events, handler).await)
+    }
+
+    /// [`run_events`](Self::run_events) for framework adapters: the events run in a
+    /// task of their own, so that a sender who gives up does not cancel them half-way.
+    /// `spawn` runs the [`DetachedEvents`]'s [`run`](DetachedEvents::run) as a task and
+    /// returns its report, `Ok(None)` when the runtime shut the task down, or `Err` with
+    /// a panic's payload, passed on from here (the claims of the events not yet
+    /// processed were released). A request dropped before the report arrives is logged
+    /// at `warn` and reported [`DedupOutcome::Cancelled`](super::DedupOutcome::Cancelled) with its events' keys; its
+    /// events run on and each reports its own outcome.
+    ///
+    /// The answer is [`Handled::Ran`] with the [`BatchReport`] (its
+    /// [`answer`](BatchReport::answer) and [`summary_json`](BatchReport::summary_json)
+    /// make the response), [`Handled::Refused`] with a parse rejection (400) for a body
+    /// that is not `Ev`'s sender's payload (no handler runs), or
+    /// [`Handled::Interrupted`]; never [`Handled::Duplicate`] (a delivery of processed
+    /// events is a report of duplicates).
+    pub async fn run_events_detached<Ev, B, F, Sp, J, T, E>(
+        &self,
+        verified: &Verified<B>,
+        spawn: Sp,
+        handler: F,
+    ) -> Handled<BatchReport<T, E>>
+    where
+        S: Clone,
+        Ev: Event,
+        B: AsRef<[u8]>,
+        Sp: FnOnce(DetachedEvents<S, Ev, F>) -> J,
+        J: Future<Output = std::thread::Result<Option<BatchReport<T, E>>>>,
+    {
+        let (keys, events) = match self.split_events(verified) {
+            Ok(split) => split,
+            Err(error) => return Handled::Refused(error.into()),
+        };
+        let watch = CancelWatch::new(keys.clone(), self.observer().clone());
+        let run = DetachedEvents {
+            dedup: self.clone(),
+            keys,
+            events,
+            handler,
+        };
+        watch.joined(spawn(run)).await
+    }
+
+    /// The body's events as `Ev` and their keys, one each, in order.
+    fn split_events<Ev: Event, B: AsRef<[u8]>>(
+        &self,
+        verified: &Verified<B>,
+    ) -> Result<(Vec<DedupKey>, Vec<Ev>), ParseError> {
         let verification = verified.verification();
         let keys = event_keys(
             verified,
@@ -114,6 +169,21 @@ impl<S: IdempotencyStore> Deduplicator<S> {
                 ),
             });
         }
+        Ok((keys, events))
+    }
+
+    /// Runs the events of a split body, settling and reporting each one.
+    async fn run_split<Ev, F, Fut, T, E>(
+        &self,
+        keys: Vec<DedupKey>,
+        events: Vec<Ev>,
+        handler: F,
+    ) -> BatchReport<T, E>
+    where
+        F: FnMut(Ev) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display,
+    {
         let report = self
             .run_batch(keys.iter().cloned().zip(events), handler)
             .await;
@@ -126,25 +196,62 @@ impl<S: IdempotencyStore> Deduplicator<S> {
                 );
             }
             self.observer()
-                .report(outcome_of(outcome), std::slice::from_ref(key));
+                .report(outcome.dedup_outcome(), std::slice::from_ref(key));
         }
-        Ok(report)
+        report
     }
 }
 
-/// How one event's outcome is counted.
-fn outcome_of<T, E>(outcome: &RunOutcome<T, E>) -> DedupOutcome {
-    match outcome {
-        RunOutcome::Processed { completion, .. } => match completion {
-            Completion::Recorded => DedupOutcome::Processed,
-            Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
-            Completion::LeaseLost => DedupOutcome::LeaseLost,
-            Completion::Unguarded(_) => DedupOutcome::Unguarded,
-        },
-        RunOutcome::Failed(_) => DedupOutcome::Failed,
-        RunOutcome::Duplicate => DedupOutcome::Duplicate,
-        RunOutcome::InProgress { .. } => DedupOutcome::InProgress,
-        RunOutcome::Unavailable { .. } => DedupOutcome::Unavailable,
+/// The events of one request with their claims still to take: what
+/// [`Deduplicator::run_events_detached`] hands its `spawn` argument. Spawn
+/// [`run`](Self::run) on the runtime (or await it in place).
+#[must_use = "the events run only when `run` is awaited"]
+pub struct DetachedEvents<S, Ev, F> {
+    dedup: Deduplicator<S>,
+    keys: Vec<DedupKey>,
+    events: Vec<Ev>,
+    handler: F,
+}
+
+impl<S: std::fmt::Debug, Ev, F> std::fmt::Debug for DetachedEvents<S, Ev, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetachedEvents")
+            .field("dedup", &self.dedup)
+            .field("events", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: IdempotencyStore, Ev, F> DetachedEvents<S, Ev, F> {
+    /// Runs the events one after another, as [`Deduplicator::run_events`] does.
+    pub async fn run<Fut, T, E>(self) -> BatchReport<T, E>
+    where
+        F: FnMut(Ev) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display,
+    {
+        self.dedup
+            .run_split(self.keys, self.events, self.handler)
+            .await
+    }
+}
+
+impl<T, E> Handled<BatchReport<T, E>> {
+    /// What to answer a request handled event by event
+    /// ([`Deduplicator::run_events_detached`]): the report's
+    /// [`answer`](BatchReport::answer) and [`summary_json`](BatchReport::summary_json);
+    /// 503 `{"status":"unavailable"}` when the run was interrupted; `Err` with the
+    /// rejection (400) when the body was not the sender's payload.
+    pub fn into_events_answer(self) -> Result<(Answer, String), Rejection> {
+        match self {
+            Handled::Ran(report) => Ok((report.answer(), report.summary_json())),
+            Handled::Refused(rejection) => Err(rejection),
+            // Never a duplicate: a delivery of processed events is a report of them.
+            Handled::Interrupted | Handled::Duplicate => Ok((
+                Answer::new(StatusCode::SERVICE_UNAVAILABLE, None),
+                r#"{"status":"unavailable"}"#.to_owned(),
+            )),
+        }
     }
 }
 

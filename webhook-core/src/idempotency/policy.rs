@@ -22,7 +22,7 @@ pub enum FailurePolicy {
 /// # Lease
 ///
 /// How long a claim protects an event while its handler runs. The adapters renew it
-/// every third of the lease while the handler runs ([`Gate::hold_while`](super::Gate::hold_while)),
+/// every third of the lease while the handler runs (given a [`LeaseTimer`](super::LeaseTimer)),
 /// so it need only outlast a renewal's round trip there (as in
 /// [`Deduplicator::run_once`](super::Deduplicator::run_once) with a timer); the free
 /// [`run_once`](super::run_once) and [`run_batch`](super::run_batch) do not renew, so

@@ -1,17 +1,24 @@
-//! Admission of a verified request, for web framework middleware: claim every event
-//! before the handler runs, hand the handler the fresh ones, settle after.
+//! A verified request under deduplication, in one call: [`Deduplicator::run_verified`]
+//! claims the request's events, runs the handler on the new ones, and records the
+//! result; the caller only turns its [`Handled`] answer into a response.
 //!
-//! [`run_once`](super::run_once) and [`run_batch`](super::run_batch) wrap a handler
-//! call; a framework handler, though, is called by the framework, so middleware splits
-//! the same protocol in two. [`Deduplicator::decide`] claims every event's key and says
-//! whether the handler runs at all and on which events; the [`Gate`] it returns is then
-//! settled from the handler's answer: completed when it succeeded, released when it
-//! failed, released when it is dropped unsettled (a panicking or cancelled handler), so
-//! that the sender's retry is processed instead of lost.
+//! Inside, in order:
 //!
-//! A batch with an event in progress elsewhere is refused whole: running its other
-//! events now and answering 409 would make the sender retry them all anyway, and
-//! refusing keeps "never two concurrent runs of one event" trivially true.
+//! 1. every event's key is claimed in one store round trip. All already processed: the
+//!    handler does not run ([`Handled::Duplicate`]). One in progress in another
+//!    delivery, or the store cannot answer (failing closed): the handler does not run
+//!    and nothing stays claimed ([`Handled::Refused`]). A batch with an event in
+//!    progress elsewhere is refused whole: running its other events now and answering
+//!    409 would make the sender retry them all anyway, and refusing keeps "never two
+//!    concurrent runs of one event" trivially true;
+//! 2. the handler runs on the body reduced to the new events, as a [`Detached`] task the
+//!    caller spawns, so that a sender who gives up does not cancel it half-way; its
+//!    claims' leases are renewed while it runs (with a [`LeaseTimer`]);
+//! 3. its answer settles the claims: completed when it succeeded, released when it
+//!    failed, released when the task is dropped unsettled (a panicking handler), so
+//!    that the sender's retry is processed instead of lost;
+//! 4. a request dropped while its handler runs is logged and reported
+//!    [`DedupOutcome::Cancelled`]; the task runs on and reports its own outcome.
 
 use std::{
     future::Future,
@@ -28,17 +35,159 @@ use super::{
 };
 use crate::{Rejection, Verified};
 
-/// The answer body for a duplicate delivery (status 200).
+/// The answer body for a duplicate delivery (status 200, `application/json`).
 pub const DUPLICATE_BODY: &str = r#"{"status":"duplicate"}"#;
 
-/// What to do with a verified request.
-#[must_use = "a decision says whether to call the handler"]
-// One per request, moved once into the middleware: boxing the gate would cost an
-// allocation per request to save a copy of a few hundred bytes.
+/// What became of a verified request under deduplication, and what to answer:
+///
+/// | variant | handler | answer |
+/// |---|---|---|
+/// | [`Ran`](Handled::Ran) | ran on the new events; a success completed their claims, anything else released them | the handler's own |
+/// | [`Duplicate`](Handled::Duplicate) | not called: every event was already processed | 200, [`DUPLICATE_BODY`] |
+/// | [`Refused`](Handled::Refused) | not called: an event is in progress elsewhere, the store cannot answer (fail closed), or the body's events cannot be read | the rejection's: 409 or 503 with `Retry-After`, 400 |
+/// | [`Interrupted`](Handled::Interrupted) | its task was stopped by the runtime shutting down | 503 |
+#[must_use = "the answer says what to send back"]
+#[derive(Debug)]
+pub enum Handled<R> {
+    /// The handler ran, on the events no earlier delivery processed; send its answer.
+    Ran(R),
+    /// Every event was already processed: answer 200 with [`DUPLICATE_BODY`].
+    Duplicate,
+    /// The handler did not run and nothing stays claimed: answer the rejection
+    /// ([`Rejection::InProgress`] 409, [`Rejection::StoreUnavailable`] 503, both with
+    /// `Retry-After`; a parse rejection 400).
+    Refused(Rejection),
+    /// The spawned task ended without an answer (the runtime is shutting down): answer
+    /// 503 so the sender retries.
+    Interrupted,
+}
+
+/// The handler's run for one request, with the claims it holds: what
+/// [`Deduplicator::run_verified`] hands its `spawn` argument. Spawn [`run`](Self::run)
+/// on the runtime (or await it in place): it renews the claims' leases while the
+/// handler runs, then completes them if the handler succeeded and releases them if
+/// not. Dropped before it finishes (a panic in the handler), it releases the claims
+/// and reports [`DedupOutcome::Abandoned`].
+#[must_use = "dropping the run releases its claims without running the handler"]
+pub struct Detached<S: IdempotencyStore, Fut: Future> {
+    gate: Gate<S>,
+    handler: Fut,
+    succeeded: fn(&Fut::Output) -> bool,
+}
+
+impl<S: IdempotencyStore, Fut: Future> std::fmt::Debug for Detached<S, Fut> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detached")
+            .field("gate", &self.gate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: IdempotencyStore, Fut: Future> Detached<S, Fut> {
+    /// Runs the handler while renewing its claims, settles them with its answer, and
+    /// returns the answer.
+    pub async fn run(self) -> Fut::Output {
+        let Detached {
+            mut gate,
+            handler,
+            succeeded,
+        } = self;
+        let answer = gate.hold_while(handler).await;
+        let outcome = gate.settle(succeeded(&answer)).await;
+        tracing::debug!(%outcome, "idempotency claims settled");
+        answer
+    }
+}
+
+impl<S: IdempotencyStore + Clone> Deduplicator<S> {
+    /// Handles one verified request whose handler answers for all of its events: the
+    /// entry point for framework middleware (the axum and actix-web adapters' and the
+    /// `webhook` CLI's). It claims the events, calls `handler` on the body reduced to
+    /// the new ones (the body as received when all are new), hands the run to `spawn`,
+    /// and settles the claims from the answer: `succeeded(&answer)` (a 2xx status)
+    /// completes them, anything else releases them for the sender's retry. See
+    /// [`Handled`] for what to answer.
+    ///
+    /// `spawn` runs the [`Detached`] run in its own task, so that the request being
+    /// dropped (the sender timed out) does not cancel the handler half-way; it returns
+    /// the task's answer, `Ok(None)` when the runtime shut the task down, or `Err` with
+    /// a panic's payload, which is passed on here once the claims were released. With
+    /// tokio: `|run| async move { match tokio::spawn(run.run()).await { … } }`; in
+    /// place: `|run| async move { Ok(Some(run.run().await)) }`.
+    ///
+    /// When the store cannot answer and the policy fails open, `handler` runs in place,
+    /// unguarded, and `spawn` is not called.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Secret, Verifier, senders::email_api};
+    /// use webhook_core::idempotency::{Deduplicator, Handled, MemoryStore};
+    ///
+    /// let body = br#"{"id":"evt_1","type":"delivered","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"m","from":"a@x","to":"b@y"}}"#;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-webhook-signature", email_api::sign(&Secret::new("k"), body).parse()?);
+    /// let verifier = Verifier::builder(Scheme::EmailApi).secret(Secret::new("k")).build()?;
+    /// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::EmailApi);
+    ///
+    /// let deliver = || async {
+    ///     let verified = verifier.verify(&headers, body.to_vec()).expect("signed");
+    ///     dedup
+    ///         .run_verified(
+    ///             verified,
+    ///             // No runtime here: the run is awaited in place.
+    ///             |run| async move { Ok(Some(run.run().await)) },
+    ///             |verified| async move { (200, verified.body().len()) }, // the handler
+    ///             |&(status, _)| status == 200,                          // success?
+    ///         )
+    ///         .await
+    /// };
+    /// futures::executor::block_on(async {
+    ///     assert!(matches!(deliver().await, Handled::Ran((200, _))));
+    ///     // The sender's retry of the same event:
+    ///     assert!(matches!(deliver().await, Handled::Duplicate));
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn run_verified<B, H, Fut, Sp, J>(
+        &self,
+        verified: Verified<B>,
+        spawn: Sp,
+        handler: H,
+        succeeded: fn(&Fut::Output) -> bool,
+    ) -> Handled<Fut::Output>
+    where
+        B: AsRef<[u8]> + From<Vec<u8>>,
+        H: FnOnce(Verified<B>) -> Fut,
+        Fut: Future,
+        Sp: FnOnce(Detached<S, Fut>) -> J,
+        J: Future<Output = std::thread::Result<Option<Fut::Output>>>,
+    {
+        let (verified, gate) = match self.decide(&verified).await {
+            Err(rejection) => return Handled::Refused(rejection),
+            Ok(Decision::Duplicate) => return Handled::Duplicate,
+            Ok(Decision::Run { reduced, gate }) => {
+                (reduced.map_or(verified, Verified::convert), gate)
+            }
+        };
+        let Some(gate) = gate else {
+            // Fail open: nothing to renew or settle.
+            return Handled::Ran(handler(verified).await);
+        };
+        let watch = CancelWatch::new(gate.keys.clone(), self.observer().clone());
+        let run = Detached {
+            gate,
+            handler: handler(verified),
+            succeeded,
+        };
+        watch.joined(spawn(run)).await
+    }
+}
+
+/// What to do with a verified request, as [`Deduplicator::decide`] found.
+// One per request, moved once: boxing the gate would cost an allocation per request to
+// save a copy of a few hundred bytes.
 #[allow(clippy::large_enum_variant)]
-pub enum Decision<S: IdempotencyStore> {
-    /// Every event was already processed: answer 200 ([`DUPLICATE_BODY`]) without
-    /// calling the handler.
+pub(crate) enum Decision<S: IdempotencyStore> {
+    /// Every event was already processed.
     Duplicate,
     /// Call the handler, then settle the gate with its result.
     Run {
@@ -51,22 +200,9 @@ pub enum Decision<S: IdempotencyStore> {
     },
 }
 
-impl<S: IdempotencyStore> std::fmt::Debug for Decision<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Decision::Duplicate => f.write_str("Duplicate"),
-            Decision::Run { reduced, gate } => f
-                .debug_struct("Run")
-                .field("reduced", &reduced.as_ref().map(|v| v.body().len()))
-                .field("gate", gate)
-                .finish(),
-        }
-    }
-}
-
-/// The claims a handler run holds. Run the handler inside
+/// The claims a handler run holds. The handler runs inside
 /// [`hold_while`](Self::hold_while) (which renews the leases while it runs, when the
-/// deduplicator has a [`LeaseTimer`]), then settle it with the handler's answer.
+/// deduplicator has a [`LeaseTimer`]), then the gate is settled with its answer.
 /// Dropping it unsettled releases the claims (best effort, see
 /// [`IdempotencyStore::release_on_drop`]) and reports [`DedupOutcome::Abandoned`].
 ///
@@ -74,7 +210,7 @@ impl<S: IdempotencyStore> std::fmt::Debug for Decision<S> {
 /// and a release the store refused are logged at `warn` with the event keys, and every
 /// outcome goes to the deduplicator's [`DedupObserver`](super::DedupObserver).
 #[must_use = "an unsettled gate releases its claims when dropped"]
-pub struct Gate<S: IdempotencyStore> {
+pub(crate) struct Gate<S: IdempotencyStore> {
     store: S,
     keys: Vec<DedupKey>,
     tokens: Vec<ClaimToken>,
@@ -98,11 +234,6 @@ impl<S: IdempotencyStore> std::fmt::Debug for Gate<S> {
 }
 
 impl<S: IdempotencyStore> Gate<S> {
-    /// The keys of the events this gate holds (the ones the handler runs on).
-    pub fn keys(&self) -> &[DedupKey] {
-        &self.keys
-    }
-
     /// Runs `work` (the handler) while renewing every claim's lease every third of the
     /// lease, so that a handler slower than the lease is not claimed and run again by a
     /// redelivery. Without a [`LeaseTimer`] on the deduplicator, just runs `work`.
@@ -110,7 +241,7 @@ impl<S: IdempotencyStore> Gate<S> {
     /// A renewal the store refuses ([`StoreError::LeaseLost`]) is logged at `warn` and
     /// makes the settlement report [`DedupOutcome::LeaseLost`]; a store that cannot
     /// answer is logged and tried again at the next renewal.
-    pub async fn hold_while<F: Future>(&mut self, work: F) -> F::Output {
+    pub(crate) async fn hold_while<F: Future>(&mut self, work: F) -> F::Output {
         let held = Held {
             store: &self.store,
             keys: &self.keys,
@@ -124,9 +255,9 @@ impl<S: IdempotencyStore> Gate<S> {
     /// Settles the claims with the handler's result: completes them if `success`,
     /// releases them otherwise. Returns the outcome (also logged when bad, and
     /// reported to the observer).
-    pub async fn settle(self, success: bool) -> DedupOutcome {
+    pub(crate) async fn settle(self, success: bool) -> DedupOutcome {
         if success {
-            outcome_of(&self.complete().await)
+            self.complete().await.dedup_outcome()
         } else {
             self.release().await;
             DedupOutcome::Failed
@@ -137,7 +268,7 @@ impl<S: IdempotencyStore> Gate<S> {
     /// result says whether that was recorded; either way the events were processed and
     /// the sender gets 200. A lease lost during the run (a refused renewal) makes it
     /// [`Completion::LeaseLost`] even if the store then accepted the completion.
-    pub async fn complete(mut self) -> Completion {
+    async fn complete(mut self) -> Completion {
         let mut completion = Completion::Recorded;
         let keys = std::mem::take(&mut self.keys);
         let tokens = std::mem::take(&mut self.tokens);
@@ -168,12 +299,12 @@ impl<S: IdempotencyStore> Gate<S> {
                 }
             }
         }
-        self.observer.report(outcome_of(&completion), &keys);
+        self.observer.report(completion.dedup_outcome(), &keys);
         completion
     }
 
     /// The handler failed: the claims are given up so the sender's retry is processed.
-    pub async fn release(mut self) {
+    async fn release(mut self) {
         let keys = std::mem::take(&mut self.keys);
         let tokens = std::mem::take(&mut self.tokens);
         for (key, token) in keys.iter().zip(&tokens) {
@@ -188,19 +319,6 @@ impl<S: IdempotencyStore> Gate<S> {
             }
         }
         self.observer.report(DedupOutcome::Failed, &keys);
-    }
-
-    /// A guard to hold in the request's future while the handler runs detached from it
-    /// (in a spawned task): if the request is dropped first (the sender timed out or
-    /// disconnected), the guard logs it at `warn` and reports
-    /// [`DedupOutcome::Cancelled`]. Call [`CancelWatch::finish`] once the handler's
-    /// answer arrived.
-    pub fn watch_cancellation(&self) -> CancelWatch {
-        CancelWatch {
-            keys: self.keys.clone(),
-            observer: self.observer.clone(),
-            armed: true,
-        }
     }
 }
 
@@ -221,19 +339,41 @@ impl<S: IdempotencyStore> Drop for Gate<S> {
     }
 }
 
-/// Watches a request whose handler runs detached: see [`Gate::watch_cancellation`].
+/// Held by the request's future while its handler runs detached, in a task of its own:
+/// if the request is dropped first (the sender timed out or disconnected), it logs it at
+/// `warn` and reports [`DedupOutcome::Cancelled`] with the events' keys.
 #[must_use = "dropping the watch reports the request as cancelled"]
 #[derive(Debug)]
-pub struct CancelWatch {
+pub(crate) struct CancelWatch {
     keys: Vec<DedupKey>,
     observer: Observer,
     armed: bool,
 }
 
 impl CancelWatch {
-    /// The handler answered while the request was still there: nothing to report.
-    pub fn finish(mut self) {
+    pub(crate) fn new(keys: Vec<DedupKey>, observer: Observer) -> Self {
+        Self {
+            keys,
+            observer,
+            armed: true,
+        }
+    }
+
+    /// Awaits `join`, the detached task's answer (`Ok(None)`: the runtime stopped it;
+    /// `Err`: it panicked, and the panic goes on from here). Dropped before the answer
+    /// arrives, the watch reports the request cancelled.
+    pub(crate) async fn joined<R>(
+        mut self,
+        join: impl Future<Output = std::thread::Result<Option<R>>>,
+    ) -> Handled<R> {
+        let joined = join.await;
         self.armed = false;
+        match joined {
+            Ok(Some(answer)) => Handled::Ran(answer),
+            Ok(None) => Handled::Interrupted,
+            // The handler panicked: its claims were released; pass the panic on.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 }
 
@@ -249,15 +389,6 @@ impl Drop for CancelWatch {
              is recorded, so the sender's retry is answered as in progress or duplicate"
         );
         self.observer.report(DedupOutcome::Cancelled, &self.keys);
-    }
-}
-
-fn outcome_of(completion: &Completion) -> DedupOutcome {
-    match completion {
-        Completion::Recorded => DedupOutcome::Processed,
-        Completion::NotRecorded(_) => DedupOutcome::NotRecorded,
-        Completion::LeaseLost => DedupOutcome::LeaseLost,
-        Completion::Unguarded(_) => DedupOutcome::Unguarded,
     }
 }
 
@@ -284,38 +415,14 @@ impl<S: IdempotencyStore + Clone> Deduplicator<S> {
     /// Claims every event of a verified request and decides whether, and on which
     /// events, the handler runs:
     ///
-    /// | what the claims find | decision | answer |
-    /// |---|---|---|
-    /// | some events new, none in progress elsewhere | [`Decision::Run`] on the new events | the handler's |
-    /// | every event already processed | [`Decision::Duplicate`] | 200, handler not called |
-    /// | an event in progress in another delivery | [`Rejection::InProgress`] (nothing kept) | 409 + `Retry-After` |
-    /// | the store cannot answer, fail closed | [`Rejection::StoreUnavailable`] | 503 + `Retry-After` |
-    /// | the store cannot answer, fail open | [`Decision::Run`] without a gate | the handler's |
-    ///
-    /// A batch with an event in progress elsewhere is refused whole.
-    ///
-    /// ```
-    /// use webhook_core::{Scheme, Secret, Verifier, senders::email_api};
-    /// use webhook_core::idempotency::{Decision, DedupOutcome, Deduplicator, MemoryStore};
-    ///
-    /// let body = br#"{"id":"evt_1","type":"delivered","created_at":"2024-01-15T10:30:05Z","data":{"email_id":"m","from":"a@x","to":"b@y"}}"#;
-    /// let mut headers = http::HeaderMap::new();
-    /// headers.insert("x-webhook-signature", email_api::sign(&Secret::new("k"), body).parse()?);
-    /// let verifier = Verifier::builder(Scheme::EmailApi).secret(Secret::new("k")).build()?;
-    /// let dedup = Deduplicator::for_scheme(MemoryStore::new(), Scheme::EmailApi);
-    ///
-    /// futures::executor::block_on(async {
-    ///     let verified = verifier.verify(&headers, &body[..])?;
-    ///     let Decision::Run { gate: Some(gate), .. } = dedup.decide(&verified).await? else { panic!() };
-    ///     // … the handler runs and succeeds …
-    ///     assert_eq!(gate.settle(true).await, DedupOutcome::Processed);
-    ///     // The sender's retry of the same event:
-    ///     assert!(matches!(dedup.decide(&verified).await?, Decision::Duplicate));
-    ///     Ok::<(), Box<dyn std::error::Error>>(())
-    /// })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub async fn decide<B: AsRef<[u8]>>(
+    /// | what the claims find | decision |
+    /// |---|---|
+    /// | some events new, none in progress elsewhere | [`Decision::Run`] on the new events |
+    /// | every event already processed | [`Decision::Duplicate`] |
+    /// | an event in progress in another delivery | [`Rejection::InProgress`] (nothing kept) |
+    /// | the store cannot answer, fail closed | [`Rejection::StoreUnavailable`] |
+    /// | the store cannot answer, fail open | [`Decision::Run`] without a gate |
+    pub(crate) async fn decide<B: AsRef<[u8]>>(
         &self,
         verified: &Verified<B>,
     ) -> Result<Decision<S>, Rejection> {
