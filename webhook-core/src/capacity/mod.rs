@@ -27,7 +27,11 @@
 //!
 //! A parsed payload is thus counted at its body's size. That holds for payloads whose
 //! size follows the body's text (Stalwart's own copies of the strings); a batch of many
-//! tiny events parses into more than its bytes, and the excess is not counted.
+//! tiny events parses into more than its bytes, and the excess is not counted. The
+//! durable inbox's accept route keeps the body counted until the delivery is committed;
+//! the events it splits from the body meanwhile (ranges, types, keys) are not counted
+//! here but bounded by the inbox itself, to the bodies it splits and commits at once
+//! (`webhook_inbox::Inbox::accept`), so they add a fixed amount, not one per request.
 
 mod budget;
 mod buffer;
