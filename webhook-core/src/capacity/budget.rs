@@ -9,8 +9,9 @@
 //! released when the last handle on the body is dropped **and** the request it came with
 //! has been answered: see [`ReservationHold`] and [`RequestHolds`].
 //!
-//! Accounting is one atomic counter: no lock, no runtime; one allocation per body read
-//! (the shared hold), none per refusal.
+//! Accounting is one atomic counter: no lock, no runtime. A request that is read takes
+//! two small allocations for its holds (its list, each body's shared reservation); a
+//! refusal takes none.
 
 use std::{
     fmt,
