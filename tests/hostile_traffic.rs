@@ -842,7 +842,7 @@ async fn memory_stays_within_the_budget(adapter: &str) {
     // has returned, so the next body is admitted only when the events are gone and the
     // parsed path is held to the same bound as raw bodies: what the budget counts, plus
     // the fixed overhead (parsing's temporaries included: at most one parse per worker
-    // thread at a time). Measured 2026-12-06, debug build: +15 to +19 MiB (both
+    // thread at a time). Measured 2026-12-06, debug build: +13 to +19 MiB (both
     // adapters); before the holds, +22 to +30 MiB here (three runs of four over this
     // bound) and +30 to +45 MiB in issue 22. The adapters' own tests check the mechanism
     // exactly (`parsed_events_stay_counted…`).
