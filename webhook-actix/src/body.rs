@@ -7,11 +7,15 @@
 //! read; a body later than [`ServeLimits::body_allowance`] is answered 408. In each
 //! case the unread rest keeps the connection from being reused (see
 //! [`WebhookRejection::with_unread`]), so actix closes it after the answer.
+//!
+//! A hold on the body's reservation goes in the request's extensions
+//! ([`RequestHolds`]), which actix drops with the request once it is answered: the
+//! events an extractor parses from the body stay counted while the handler holds them.
 
 use std::sync::OnceLock;
 
 use actix_web::{
-    HttpRequest,
+    HttpMessage as _, HttpRequest,
     dev::Payload,
     http::header::CONTENT_LENGTH,
     rt::time::{Instant, timeout},
@@ -21,7 +25,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use webhook_core::{
     Rejection, Verified, Verifier,
-    capacity::{BodyBuffer, ServeLimits},
+    capacity::{BodyBuffer, RequestHolds, ReservationHold, ServeLimits},
 };
 
 use crate::{WebhookRejection, request::ActixRequest};
@@ -59,10 +63,26 @@ pub(crate) async fn verify_payload(
             return Err(WebhookRejection::with_unread(too_large, payload));
         }
     }
-    let body = Bytes::from_owner(buffer.finish());
+    let body = buffer.finish();
+    keep_until_answered(request, body.hold());
+    let body = Bytes::from_owner(body);
     let verified = verifier.verify(&ActixRequest(request), body)?;
     verified.verification().log();
     Ok(verified)
+}
+
+/// Keeps `hold` in the request's extensions, given back when actix drops the request
+/// after its handler has answered.
+fn keep_until_answered(request: &HttpRequest, hold: ReservationHold) {
+    let mut extensions = request.extensions_mut();
+    match extensions.get::<RequestHolds>() {
+        Some(holds) => holds.keep(hold),
+        None => {
+            let holds = RequestHolds::new();
+            holds.keep(hold);
+            extensions.insert(holds);
+        }
+    }
 }
 
 /// The limits registered for this request (plain or in `web::Data`), else the defaults.

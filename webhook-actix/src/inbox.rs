@@ -53,8 +53,11 @@
 //!   `Retry-After` and nothing stored — every seed sender retries a 503;
 //! - verification failed: the same 401/400/413/415 problems as the extractor.
 //!
-//! The body's budget reservation is held until the delivery is committed, so the bytes
-//! held across all requests stay within the budget, the inbox's included.
+//! The body's budget reservation is held until the delivery is committed, so the bodies
+//! held across all requests stay within the budget, the inbox's included. The events
+//! split from them until the commit (each one's range, type and key) are bounded by
+//! the inbox, to 2 MiB of bodies split and committed at once whatever the number of
+//! requests in flight (see [`Inbox::accept`]): a fixed amount beyond the budget.
 //!
 //! # Runtimes
 //!

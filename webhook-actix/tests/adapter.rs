@@ -15,7 +15,11 @@ use actix_web::{
 };
 use bytes::Bytes;
 use webhook_actix::{VerifyWebhook, Webhook, WebhookConfig};
-use webhook_core::{Scheme, Secret, StalwartEvents, Verified, Verifier, senders::stalwart};
+use webhook_core::{
+    Scheme, Secret, StalwartEvents, Verified, Verifier,
+    capacity::{BodyBudget, ServeLimits},
+    senders::stalwart,
+};
 
 const BODY: &str = r#"{"events":[{"id":"1755784900237","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{"accountName":"jdoe@example.org"}}]}"#;
 
@@ -60,6 +64,44 @@ async fn a_valid_request_reaches_the_handler_typed() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(test::read_body(response).await, "auth.success");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Issue 22: the events the extractor parses own copies of the body's strings and take
+/// its place in memory once it is dropped; its bytes stay counted until the request is
+/// answered, so the budget bounds parsed payloads too, with the extractor alone and
+/// behind the middleware.
+#[actix_web::test]
+async fn parsed_events_stay_counted_against_the_budget_until_the_request_is_answered() {
+    let budget = BodyBudget::new(1 << 20);
+    let counted = budget.clone();
+    let typed = move |Webhook(events): Webhook<StalwartEvents>| {
+        let in_use = counted.in_use();
+        async move { HttpResponse::Ok().body(format!("{} {in_use}", events.len())) }
+    };
+    let app = test::init_service(
+        App::new()
+            .app_data(ServeLimits::default().with_body_budget(budget.clone()))
+            .app_data(WebhookConfig::new(verifier(1 << 20)))
+            .route("/hook", web::post().to(typed.clone()))
+            .service(
+                web::scope("/guarded")
+                    .wrap(VerifyWebhook::new(verifier(1 << 20)))
+                    .route("/hook", web::post().to(typed)),
+            ),
+    )
+    .await;
+    for path in ["/hook", "/guarded/hook"] {
+        let response = test::call_service(&app, signed(BODY).uri(path).to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+        let (events, in_use) = body.split_once(' ').unwrap();
+        assert_eq!(events, "1");
+        assert!(
+            in_use.parse::<usize>().unwrap() >= BODY.len(),
+            "{path}: the handler holds the parsed events, yet the budget counted {in_use} bytes"
+        );
+        assert_eq!(budget.in_use(), 0, "{path}: given back once answered");
+    }
 }
 
 #[actix_web::test]

@@ -6,8 +6,11 @@
 //! limit for a chunked body) and a body that does not fit is refused 503 before it is
 //! read. A chunked body fails the moment its running total passes the limit, so a
 //! 100 MB upload costs at most the limit in memory. The reservation travels with the
-//! bytes (`Bytes::from_owner`) and is given back when the last handle on them is
-//! dropped. A body cut off by [`serve`]'s deadline becomes 408
+//! bytes (`Bytes::from_owner`), and a hold on it goes in the request's [`RequestHolds`]
+//! (which [`serve`] and [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) give each
+//! request): it is given back once the last handle on the bytes is dropped and the
+//! request is answered, so the events an extractor parses from the body stay counted
+//! while the handler holds them. A body cut off by [`serve`]'s deadline becomes 408
 //! `body_timeout`. Both the extractor and the layer read through here.
 
 use std::pin::pin;
@@ -18,7 +21,7 @@ use http_body::Body;
 use http_body_util::BodyExt as _;
 use webhook_core::{
     Rejection, Verified, Verifier,
-    capacity::{BodyBudget, BodyBuffer, SlowBody},
+    capacity::{BodyBudget, BodyBuffer, RequestHolds, SlowBody},
 };
 
 use crate::WebhookRejection;
@@ -101,7 +104,11 @@ where
             buffer.extend(data)?;
         }
     }
-    Ok(Bytes::from_owner(buffer.finish()))
+    let body = buffer.finish();
+    if let Some(holds) = parts.extensions.get::<RequestHolds>() {
+        holds.keep(body.hold());
+    }
+    Ok(Bytes::from_owner(body))
 }
 
 /// A body stream's failure: too slow for the server's deadline (408), or broken off.

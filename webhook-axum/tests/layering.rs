@@ -22,6 +22,7 @@ mod support;
 use support::{BODY, answer, signed_with};
 use webhook_axum::{
     Scheme, Secret, StalwartEvents, Verifier, VerifyWebhookLayer, Webhook,
+    capacity::BodyBudget,
     idempotency::{Deduplicator, MemoryStore},
     senders::stalwart,
 };
@@ -171,4 +172,31 @@ async fn webhook_without_layer_or_state_is_a_wiring_error() {
         (StatusCode::INTERNAL_SERVER_ERROR, "receiver_misconfigured")
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// Behind the layer without `serve` (plain `axum::serve`, or a one-shot call), the layer
+/// keeps the body's budget reservation until the handler has returned, so the parsed
+/// events it holds are counted (issue 22).
+#[tokio::test]
+async fn behind_the_layer_parsed_events_stay_counted_until_the_handler_returns() {
+    let budget = BodyBudget::new(1 << 20);
+    let counted = budget.clone();
+    let router: Router = Router::new()
+        .route(
+            "/hook",
+            post(move |Webhook(events): Webhook<StalwartEvents>| async move {
+                format!("{} {}", events.len(), counted.in_use())
+            })
+            .layer(VerifyWebhookLayer::new(verifier())),
+        )
+        .layer(axum::Extension(budget.clone()));
+    let (status, body) = answer(&router, signed_with("k", "/hook")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (events, in_use) = body.split_once(' ').unwrap();
+    assert_eq!(events, "1");
+    assert!(
+        in_use.parse::<usize>().unwrap() >= BODY.len(),
+        "the handler holds the parsed events, yet the budget counted {in_use} bytes"
+    );
+    assert_eq!(budget.in_use(), 0, "given back once answered");
 }

@@ -20,7 +20,7 @@ use tokio::{
 };
 use webhook_axum::Webhook;
 use webhook_core::{
-    Scheme, Secret, Verified, Verifier,
+    Scheme, Secret, StalwartEvents, Verified, Verifier,
     capacity::{BodyBudget, ServeLimits},
     senders::stalwart,
 };
@@ -363,6 +363,36 @@ async fn a_body_beyond_the_budget_is_refused_503_with_retry_after_until_room_is_
     hold.entered.notified().await;
     hold.release.notify_one();
     assert!(second.await.unwrap().starts_with("HTTP/1.1 200"));
+    server.shutdown().await;
+}
+
+/// Issue 22: the events an extractor parses own copies of the body's strings and take
+/// its place in memory once it is dropped; its bytes stay counted until the handler has
+/// returned, so the budget bounds parsed payloads too, not only bodies being read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parsed_events_stay_counted_against_the_budget_until_the_handler_returns() {
+    let budget = BodyBudget::new(1500);
+    let counted = budget.clone();
+    let app = Router::new()
+        .route(
+            "/typed",
+            post(move |Webhook(events): Webhook<StalwartEvents>| async move {
+                format!("{} {}", events.len(), counted.in_use())
+            }),
+        )
+        .with_state(verifier());
+    let server = start(app, quick().with_body_budget(budget.clone())).await;
+    let body = stalwart_body(900);
+    let answer = roundtrip(server.address, &signed_request("/typed", &body)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (_, in_handler) = answer.split_once("\r\n\r\n").unwrap();
+    let (events, in_use) = in_handler.split_once(' ').unwrap();
+    assert_eq!(events, "1");
+    assert!(
+        in_use.parse::<usize>().unwrap() >= body.len(),
+        "the handler holds the parsed events, yet the budget counted {in_use} bytes"
+    );
+    assert_eq!(budget.in_use(), 0, "given back once answered");
     server.shutdown().await;
 }
 

@@ -29,6 +29,20 @@ use crate::{
 /// accepting task (a 48 MiB Stalwart batch takes a noticeable fraction of a second).
 const SPLIT_INLINE_MAX: usize = 256 * 1024;
 
+/// The bytes of bodies an inbox splits and commits at once, across all its accepts.
+///
+/// While a delivery is split and committed the inbox holds each event's range, type
+/// and key: for a batch of small events, two to three times the body's size. The
+/// in-flight body budget counts the bodies, not that, so it is bounded here instead,
+/// independent of how many requests are in flight: a delivery waits for its turn
+/// holding only its body (already counted), and what is held beyond the budget is at
+/// most the bookkeeping of this many bytes of bodies (or of the one body larger than
+/// it, which goes alone). Two bodies at the default 1 MiB limit; thousands of small
+/// ones, which the backend still commits together.
+const SPLIT_BUDGET_BYTES: usize = 2 << 20;
+/// [`SPLIT_BUDGET_BYTES`] counted in KiB, the semaphore's unit.
+const SPLIT_BUDGET_KIB: usize = SPLIT_BUDGET_BYTES >> 10;
+
 /// A durable inbox: deliveries are stored before the sender is answered, and handled
 /// later by workers, with retries.
 ///
@@ -41,6 +55,8 @@ pub struct Inbox<B: Backend = SqliteBackend> {
 struct Inner<B> {
     backend: B,
     clock: Arc<dyn Clock>,
+    /// [`SPLIT_BUDGET_KIB`] permits: the bodies being split and committed.
+    splitting: tokio::sync::Semaphore,
 }
 
 impl<B: Backend> Clone for Inbox<B> {
@@ -81,6 +97,7 @@ impl<B: Backend> Inbox<B> {
             inner: Arc::new(Inner {
                 backend,
                 clock: Arc::new(clock),
+                splitting: tokio::sync::Semaphore::new(SPLIT_BUDGET_KIB),
             }),
         }
     }
@@ -114,6 +131,12 @@ impl<B: Backend> Inbox<B> {
     /// The body stays where it is until the commit (no copy): a body read through
     /// [`BodyBuffer`](webhook_core::capacity::BodyBuffer) keeps its in-flight budget
     /// reservation until it is on disk.
+    ///
+    /// The events split from the bodies (each one's range, type and key, kept until
+    /// the commit) are bounded per inbox, not per request: at most 2 MiB of bodies are
+    /// split and committed at once (a larger body alone), and a delivery waits its turn
+    /// holding only its body. So the memory beyond the in-flight budget does not grow
+    /// with the number of requests in flight.
     pub async fn accept<Body>(
         &self,
         route: &Route,
@@ -133,6 +156,14 @@ impl<B: Backend> Inbox<B> {
         let namespace = route.namespace().clone();
         let stalwart = route.stalwart_key();
 
+        // The bookkeeping below lives until the commit: its turn first.
+        let kib = verified.body().as_ref().len().div_ceil(1024);
+        let _turn = self
+            .inner
+            .splitting
+            .acquire_many(u32::try_from(kib.min(SPLIT_BUDGET_KIB)).unwrap_or(u32::MAX))
+            .await
+            .map_err(|_| InboxError::Corrupt("the inbox's split turns were closed".into()))?;
         let (verified, split) = if verified.body().as_ref().len() <= SPLIT_INLINE_MAX {
             let split = StoredDelivery::of(&verified).split(&namespace, stalwart);
             (verified, split)

@@ -13,7 +13,7 @@ use axum::{
 use bytes::Bytes;
 use http::Request;
 use tower_service::Service;
-use webhook_core::Verifier;
+use webhook_core::{Verifier, capacity::RequestHolds};
 
 use super::VerifyWebhookLayer;
 use crate::{WebhookRejection, body::verify_request};
@@ -78,6 +78,16 @@ where
         let verifier = self.verifier.clone();
         ResponseFuture::new(async move {
             let (mut parts, body) = request.into_parts();
+            // Under `serve` the request already has its holds; otherwise this future
+            // keeps them until the inner service has answered.
+            let _holds = match parts.extensions.get::<RequestHolds>() {
+                Some(holds) => holds.clone(),
+                None => {
+                    let holds = RequestHolds::new();
+                    parts.extensions.insert(holds.clone());
+                    holds
+                }
+            };
             match verify_request(&verifier, &parts, body).await {
                 Ok(verified) => {
                     let body = Body::from(verified.body().clone());

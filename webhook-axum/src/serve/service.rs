@@ -1,6 +1,6 @@
 //! The hyper service of one connection: records the request's phases on the
-//! connection, gives the request its budget and peer address, paces its body, and
-//! turns a body cut off for slowness into 408 with `Connection: close`.
+//! connection, gives the request its budget, its budget holds and peer address, paces
+//! its body, and turns a body cut off for slowness into 408 with `Connection: close`.
 
 use std::{
     convert::Infallible,
@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 use tower_service::Service as _;
 use webhook_core::{
     Rejection,
-    capacity::{BodyBudget, ServeLimits},
+    capacity::{BodyBudget, RequestHolds, ServeLimits},
 };
 
 use super::{
@@ -55,6 +55,10 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
         if budget != BodyBudget::global() {
             parts.extensions.insert(budget.clone());
         }
+        // The body readers keep each body's reservation here; dropped once the router has
+        // answered, so the payloads the handler parsed stay counted while it runs.
+        let holds = RequestHolds::new();
+        parts.extensions.insert(holds.clone());
         parts.extensions.insert(ConnectInfo(self.peer));
         let body = PacedBody::new(body, Arc::clone(&self.limits), Arc::clone(&connection));
         let request = Request::from_parts(parts, Body::new(body));
@@ -62,14 +66,17 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
         Answer {
             routed: self.router.clone().call(request),
             connection: Some(connection),
+            holds: Some(holds),
         }
     }
 }
 
-/// The router's answer, with the connection told when hyper is done with it.
+/// The router's answer, with the connection told when hyper is done with it and the
+/// request's budget holds given back once the handler has returned.
 pub(super) struct Answer {
     routed: RouteFuture<Infallible>,
     connection: Option<Arc<Connection>>,
+    holds: Option<RequestHolds>,
 }
 
 impl Future for Answer {
@@ -77,6 +84,7 @@ impl Future for Answer {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Ok(mut response) = ready!(Pin::new(&mut self.routed).poll(cx));
+        self.holds = None;
         let connection = self
             .connection
             .take()

@@ -6,14 +6,17 @@
 //! adapter reserves what the body can take (its declared `Content-Length`, else the whole
 //! limit); a reservation that does not fit is refused with [`OverBudget`], which the
 //! adapters answer 503 with `Retry-After` (every seed sender retries a 503). The bytes are
-//! released when the last handle on the body is dropped.
+//! released when the last handle on the body is dropped **and** the request it came with
+//! has been answered: see [`ReservationHold`] and [`RequestHolds`].
 //!
-//! Accounting is one atomic counter: no lock, no runtime, no allocation per request.
+//! Accounting is one atomic counter: no lock, no runtime. A request that is read takes
+//! two small allocations for its holds (its list, each body's shared reservation); a
+//! refusal takes none.
 
 use std::{
     fmt,
     sync::{
-        Arc, OnceLock,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -207,6 +210,106 @@ impl fmt::Debug for BodyReservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodyReservation")
             .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// A shared hold on a read body's [`BodyReservation`]: the bytes stay counted until
+/// the body and every hold on it are dropped. Taken with
+/// [`ReservedBody::hold`](super::ReservedBody::hold) before the body is handed on, and
+/// kept in the request's [`RequestHolds`], so what is parsed from the body stays counted
+/// after the body's bytes are gone.
+///
+/// ```
+/// use webhook_core::capacity::{BodyBudget, ReservationHold};
+///
+/// let budget = BodyBudget::new(1000);
+/// let hold = ReservationHold::new(budget.reserve(600)?);
+/// let second = hold.clone();
+/// drop(hold);
+/// assert_eq!(budget.in_use(), 600, "one hold is left");
+/// drop(second);
+/// assert_eq!(budget.in_use(), 0);
+/// # Ok::<(), webhook_core::capacity::OverBudget>(())
+/// ```
+#[derive(Clone)]
+pub struct ReservationHold(Arc<BodyReservation>);
+
+impl ReservationHold {
+    /// Shares `reservation`: given back when the last clone is dropped.
+    pub fn new(reservation: BodyReservation) -> Self {
+        Self(Arc::new(reservation))
+    }
+
+    /// The bytes held.
+    pub fn bytes(&self) -> usize {
+        self.0.bytes
+    }
+}
+
+impl fmt::Debug for ReservationHold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReservationHold")
+            .field("bytes", &self.bytes())
+            .finish()
+    }
+}
+
+/// The budget holds of one request, kept until it is answered: the server puts one in
+/// each request and drops its own clone once the handler has returned; the body
+/// readers [`keep`](Self::keep) the hold of each body they read in it.
+///
+/// This is what makes the budget bound parsed payloads too: an extractor parses the
+/// body and drops it, but the handler still holds the typed events (owned copies of
+/// the body's strings); the body's reservation, kept here, counts them until the
+/// handler returns. Clones share one list; the holds are given back when the last
+/// clone is dropped.
+///
+/// ```
+/// use webhook_core::capacity::{BodyBudget, RequestHolds, ReservationHold};
+///
+/// let budget = BodyBudget::new(1000);
+/// let request = RequestHolds::new();
+/// let in_the_request = request.clone(); // e.g. in the request's extensions
+/// in_the_request.keep(ReservationHold::new(budget.reserve(600)?));
+/// drop(in_the_request); // the extractor is done with the request
+/// assert_eq!(budget.in_use(), 600, "the handler is still running");
+/// drop(request); // answered
+/// assert_eq!(budget.in_use(), 0);
+/// # Ok::<(), webhook_core::capacity::OverBudget>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct RequestHolds(Arc<Mutex<Vec<ReservationHold>>>);
+
+impl RequestHolds {
+    /// An empty list for a new request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps `hold` until the last clone of this list is dropped.
+    pub fn keep(&self, hold: ReservationHold) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hold);
+    }
+
+    /// The bytes held for this request.
+    pub fn bytes(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(ReservationHold::bytes)
+            .sum()
+    }
+}
+
+impl fmt::Debug for RequestHolds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHolds")
+            .field("bytes", &self.bytes())
             .finish()
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::{Rejection, Verifier, VerifyError};
 
-use super::{BodyBudget, BodyReservation};
+use super::{BodyBudget, BodyReservation, ReservationHold};
 
 /// A body being read: refuses it before reading when its declared length is over the
 /// limit (413) or does not fit in the budget (503), refuses it while reading once it
@@ -98,16 +98,26 @@ impl BodyBuffer {
         self.reservation.shrink_to(self.bytes.capacity());
         ReservedBody {
             bytes: self.bytes,
-            _reservation: self.reservation,
+            reservation: ReservationHold::new(self.reservation),
         }
     }
 }
 
-/// A body's bytes and their share of the [`BodyBudget`], given back on drop.
+/// A body's bytes and their share of the [`BodyBudget`], given back once this and every
+/// [`hold`](Self::hold) taken on it are dropped.
 #[derive(Debug)]
 pub struct ReservedBody {
     bytes: Vec<u8>,
-    _reservation: BodyReservation,
+    reservation: ReservationHold,
+}
+
+impl ReservedBody {
+    /// A hold on the body's reservation that outlives its bytes: the adapters keep it
+    /// in the request's [`RequestHolds`](super::RequestHolds), so the payload parsed
+    /// from the body stays counted until the request is answered.
+    pub fn hold(&self) -> ReservationHold {
+        self.reservation.clone()
+    }
 }
 
 impl AsRef<[u8]> for ReservedBody {
@@ -157,6 +167,20 @@ mod tests {
         assert_eq!(err.code(), "body_too_large");
         assert_eq!(buffer.len(), 200);
         drop(buffer);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn a_hold_keeps_the_bytes_counted_after_the_body_is_dropped() {
+        let budget = BodyBudget::new(1 << 20);
+        let mut buffer = BodyBuffer::for_request(&verifier(1000), Some(500), &budget).unwrap();
+        buffer.extend(&[b'x'; 500]).unwrap();
+        let body = buffer.finish();
+        let request = super::super::RequestHolds::new();
+        request.keep(body.hold());
+        drop(body);
+        assert_eq!((budget.in_use(), request.bytes()), (500, 500));
+        drop(request);
         assert_eq!(budget.in_use(), 0);
     }
 
