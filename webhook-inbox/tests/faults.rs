@@ -10,8 +10,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use webhook_core::Scheme;
 use webhook_inbox::{
-    Backend, ClaimRequest, EventFilter, Finish, Inbox, InboxError, Page, Route, SqliteBackend,
-    Unavailable, Verdict,
+    Backend, ClaimRequest, DeliveryFilter, EventFilter, Finish, Inbox, InboxError, Page, Retention,
+    Route, SqliteBackend, StoredKey, StoredVerification, Unavailable, Verdict,
     contract::{stalwart_batch, verified_stalwart},
 };
 
@@ -186,7 +186,7 @@ async fn a_version_1_file_is_upgraded_with_its_data() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SqliteBackend::schema_version());
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // The old event is there, and runs with the new attempt log.
     let claimed = inbox
         .backend()
@@ -219,6 +219,123 @@ async fn a_version_1_file_is_upgraded_with_its_data() {
     assert_eq!(inbox.stats().await.unwrap().deliveries, 2);
 }
 
+/// A file at version 2 (before the inbox recorded which key verified a delivery) is
+/// upgraded: its deliveries read back with their verification unrecorded, new ones
+/// record it, and purging a delivery removes its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_file_is_upgraded_and_records_the_matched_key_from_then_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    SqliteBackend::create_at_version(&path, 2).unwrap();
+    {
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            2
+        );
+        let body = stalwart_batch(&[1]);
+        conn.execute(
+            "INSERT INTO deliveries (route, scheme, received_at, state, media_type, stalwart_key,
+                headers, queued, duplicates, body_len, body)
+             VALUES ('stalwart', 'stalwart', 1000, 0, 'application/json', 0, x'', 1, 0, ?1, ?2)",
+            rusqlite::params![body.len() as i64, body],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO events (delivery_id, route, scheme, event_type, dedup_key, media_type,
+                body_start, body_end, state, run_since, run_at, received_at, updated_at)
+             VALUES (1, 'stalwart', 'stalwart', 'auth.success', x'6b', 'application/json',
+                0, ?1, 0, 1000, 1000, 1000, 1000)",
+            [body.len() as i64],
+        )
+        .unwrap();
+    }
+    let inbox = Inbox::open(&path).unwrap();
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+
+    // The old delivery reads back, its verification not recorded.
+    let old = inbox
+        .delivery(webhook_inbox::DeliveryId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.body, stalwart_batch(&[1]));
+    assert_eq!(old.summary.verification, None);
+    let old_event = inbox
+        .event(webhook_inbox::EventId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old_event.delivery.verification, None);
+
+    // A new one records its key (the contract's verifier: one unlabeled secret).
+    let new = accept(&inbox, 2).await.unwrap();
+    let listed = inbox
+        .list_deliveries(&DeliveryFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, new.delivery);
+    assert_eq!(
+        listed[0].verification,
+        Some(StoredVerification {
+            key: Some(StoredKey {
+                index: 0,
+                label: None
+            }),
+            credentials: false,
+            url_token: false,
+        })
+    );
+    assert_eq!(listed[1].verification, None);
+
+    // Purging the new delivery takes its record with it.
+    let claimed = inbox
+        .backend()
+        .claim(ClaimRequest::new(
+            2,
+            inbox.now(),
+            Duration::from_secs(30),
+            "w",
+        ))
+        .await
+        .unwrap();
+    for event in &claimed {
+        let now = inbox.now();
+        inbox
+            .backend()
+            .finish(Finish::new(
+                event.lease,
+                event.attempt,
+                now,
+                now,
+                "w",
+                Verdict::Done,
+            ))
+            .await
+            .unwrap();
+    }
+    // Past the retention cut, which is strict.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let purged = inbox
+        .purge(Retention::default().done_after(Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(purged.deliveries, 2);
+    let records: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM delivery_verifications", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(records, 0);
+}
+
 #[test]
 fn a_file_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,7 +350,7 @@ fn a_file_from_a_newer_version_is_refused() {
         err,
         InboxError::SchemaTooNew {
             found: 99,
-            supported: 2
+            supported: 3
         }
     );
 }
