@@ -127,6 +127,19 @@ pub fn verified_stalwart(body: Vec<u8>) -> (HeaderMap, Verified<Vec<u8>>) {
     (headers, verified)
 }
 
+/// What an inbox records of how [`verified_stalwart`] and [`verified_email_api`]
+/// deliveries were verified: the contract's one secret, unlabeled, at position 0.
+pub fn contract_verification() -> StoredVerification {
+    StoredVerification {
+        key: Some(StoredKey {
+            index: 0,
+            label: None,
+        }),
+        credentials: false,
+        url_token: false,
+    }
+}
+
 /// A verified email-API request for event `id`.
 pub fn verified_email_api(id: &str) -> (HeaderMap, Verified<Vec<u8>>) {
     let body = format!(
@@ -866,17 +879,7 @@ pub async fn each_delivery_records_how_it_was_verified<H: Harness>(harness: H) {
                 url_token: false,
             },
         ),
-        (
-            unlabeled.delivery,
-            StoredVerification {
-                key: Some(StoredKey {
-                    index: 0,
-                    label: None,
-                }),
-                credentials: false,
-                url_token: false,
-            },
-        ),
+        (unlabeled.delivery, contract_verification()),
         (
             unsigned.delivery,
             StoredVerification {
@@ -916,6 +919,29 @@ pub async fn each_delivery_records_how_it_was_verified<H: Harness>(harness: H) {
         verification_text(&inbox, unsigned.delivery).await,
         "Authorization credentials + URL token"
     );
+}
+
+/// For a backend's upgrade test, once an inbox has migrated storage from a schema
+/// that did not record verifications: delivery `old` and its event `old_event` read
+/// back with theirs unrecorded (`None`), and a new delivery records its own.
+pub async fn check_verifications_after_upgrade<B: Backend>(
+    inbox: &Inbox<B>,
+    old: crate::DeliveryId,
+    old_event: crate::EventId,
+) {
+    let before = inbox.delivery(old).await.expect("read").expect("kept");
+    assert_eq!(before.summary.verification, None);
+    let event = inbox.event(old_event).await.expect("read").expect("kept");
+    assert_eq!(event.delivery.verification, None);
+    let new = accept_stalwart(inbox, &[2]).await;
+    let listed = inbox
+        .list_deliveries(&DeliveryFilter::default(), Page::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, new.delivery);
+    assert_eq!(listed[0].verification, Some(contract_verification()));
+    assert_eq!((listed[1].id, &listed[1].verification), (old, &None));
 }
 
 /// How delivery `id`'s verification reads as text.

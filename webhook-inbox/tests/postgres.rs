@@ -13,10 +13,10 @@ use std::{
 
 use webhook_core::Scheme;
 use webhook_inbox::{
-    AttemptOutcome, Backend, ClaimRequest, DeliveryFilter, DeliveryId, EventId, EventState, Finish,
-    Finished, Inbox, InboxError, ManualClock, Outcome, Page, PostgresBackend, RetryPolicy, Route,
-    StoredKey, StoredVerification, Timestamp, Unavailable, Verdict,
-    contract::{stalwart_batch, verified_stalwart},
+    AttemptOutcome, Backend, ClaimRequest, DeliveryId, EventId, EventState, Finish, Finished,
+    Inbox, InboxError, ManualClock, Outcome, PostgresBackend, RetryPolicy, Route, Timestamp,
+    Unavailable, Verdict,
+    contract::{check_verifications_after_upgrade, stalwart_batch, verified_stalwart},
     sqlx::{self, PgPool},
     testing::PostgresServer,
 };
@@ -401,29 +401,7 @@ async fn a_version_1_schema_is_upgraded_and_records_the_matched_key_from_then_on
     assert_eq!(version().await, 2);
     let before = inbox.delivery(DeliveryId(1)).await.unwrap().unwrap();
     assert_eq!(before.body, body);
-    assert_eq!(before.summary.verification, None);
-    let event = inbox.event(EventId(1)).await.unwrap().unwrap();
-    assert_eq!(event.delivery.verification, None);
-
-    let new = accept(&inbox, 2).await.unwrap();
-    let listed = inbox
-        .list_deliveries(&DeliveryFilter::default(), Page::default())
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed[0].id, new.delivery);
-    assert_eq!(
-        listed[0].verification,
-        Some(StoredVerification {
-            key: Some(StoredKey {
-                index: 0,
-                label: None
-            }),
-            credentials: false,
-            url_token: false,
-        })
-    );
-    assert_eq!(listed[1].verification, None);
+    check_verifications_after_upgrade(&inbox, DeliveryId(1), EventId(1)).await;
 }
 
 /// PostgreSQL down: an accept is unavailable (503 with `Retry-After`, nothing stored),
