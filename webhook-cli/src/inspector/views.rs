@@ -4,12 +4,12 @@
 
 use serde_json::{Value, json};
 use webhook_core::MediaType;
-
-use crate::inbox::{json as inbox_json, text::verified_by};
 use webhook_inbox::{
     AttemptRecord, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, StoredHeader,
     Timestamp,
 };
+
+use crate::inbox::{json as inbox_json, text::verified_by};
 
 /// The largest body the delivery view sends (a Stalwart batch may be 48 MiB; the page
 /// shows the start and says it was cut).
