@@ -237,6 +237,15 @@ pub(crate) struct ListenArgs {
     pub(crate) scheme: Scheme,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
+    /// Label the secrets, in the order they are taken: `--secret` values first, then
+    /// `--secret-env`, then `--secret-file` (repeat: the first label names the first
+    /// secret, and so on; secrets past the last label stay unlabeled). The label of the
+    /// secret that verified a delivery is what the inbox records and the inspector
+    /// shows (`key "2026-q4" (#1)`): during a rotation, it tells when the old secret
+    /// is no longer used. A separate flag rather than `--secret LABEL=VALUE`, since
+    /// secrets may contain `=` (base64 padding).
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) secret_label: Vec<String>,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
     /// Accept only bodies of this format (Mailtrap: the one its webhook is set to;

@@ -102,8 +102,23 @@ pub(crate) fn build_verifier(
     args: &ListenArgs,
 ) -> Result<Verifier, CliError> {
     let mut builder = Verifier::builder(scheme).max_body_bytes(args.max_body);
-    for text in secrets {
-        builder = builder.secret(scheme.secret_from(*text)?);
+    if args.secret_label.len() > secrets.len() {
+        return Err(CliError::Usage(format!(
+            "{} --secret-label given for {} secret(s): each label names one secret, in the \
+             order --secret, --secret-env, --secret-file",
+            args.secret_label.len(),
+            secrets.len()
+        )));
+    }
+    for (n, text) in secrets.iter().enumerate() {
+        let secret = scheme.secret_from(*text)?;
+        builder = match args.secret_label.get(n) {
+            Some(label) if label.trim().is_empty() => {
+                return Err(CliError::Usage("--secret-label must not be empty".into()));
+            }
+            Some(label) => builder.labeled_secret(label.as_str(), secret),
+            None => builder.secret(secret),
+        };
     }
     if let Some(media_type) = args.media_type {
         builder = builder.media_type(media_type);

@@ -833,6 +833,34 @@ fn listen_credentials_are_checked_and_can_stay_off_the_command_line() {
 const WILDDUCK_EVENT: &str = r#"{"id":"6561f0c2a1b2c3d4e5f60718:1","time":1700000000000,"ev":"user.created","user":"6561f0c2a1b2c3d4e5f60719"}"#;
 
 /// `--media-type` pins a Mailtrap receiver to its webhook's format.
+/// `--secret-label` names the secrets in order; a label with no secret to name, or an
+/// empty one, is a usage error (exit 2) before anything listens.
+#[test]
+fn listen_refuses_secret_labels_it_cannot_place() {
+    let listen = |args: &[&str]| {
+        webhook()
+            .args(["listen", "--scheme", "stalwart", "--port", "0"])
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+    };
+    listen(&[
+        "--secret",
+        "s",
+        "--secret-label",
+        "a",
+        "--secret-label",
+        "b",
+    ])
+    .code(2)
+    .stderr(predicate::str::contains(
+        "2 --secret-label given for 1 secret(s)",
+    ));
+    listen(&["--secret", "s", "--secret-label", " "])
+        .code(2)
+        .stderr(predicate::str::contains("--secret-label must not be empty"));
+}
+
 #[test]
 fn listen_pins_the_media_type() {
     let listener = Listener::start(&[

@@ -44,6 +44,8 @@ async fn forwarded_events_verify_fail_into_dead_and_every_subcommand_acts_on_the
             "0.05",
             "--retry-max",
             "0.1",
+            "--secret-label",
+            "2026-q4",
             "--json",
         ],
     );
@@ -160,6 +162,28 @@ async fn forwarded_events_verify_fail_into_dead_and_every_subcommand_acts_on_the
         .collect();
     assert_eq!(outcomes, ["retry", "dead"]);
     assert_eq!(event["delivery"]["duplicates"], 0);
+    // How it was verified: the label of the listener's one secret, never the secret.
+    assert_eq!(
+        event["delivery"]["verification"],
+        serde_json::json!({
+            "key": {"index": 0, "label": "2026-q4"},
+            "credentials": false,
+            "url_token": false,
+            "text": r#"key "2026-q4" (#0)"#,
+        })
+    );
+    let plain = webhook()
+        .args(["inbox", "show", &dead_id.to_string(), "--inbox"])
+        .arg(&inbox)
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    let plain = String::from_utf8(plain.stdout).unwrap();
+    assert!(
+        plain.contains(r#"  verified  by the stalwart scheme with key "2026-q4" (#0)"#),
+        "{plain}"
+    );
+    assert!(!plain.contains(SECRET) && !shown.to_string().contains(SECRET));
 
     // redrive: the application is fixed; the dead event runs again and succeeds.
     target.answer_with(|_| (StatusCode::OK, Duration::ZERO));

@@ -31,6 +31,11 @@ use webhook_core::{Scheme, Secret, Verifier};
 use webhook_inbox::{EventFilter, EventState, Inbox, Outcome, Page, Route, WorkerPool};
 
 const SECRET: &str = "inspector-test-secret-never-on-the-page";
+/// A secret the receivers also hold (a rotation in progress) but nothing signs with.
+const RETIRED: &str = "inspector-test-retired-secret-never-on-the-page";
+/// What the detail page says verified a delivery signed with [`SECRET`]: the second of
+/// the receiver's labeled secrets.
+const VERIFIED_BY: &str = r#"by the stalwart scheme with key "2026-q4" (#1)"#;
 const FAILURE: &str = "mailbox store unreachable: connection refused (os error 111)";
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -158,7 +163,8 @@ async fn receive(
 /// origin that posts a redrive to the inspector.
 async fn start_receiver(inbox: Inbox) -> SocketAddr {
     let verifier = Verifier::builder(Scheme::Stalwart)
-        .secret(Secret::new(SECRET))
+        .labeled_secret("2026-q2", Secret::new(RETIRED))
+        .labeled_secret("2026-q4", Secret::new(SECRET))
         .build()
         .unwrap();
     let app = Router::new()
@@ -366,6 +372,15 @@ async fn the_inspector_in_a_real_browser() {
         detail.contains(&stored.summary.key.to_string()),
         "the dedup key is shown"
     );
+    // How it was verified: the scheme and the label of the key that signed it.
+    let verified_by = client
+        .find(Locator::Id("verified-by"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(verified_by, VERIFIED_BY);
     assert!(
         detail.contains("x-signature") && detail.contains("masked"),
         "{detail}"
@@ -407,6 +422,7 @@ async fn the_inspector_in_a_real_browser() {
     assert!(api.contains("masked"), "{api}");
     for text in [source.as_str(), api] {
         assert!(!text.contains(SECRET), "the secret reached the page");
+        assert!(!text.contains(RETIRED), "the other secret reached the page");
         assert!(!text.contains(&signature), "a signature reached the page");
     }
 
@@ -881,12 +897,18 @@ async fn page_load_with_100_000_events() {
     client.close().await.unwrap();
 }
 
+/// `listen --inbox --ui`, holding two labeled secrets (`--secret-label`): the event
+/// arrives, and its detail page in the browser names the label of the key that signed
+/// it, and no secret.
 #[test]
 fn listen_serves_the_inspector_beside_the_receiver() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
-        .args(["listen", "--scheme", "stalwart", "--secret", SECRET])
+        .args(["listen", "--scheme", "stalwart", "--secret", RETIRED])
+        .args(["--secret-env", "INSPECTOR_TEST_SECRET"])
+        .args(["--secret-label", "2026-q2", "--secret-label", "2026-q4"])
+        .env("INSPECTOR_TEST_SECRET", SECRET)
         .args(["--port", "0", "--ui", "--ui-port", "0", "--inbox"])
         .arg(&path)
         .stdout(Stdio::piped())
@@ -922,4 +944,51 @@ fn listen_serves_the_inspector_beside_the_receiver() {
     }
     let page = raw("GET", &inspector, "/", &[]);
     assert!(page.contains("hookwise inbox") && !page.contains(SECRET));
+
+    // The event's detail, in the browser.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (_driver, driver_url) = chromedriver();
+        let client = browser(&driver_url).await;
+        client.goto(&format!("{inspector}/")).await.unwrap();
+        until(
+            &client,
+            "the event row",
+            "return document.querySelector('#list-body tr[data-event-id]') !== null;",
+        )
+        .await;
+        client
+            .find(Locator::Css("#list-body tr[data-event-id]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let shown = until(
+            &client,
+            "the event's detail",
+            "const e = document.getElementById('verified-by'); return e && e.textContent;",
+        )
+        .await;
+        assert_eq!(shown, VERIFIED_BY);
+        let source = client.source().await.unwrap();
+        let api = client
+            .execute(
+                "const id = document.querySelector('#list-body tr[data-event-id]').dataset.eventId;
+                 return await fetch('/api/events/' + id).then(r => r.text());",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let api = api.as_str().unwrap();
+        assert!(api.contains(r#""label":"2026-q4""#), "{api}");
+        for text in [source.as_str(), api] {
+            assert!(!text.contains(SECRET), "the secret reached the page");
+            assert!(!text.contains(RETIRED), "the other secret reached the page");
+        }
+        client.close().await.unwrap();
+    });
 }

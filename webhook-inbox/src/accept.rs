@@ -7,7 +7,7 @@ use http::StatusCode;
 use webhook_core::{MediaType, Scheme, senders::stalwart::StalwartKey};
 
 use crate::{
-    model::{DeliveryId, EventId, EventKey, StoredHeader},
+    model::{DeliveryId, EventId, EventKey, StoredHeader, StoredVerification},
     time::Timestamp,
 };
 
@@ -29,6 +29,9 @@ pub struct NewDelivery {
     pub message_id: Option<String>,
     /// The signed timestamp the verification judged (Unix seconds).
     pub signed_at: Option<i64>,
+    /// How it was verified: which signing secret matched (label and position), or
+    /// which credentials.
+    pub verification: StoredVerification,
     /// The headers kept to verify it again: the sender's signature headers and
     /// `Content-Type`.
     pub headers: Vec<StoredHeader>,

@@ -25,7 +25,7 @@ use std::{future::Future, time::Duration};
 
 use http::HeaderMap;
 use webhook_core::{
-    EmailApiEvent, ParseContext, Scheme, Secret, Verified, Verifier,
+    Credentials, EmailApiEvent, ParseContext, Scheme, Secret, UrlToken, Verified, Verifier,
     senders::{
         email_api,
         stalwart::{self, StalwartKey, WebhookEvent},
@@ -36,7 +36,7 @@ use webhook_core::{
 use crate::{
     AttemptOutcome, Backend, ClaimRequest, ClaimedEvent, DeliveryFilter, DeliveryState,
     EventAcceptance, EventFilter, EventState, Finish, Finished, Inbox, Lease, ManualClock, Page,
-    Retention, Route, Selection, Timestamp, Verdict,
+    Retention, Route, Selection, StoredKey, StoredVerification, Timestamp, Verdict,
 };
 
 /// What the contract suite needs from a backend's test setup.
@@ -71,6 +71,7 @@ macro_rules! inbox_contract_tests {
             release_makes_an_event_due_at_once,
             purge_keeps_live_events_and_keys_for_their_retention,
             listings_filter_and_page_newest_first,
+            each_delivery_records_how_it_was_verified,
         );
     };
     (@cases $run:path; $($case:ident),* $(,)?) => {
@@ -124,6 +125,19 @@ pub fn verified_stalwart(body: Vec<u8>) -> (HeaderMap, Verified<Vec<u8>>) {
         .verify(&headers, body)
         .expect("a signed body verifies");
     (headers, verified)
+}
+
+/// What an inbox records of how [`verified_stalwart`] and [`verified_email_api`]
+/// deliveries were verified: the contract's one secret, unlabeled, at position 0.
+pub fn contract_verification() -> StoredVerification {
+    StoredVerification {
+        key: Some(StoredKey {
+            index: 0,
+            label: None,
+        }),
+        credentials: false,
+        url_token: false,
+    }
 }
 
 /// A verified email-API request for event `id`.
@@ -801,6 +815,146 @@ pub async fn listings_filter_and_page_newest_first<H: Harness>(harness: H) {
         .expect("list");
     assert_eq!((deliveries.len(), rest.len()), (2, 1));
     assert!(deliveries[0].id.0 > deliveries[1].id.0 && deliveries[1].id.0 > rest[0].id.0);
+}
+
+/// Every delivery records how it was verified — which signing secret matched (its
+/// position and label, never the secret), or, for a scheme that signs nothing, which
+/// credentials — and reads it back in the delivery, its events and the listing.
+pub async fn each_delivery_records_how_it_was_verified<H: Harness>(harness: H) {
+    let inbox = harness.inbox(clock());
+
+    // Signed with the second of two labeled secrets (a rotation in progress).
+    let body = stalwart_batch(&[1]);
+    let mut headers = HeaderMap::new();
+    let signature = stalwart::sign(&Secret::new("new-key"), &body);
+    headers.insert("x-signature", signature.parse().expect("header"));
+    let verified = Verifier::builder(Scheme::Stalwart)
+        .labeled_secret("2026-q2", Secret::new("old-key"))
+        .labeled_secret("2026-q4", Secret::new("new-key"))
+        .build()
+        .expect("verifier")
+        .verify(&headers, body)
+        .expect("a signed body verifies");
+    let rotated = inbox
+        .accept(&Route::of(Scheme::Stalwart), &headers, verified)
+        .await
+        .expect("accept");
+
+    // One unlabeled secret.
+    let (headers, verified) = verified_email_api("evt_key");
+    let unlabeled = inbox
+        .accept(&Route::of(Scheme::EmailApi), &headers, verified)
+        .await
+        .expect("accept");
+
+    // WildDuck signs nothing: Basic credentials and a URL token authenticate it.
+    let body = br#"{"id":"6561f0c2a1b2c3d4e5f60718:1","time":1700000000000,"ev":"mailbox.created","user":"6561f0c2a1b2c3d4e5f60719","mailbox":"6561f0c2a1b2c3d4e5f6071a","path":"Archive"}"#.to_vec();
+    let request = http::Request::builder()
+        .uri("/hooks?token=url-token-value")
+        .header("authorization", "Basic dTpw")
+        .header("content-type", "application/json")
+        .body(())
+        .expect("request");
+    let verified = Verifier::builder(Scheme::WildDuck)
+        .credentials(Credentials::basic("u", Secret::new("p")))
+        .url_token(UrlToken::new("token", Secret::new("url-token-value")))
+        .build()
+        .expect("verifier")
+        .verify(&request, body)
+        .expect("the credentials and token match");
+    let unsigned = inbox
+        .accept(&Route::of(Scheme::WildDuck), request.headers(), verified)
+        .await
+        .expect("accept");
+
+    let expected = [
+        (
+            rotated.delivery,
+            StoredVerification {
+                key: Some(StoredKey {
+                    index: 1,
+                    label: Some("2026-q4".into()),
+                }),
+                credentials: false,
+                url_token: false,
+            },
+        ),
+        (unlabeled.delivery, contract_verification()),
+        (
+            unsigned.delivery,
+            StoredVerification {
+                key: None,
+                credentials: true,
+                url_token: true,
+            },
+        ),
+    ];
+    let listed = inbox
+        .list_deliveries(&DeliveryFilter::default(), Page::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 3);
+    for (id, verification) in expected {
+        let delivery = inbox.delivery(id).await.expect("read").expect("stored");
+        assert_eq!(delivery.summary.verification.as_ref(), Some(&verification));
+        let event = inbox
+            .list_events(&EventFilter::default().delivery(id), Page::default())
+            .await
+            .expect("list")[0]
+            .id;
+        let event = inbox.event(event).await.expect("read").expect("stored");
+        assert_eq!(event.delivery.verification.as_ref(), Some(&verification));
+        let summary = listed.iter().find(|d| d.id == id).expect("listed");
+        assert_eq!(summary.verification.as_ref(), Some(&verification));
+    }
+    assert_eq!(
+        verification_text(&inbox, rotated.delivery).await,
+        r#"key "2026-q4" (#1)"#
+    );
+    assert_eq!(
+        verification_text(&inbox, unlabeled.delivery).await,
+        "key #0 (unlabeled)"
+    );
+    assert_eq!(
+        verification_text(&inbox, unsigned.delivery).await,
+        "Authorization credentials + URL token"
+    );
+}
+
+/// For a backend's upgrade test, once an inbox has migrated storage from a schema
+/// that did not record verifications: delivery `old` and its event `old_event` read
+/// back with theirs unrecorded (`None`), and a new delivery records its own.
+pub async fn check_verifications_after_upgrade<B: Backend>(
+    inbox: &Inbox<B>,
+    old: crate::DeliveryId,
+    old_event: crate::EventId,
+) {
+    let before = inbox.delivery(old).await.expect("read").expect("kept");
+    assert_eq!(before.summary.verification, None);
+    let event = inbox.event(old_event).await.expect("read").expect("kept");
+    assert_eq!(event.delivery.verification, None);
+    let new = accept_stalwart(inbox, &[2]).await;
+    let listed = inbox
+        .list_deliveries(&DeliveryFilter::default(), Page::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, new.delivery);
+    assert_eq!(listed[0].verification, Some(contract_verification()));
+    assert_eq!((listed[1].id, &listed[1].verification), (old, &None));
+}
+
+/// How delivery `id`'s verification reads as text.
+async fn verification_text<B: Backend>(inbox: &Inbox<B>, id: crate::DeliveryId) -> String {
+    inbox
+        .delivery(id)
+        .await
+        .expect("read")
+        .expect("stored")
+        .summary
+        .verification
+        .expect("recorded")
+        .to_string()
 }
 
 /// Runs a case future to completion on a fresh multi-threaded runtime: a ready-made

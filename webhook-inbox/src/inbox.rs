@@ -16,7 +16,7 @@ use crate::{
     error::InboxError,
     model::{
         DeliveryDetail, DeliveryId, DeliverySummary, EventDetail, EventId, EventKey, EventSummary,
-        Stats, StoredHeader,
+        Stats, StoredHeader, StoredVerification,
     },
     query::{DeliveryFilter, EventFilter, Page, Purged, Retention, Selection},
     route::Route,
@@ -153,6 +153,7 @@ impl<B: Backend> Inbox<B> {
         let media_type = verification.media_type();
         let message_id = verification.message_id().map(str::to_owned);
         let signed_at = verification.signed_at();
+        let proof = StoredVerification::of(verification);
         let namespace = route.namespace().clone();
         let stalwart = route.stalwart_key();
 
@@ -189,6 +190,7 @@ impl<B: Backend> Inbox<B> {
             media_type,
             message_id,
             signed_at,
+            verification: proof,
             headers: kept,
             body: Box::new(verified.into_body()),
             content,

@@ -223,7 +223,8 @@ pub use error::{DEFAULT_RETRY_AFTER, InboxError, Unavailable};
 pub use inbox::Inbox;
 pub use model::{
     AttemptOutcome, AttemptRecord, DeliveryDetail, DeliveryId, DeliveryState, DeliverySummary,
-    EventDetail, EventId, EventKey, EventState, EventSummary, Stats, StoredHeader,
+    EventDetail, EventId, EventKey, EventState, EventSummary, Stats, StoredHeader, StoredKey,
+    StoredVerification,
 };
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

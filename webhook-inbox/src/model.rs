@@ -3,7 +3,7 @@
 
 use std::{fmt, ops::Range, time::Duration};
 
-use webhook_core::{MediaType, Scheme};
+use webhook_core::{MediaType, Scheme, Verification};
 
 use crate::time::Timestamp;
 
@@ -200,6 +200,83 @@ pub struct StoredHeader {
     pub value: Vec<u8>,
 }
 
+/// Which of the receiver's signing secrets verified a delivery, as recorded when it
+/// was accepted: its position and label (from [`MatchedKey`](webhook_core::MatchedKey)),
+/// never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoredKey {
+    /// The secret's position among the verifier's secrets, in the order they were
+    /// added (0-based).
+    pub index: usize,
+    /// The label it was given with
+    /// [`VerifierBuilder::labeled_secret`](webhook_core::VerifierBuilder::labeled_secret).
+    pub label: Option<String>,
+}
+
+impl fmt::Display for StoredKey {
+    /// `key "2026-q4" (#1)`, or `key #0 (unlabeled)`; the label is quoted and
+    /// escaped like a Rust string.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.label {
+            Some(label) => write!(f, "key {label:?} (#{})", self.index),
+            None => write!(f, "key #{} (unlabeled)", self.index),
+        }
+    }
+}
+
+/// How a delivery was verified, as recorded when it was accepted: which signing secret
+/// matched, and whether credentials or a URL token were checked. Never a secret.
+///
+/// A scheme that signs nothing (WildDuck) has no key: what authenticated it is the
+/// `Authorization` credentials or the URL token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoredVerification {
+    /// The signing secret whose signature matched (`None` when the scheme signs nothing
+    /// or the verifier checked credentials only).
+    pub key: Option<StoredKey>,
+    /// Whether `Authorization` credentials (Basic or Bearer) were checked and matched.
+    pub credentials: bool,
+    /// Whether a URL token was checked and matched.
+    pub url_token: bool,
+}
+
+impl StoredVerification {
+    /// What to record of a verifier's [`Verification`].
+    pub fn of(verification: &Verification) -> Self {
+        Self {
+            key: verification.matched_key().map(|key| StoredKey {
+                index: key.index(),
+                label: key.label().map(str::to_owned),
+            }),
+            credentials: verification.credentials_checked(),
+            url_token: verification.url_token_checked(),
+        }
+    }
+}
+
+impl fmt::Display for StoredVerification {
+    /// What was checked, joined by ` + `: `key "2026-q4" (#1)`,
+    /// `Authorization credentials`, `URL token`; `nothing (unauthenticated)` for a
+    /// verifier built to accept anything.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::with_capacity(3);
+        if let Some(key) = &self.key {
+            parts.push(key.to_string());
+        }
+        if self.credentials {
+            parts.push("Authorization credentials".to_owned());
+        }
+        if self.url_token {
+            parts.push("URL token".to_owned());
+        }
+        if parts.is_empty() {
+            f.write_str("nothing (unauthenticated)")
+        } else {
+            f.write_str(&parts.join(" + "))
+        }
+    }
+}
+
 /// A delivery, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliverySummary {
@@ -223,6 +300,10 @@ pub struct DeliverySummary {
     pub duplicates: u32,
     /// Why it was quarantined.
     pub parse_error: Option<String>,
+    /// How it was verified: which key matched, or which credentials. `None` for a
+    /// delivery stored before the inbox recorded it (SQLite schema 2 and older,
+    /// PostgreSQL schema 1).
+    pub verification: Option<StoredVerification>,
 }
 
 /// A delivery with its body and the headers kept to verify it again.

@@ -5,14 +5,17 @@
 //! In every case the accept is a typed unavailable error answered 503 with
 //! `Retry-After`, and nothing is acknowledged that is not stored.
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use rusqlite::Connection;
 use webhook_core::Scheme;
 use webhook_inbox::{
-    Backend, ClaimRequest, EventFilter, Finish, Inbox, InboxError, Page, Route, SqliteBackend,
-    Unavailable, Verdict,
-    contract::{stalwart_batch, verified_stalwart},
+    Backend, ClaimRequest, DeliveryId, EventFilter, EventId, Finish, Inbox, InboxError, Page,
+    Route, SqliteBackend, Unavailable, Verdict,
+    contract::{check_verifications_after_upgrade, stalwart_batch, verified_stalwart},
 };
 
 async fn accept(
@@ -142,51 +145,58 @@ async fn a_lock_held_past_the_timeout_is_unavailable_then_clears() {
     assert_eq!(inbox.stats().await.unwrap().pending, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_1_file_is_upgraded_with_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inbox.db");
-    SqliteBackend::create_at_version(&path, 1).unwrap();
-    {
-        // A delivery and its event as version 1 wrote them.
-        let conn = Connection::open(&path).unwrap();
-        assert_eq!(
-            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-                .unwrap(),
-            1
-        );
-        let no_attempts: bool = conn
-            .query_row(
-                "SELECT COUNT(*) = 0 FROM sqlite_master WHERE name = 'attempts'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(no_attempts);
-        let body = stalwart_batch(&[1]);
-        conn.execute(
-            "INSERT INTO deliveries (route, scheme, received_at, state, media_type, stalwart_key,
-                headers, queued, duplicates, body_len, body)
-             VALUES ('stalwart', 'stalwart', 1000, 0, 'application/json', 0, x'', 1, 0, ?1, ?2)",
-            rusqlite::params![body.len() as i64, body],
-        )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO events (delivery_id, route, scheme, event_type, dedup_key, media_type,
-                body_start, body_end, state, run_since, run_at, received_at, updated_at)
-             VALUES (1, 'stalwart', 'stalwart', 'auth.success', x'6b', 'application/json',
-                0, ?1, 0, 1000, 1000, 1000, 1000)",
-            [body.len() as i64],
-        )
-        .unwrap();
-    }
-    let inbox = Inbox::open(&path).unwrap();
-    let version: i64 = Connection::open(&path)
+/// The file's schema version.
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A file at schema `version` (in the returned directory) holding a delivery (id 1) of
+/// `stalwart_batch(&[1])` and its event (id 1), as versions 1 and 2 wrote them.
+fn old_file(version: i64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    SqliteBackend::create_at_version(&path, version).unwrap();
+    assert_eq!(user_version(&path), version);
+    let conn = Connection::open(&path).unwrap();
+    let body = stalwart_batch(&[1]);
+    conn.execute(
+        "INSERT INTO deliveries (route, scheme, received_at, state, media_type, stalwart_key,
+            headers, queued, duplicates, body_len, body)
+         VALUES ('stalwart', 'stalwart', 1000, 0, 'application/json', 0, x'', 1, 0, ?1, ?2)",
+        rusqlite::params![body.len() as i64, body],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO events (delivery_id, route, scheme, event_type, dedup_key, media_type,
+            body_start, body_end, state, run_since, run_at, received_at, updated_at)
+         VALUES (1, 'stalwart', 'stalwart', 'auth.success', x'6b', 'application/json',
+            0, ?1, 0, 1000, 1000, 1000, 1000)",
+        [body.len() as i64],
+    )
+    .unwrap();
+    (dir, path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_file_is_upgraded_with_its_data() {
+    // A delivery and its event as version 1 wrote them.
+    let (_dir, path) = old_file(1);
+    let no_attempts: bool = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) = 0 FROM sqlite_master WHERE name = 'attempts'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
+    assert!(no_attempts);
+    let inbox = Inbox::open(&path).unwrap();
+    let version = user_version(&path);
     assert_eq!(version, SqliteBackend::schema_version());
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // The old event is there, and runs with the new attempt log.
     let claimed = inbox
         .backend()
@@ -219,6 +229,35 @@ async fn a_version_1_file_is_upgraded_with_its_data() {
     assert_eq!(inbox.stats().await.unwrap().deliveries, 2);
 }
 
+/// A file at version 2 (before the inbox recorded which key verified a delivery) is
+/// upgraded: its deliveries read back with their verification unrecorded, new ones
+/// record it, and deleting a delivery removes its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_file_is_upgraded_and_records_the_matched_key_from_then_on() {
+    let (_dir, path) = old_file(2);
+    let inbox = Inbox::open(&path).unwrap();
+    assert_eq!(user_version(&path), 3);
+
+    assert_eq!(
+        inbox.delivery(DeliveryId(1)).await.unwrap().unwrap().body,
+        stalwart_batch(&[1])
+    );
+    check_verifications_after_upgrade(&inbox, DeliveryId(1), EventId(1)).await;
+
+    // Deleting a delivery (as purging does) takes its record with it.
+    let conn = Connection::open(&path).unwrap();
+    let records = || {
+        conn.query_row("SELECT COUNT(*) FROM delivery_verifications", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(records(), 1);
+    conn.execute("DELETE FROM deliveries WHERE id = 2", [])
+        .unwrap();
+    assert_eq!(records(), 0);
+}
+
 #[test]
 fn a_file_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,7 +272,7 @@ fn a_file_from_a_newer_version_is_refused() {
         err,
         InboxError::SchemaTooNew {
             found: 99,
-            supported: 2
+            supported: 3
         }
     );
 }

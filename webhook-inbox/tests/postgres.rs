@@ -13,9 +13,10 @@ use std::{
 
 use webhook_core::Scheme;
 use webhook_inbox::{
-    AttemptOutcome, Backend, ClaimRequest, EventState, Finish, Finished, Inbox, InboxError,
-    ManualClock, Outcome, PostgresBackend, RetryPolicy, Route, Timestamp, Unavailable, Verdict,
-    contract::{stalwart_batch, verified_stalwart},
+    AttemptOutcome, Backend, ClaimRequest, DeliveryId, EventId, EventState, Finish, Finished,
+    Inbox, InboxError, ManualClock, Outcome, PostgresBackend, RetryPolicy, Route, Timestamp,
+    Unavailable, Verdict,
+    contract::{check_verifications_after_upgrade, stalwart_batch, verified_stalwart},
     sqlx::{self, PgPool},
     testing::PostgresServer,
 };
@@ -344,6 +345,63 @@ async fn replicas_starting_at_once_migrate_once() {
         matches!(refused, InboxError::SchemaTooNew { found: 99, .. }),
         "{refused:?}"
     );
+}
+
+/// A schema at version 1 (before the inbox recorded which key verified a delivery) is
+/// migrated forward: its deliveries read back with their verification unrecorded, and
+/// new ones record it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_schema_is_upgraded_and_records_the_matched_key_from_then_on() {
+    let url = database(server());
+    let old = PostgresBackend::connect_at_version(
+        PostgresBackend::builder(url.as_str()).schema("upgraded"),
+        1,
+    )
+    .await
+    .unwrap();
+    let pool = old.pool().clone();
+    let version = || async {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM upgraded.schema_version")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(version().await, 1);
+    // A delivery and its event as version 1 wrote them.
+    let body = stalwart_batch(&[1]);
+    sqlx::query(
+        "INSERT INTO upgraded.deliveries (route, scheme, received_at, state, media_type,
+            stalwart_key, headers, queued, duplicates, body_len, body)
+         VALUES ('stalwart', 'stalwart', 1000, 0, 'application/json', 0, '', 1, 0, $1, $2)",
+    )
+    .bind(body.len() as i64)
+    .bind(&body)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO upgraded.events (delivery_id, route, scheme, event_type, dedup_key,
+            media_type, body_start, body_end, state, run_since, run_at, received_at, updated_at)
+         VALUES (1, 'stalwart', 'stalwart', 'auth.success', 'k', 'application/json',
+            0, $1, 0, 1000, 1000, 1000, 1000)",
+    )
+    .bind(body.len() as i64)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let inbox = Inbox::new(
+        PostgresBackend::builder(url.as_str())
+            .schema("upgraded")
+            .connect()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(version().await, PostgresBackend::schema_version());
+    assert_eq!(version().await, 2);
+    let before = inbox.delivery(DeliveryId(1)).await.unwrap().unwrap();
+    assert_eq!(before.body, body);
+    check_verifications_after_upgrade(&inbox, DeliveryId(1), EventId(1)).await;
 }
 
 /// PostgreSQL down: an accept is unavailable (503 with `Retry-After`, nothing stored),

@@ -18,7 +18,14 @@
 //! `running`, `retrying`, `done` or `dead`; `due_at` is when a pending or retrying event
 //! is due, or when a running one's lease ends).
 //! DELIVERY: `{"id", "route", "scheme", "received_at", "state", "media_type", "body_len",
-//! "queued", "duplicates", "parse_error"}` (`state`: `accepted` or `quarantined`).
+//! "queued", "duplicates", "parse_error", "verification"}` (`state`: `accepted` or
+//! `quarantined`; `verification`: VERIFICATION, or `null` for a delivery stored before
+//! the inbox recorded it).
+//! VERIFICATION: `{"key": {"index", "label"}|null, "credentials", "url_token", "text"}`:
+//! the signing secret that matched (its 0-based position among the receiver's secrets
+//! and its label or `null`; never the secret), `null` when the scheme signs nothing;
+//! whether `Authorization` credentials and a URL token were checked; `text` says it in
+//! words (`key "2026-q4" (#1)`, `key #0 (unlabeled)`, `Authorization credentials`).
 //! ATTEMPT: `{"attempt", "started_at", "duration_ms", "outcome", "error", "worker"}`
 //! (`outcome`: `done`, `retry`, `dead`, `lease_lost`, `lease_expired`, `released`).
 
@@ -26,7 +33,7 @@ use serde_json::{Value, json};
 use webhook_core::MediaType;
 use webhook_inbox::{
     AttemptRecord, DeliverySummary, EventDetail, EventSummary, Purged, Stats, StoredHeader,
-    Timestamp,
+    StoredVerification, Timestamp,
 };
 
 pub(crate) fn time(at: Timestamp) -> String {
@@ -91,6 +98,20 @@ pub(crate) fn delivery(delivery: &DeliverySummary) -> Value {
         "queued": delivery.queued,
         "duplicates": delivery.duplicates,
         "parse_error": delivery.parse_error,
+        "verification": delivery.verification.as_ref().map(verification),
+    })
+}
+
+/// VERIFICATION (see the module docs); the inspector shows the same.
+pub(crate) fn verification(verification: &StoredVerification) -> Value {
+    json!({
+        "key": verification.key.as_ref().map(|key| json!({
+            "index": key.index,
+            "label": key.label,
+        })),
+        "credentials": verification.credentials,
+        "url_token": verification.url_token,
+        "text": verification.to_string(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! What `webhook inbox …` prints without `--json`: aligned tables for people.
 
-use webhook_inbox::{EventDetail, EventState, EventSummary, Stats};
+use webhook_core::Scheme;
+use webhook_inbox::{EventDetail, EventState, EventSummary, Stats, StoredVerification};
 
 use crate::inbox::json::{media_type, time};
 
@@ -73,6 +74,10 @@ pub(crate) fn detail(detail: &EventDetail) -> String {
         detail.delivery.body_len,
         media_type(detail.delivery.media_type),
     );
+    out.push_str(&format!(
+        "  verified  {}\n",
+        verified_by(event.scheme, detail.delivery.verification.as_ref())
+    ));
     if let Some(due) = event.due_at {
         out.push_str(&format!("  due       {}\n", time(due)));
     }
@@ -107,6 +112,19 @@ pub(crate) fn detail(detail: &EventDetail) -> String {
         }
     }
     out
+}
+
+/// How a delivery was verified, in words: the scheme and the key that matched (or the
+/// credentials), shown alike by `inbox show` and the inspector.
+pub(crate) fn verified_by(scheme: Scheme, verification: Option<&StoredVerification>) -> String {
+    match verification {
+        Some(verification) => format!("by the {} scheme with {verification}", scheme.id()),
+        None => format!(
+            "by the {} scheme (which key matched was not recorded: stored before the inbox \
+             recorded it)",
+            scheme.id()
+        ),
+    }
 }
 
 /// At most `max` characters, an ellipsis marking a cut.

@@ -9,6 +9,8 @@ use webhook_inbox::{
     Timestamp,
 };
 
+use crate::inbox::{json as inbox_json, text::verified_by};
+
 /// The largest body the delivery view sends (a Stalwart batch may be 48 MiB; the page
 /// shows the start and says it was cut).
 const MAX_BODY_SHOWN: usize = 1024 * 1024;
@@ -128,9 +130,10 @@ pub(crate) fn event_detail(event: &EventDetail) -> Value {
         "verification": {
             "scheme": event.delivery.scheme.id(),
             "scheme_summary": event.delivery.scheme.summary(),
-            // The inbox stores which sender's rules verified the delivery, not which of
-            // the receiver's keys matched.
-            "key_matched": Value::Null,
+            // Which key matched (its label and position, never the secret), or which
+            // credentials; `null` for a delivery stored before the inbox recorded it.
+            "recorded": event.delivery.verification.as_ref().map(inbox_json::verification),
+            "text": verified_by(event.delivery.scheme, event.delivery.verification.as_ref()),
         },
         "attempts": event.attempts.iter().map(attempt).collect::<Vec<_>>(),
     })
@@ -148,6 +151,7 @@ pub(crate) fn delivery_summary(delivery: &DeliverySummary) -> Value {
         "queued": delivery.queued,
         "duplicates": delivery.duplicates,
         "parse_error": delivery.parse_error,
+        "verification": delivery.verification.as_ref().map(inbox_json::verification),
     })
 }
 

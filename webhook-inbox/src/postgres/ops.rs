@@ -30,14 +30,17 @@ pub(crate) async fn accept(
     };
     let body = delivery.body();
     let keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_bytes()).collect();
+    let (key_index, key_label, credentials, url_token) =
+        codec::verification(&delivery.verification);
     let mut tx = backend.pool().begin().await.map_err(err)?;
     // The delivery, and the keys (see `KEYS`), in one statement.
     let rows = sqlx::query(backend.names().sql(&format!(
         "WITH d AS (
             INSERT INTO §.deliveries (route, scheme, received_at, state, media_type,
                 message_id, signed_at, stalwart_key, headers, parse_error, queued, duplicates,
-                body_len, body)
-            VALUES ($13, $3, $2, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12)
+                body_len, body, key_index, key_label, credentials, url_token)
+            VALUES ($13, $3, $2, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $14, $15, $16,
+                $17)
             RETURNING id
         ), {KEYS}
         SELECT d.id, k.key, k.event_id FROM d LEFT JOIN k ON TRUE"
@@ -55,6 +58,10 @@ pub(crate) async fn accept(
     .bind(body.len() as i64)
     .bind(body)
     .bind(&delivery.route)
+    .bind(key_index)
+    .bind(key_label)
+    .bind(credentials)
+    .bind(url_token)
     .fetch_all(&mut *tx)
     .await
     .map_err(err)?;

@@ -137,7 +137,11 @@ async fn page_of<T>(
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.route, d.scheme, d.received_at, d.state, d.media_type,
-    d.body_len, d.queued, d.duplicates, d.parse_error";
+    d.body_len, d.queued, d.duplicates, d.parse_error, d.key_index, d.key_label, d.credentials,
+    d.url_token";
+
+/// How many columns [`DELIVERY_COLUMNS`] has.
+const DELIVERY_WIDTH: usize = 14;
 
 /// The delivery columns of [`DELIVERY_COLUMNS`], starting at `offset`.
 fn delivery_at(row: &PgRow, offset: usize) -> std::result::Result<DeliverySummary, ReadError> {
@@ -154,6 +158,12 @@ fn delivery_at(row: &PgRow, offset: usize) -> std::result::Result<DeliverySummar
         queued: row.try_get::<i64, _>(offset + 7)? as u32,
         duplicates: row.try_get::<i64, _>(offset + 8)? as u32,
         parse_error: row.try_get(offset + 9)?,
+        verification: codec::verification_from(
+            row.try_get(offset + 10)?,
+            row.try_get(offset + 11)?,
+            row.try_get(offset + 12)?,
+            row.try_get(offset + 13)?,
+        )?,
     })
 }
 
@@ -192,16 +202,16 @@ async fn delivery_with_key(
         return Ok(None);
     };
     let read = || -> std::result::Result<(DeliveryDetail, i64), ReadError> {
-        let headers: Vec<u8> = row.try_get(10)?;
+        let headers: Vec<u8> = row.try_get(DELIVERY_WIDTH)?;
         Ok((
             DeliveryDetail {
                 summary: delivery_at(&row, 0)?,
                 headers: codec::headers_from(&headers),
-                message_id: row.try_get(11)?,
-                signed_at: row.try_get(12)?,
-                body: row.try_get(13)?,
+                message_id: row.try_get(DELIVERY_WIDTH + 1)?,
+                signed_at: row.try_get(DELIVERY_WIDTH + 2)?,
+                body: row.try_get(DELIVERY_WIDTH + 3)?,
             },
-            row.try_get(14)?,
+            row.try_get(DELIVERY_WIDTH + 4)?,
         ))
     };
     read().map(Some).map_err(|e| e.into_inbox(backend))
@@ -249,7 +259,7 @@ pub(crate) async fn event(backend: &PostgresBackend, id: EventId) -> Result<Opti
     let read = || -> std::result::Result<EventDetail, ReadError> {
         let range = row.try_get::<i64, _>(13)? as usize..row.try_get::<i64, _>(14)? as usize;
         let media: String = row.try_get(15)?;
-        let headers: Vec<u8> = row.try_get(27)?;
+        let headers: Vec<u8> = row.try_get(17 + DELIVERY_WIDTH)?;
         let attempts = attempts
             .iter()
             .map(|a| {

@@ -16,6 +16,11 @@
 //!   what a claim scans, in due order), deduplication keys (primary key on the key,
 //!   which starts with the route), the attempt log, and the indexes for listing and
 //!   purging.
+//! - v2: how each delivery was verified (which signing secret matched: its position and
+//!   label; whether credentials or a URL token were checked), for the inspector: four
+//!   nullable columns of `deliveries` (a large body is TOASTed out of line, so columns
+//!   after it cost a listing nothing). `credentials` is `NULL` on a delivery stored
+//!   before v2: its verification was not recorded.
 
 use sqlx::{Postgres, Transaction};
 
@@ -27,7 +32,8 @@ pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migration `n` (1-based) takes a schema from version `n - 1` to `n`; `§.` names the
 /// inbox's schema.
-const MIGRATIONS: [&str; 1] = ["CREATE TABLE §.deliveries (
+const MIGRATIONS: [&str; 2] = [
+    "CREATE TABLE §.deliveries (
         id BIGSERIAL PRIMARY KEY,
         route TEXT NOT NULL,
         scheme TEXT NOT NULL,
@@ -89,7 +95,13 @@ const MIGRATIONS: [&str; 1] = ["CREATE TABLE §.deliveries (
         error TEXT,
         worker TEXT
     );
-    CREATE INDEX attempts_event ON §.attempts (event_id);"];
+    CREATE INDEX attempts_event ON §.attempts (event_id);",
+    "ALTER TABLE §.deliveries
+        ADD COLUMN key_index BIGINT,
+        ADD COLUMN key_label TEXT,
+        ADD COLUMN credentials BOOLEAN,
+        ADD COLUMN url_token BOOLEAN;",
+];
 
 /// Brings the schema up to `target` (at most [`VERSION`]) in `tx`, under the advisory
 /// lock; refuses a schema newer than this crate's.

@@ -4,7 +4,7 @@ use webhook_core::{MediaType, Scheme, senders::stalwart::StalwartKey};
 
 use crate::{
     error::InboxError,
-    model::{AttemptOutcome, DeliveryState, StoredHeader},
+    model::{AttemptOutcome, DeliveryState, StoredHeader, StoredKey, StoredVerification},
 };
 
 /// `events.state`.
@@ -47,6 +47,51 @@ pub(crate) fn media_type(media_type: MediaType) -> &'static str {
 
 pub(crate) fn media_type_from(text: &str) -> MediaType {
     MediaType::from_header(text.as_bytes())
+}
+
+/// A delivery's verification as its columns: `key_index`, `key_label`, `credentials`,
+/// `url_token`.
+pub(crate) fn verification(
+    verification: &StoredVerification,
+) -> (Option<i64>, Option<&str>, bool, bool) {
+    let key = verification.key.as_ref();
+    (
+        key.map(|key| i64::try_from(key.index).unwrap_or(i64::MAX)),
+        key.and_then(|key| key.label.as_deref()),
+        verification.credentials,
+        verification.url_token,
+    )
+}
+
+/// A delivery's verification from its columns; `None` when it was not recorded
+/// (`credentials` is `NULL`: a delivery stored before the schema recorded it).
+pub(crate) fn verification_from(
+    key_index: Option<i64>,
+    key_label: Option<String>,
+    credentials: Option<bool>,
+    url_token: Option<bool>,
+) -> Result<Option<StoredVerification>, InboxError> {
+    let Some(credentials) = credentials else {
+        return Ok(None);
+    };
+    let key = match (key_index, key_label) {
+        (Some(index), label) => Some(StoredKey {
+            index: usize::try_from(index)
+                .map_err(|_| InboxError::Corrupt(format!("negative key index {index}")))?,
+            label,
+        }),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(InboxError::Corrupt(
+                "a key label is stored without its index".into(),
+            ));
+        }
+    };
+    Ok(Some(StoredVerification {
+        key,
+        credentials,
+        url_token: url_token.unwrap_or(false),
+    }))
 }
 
 pub(crate) fn stalwart_key(key: StalwartKey) -> i64 {

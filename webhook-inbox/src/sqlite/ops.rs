@@ -44,6 +44,14 @@ pub(crate) fn accept(conn: &Connection, delivery: &NewDelivery) -> Result<Accept
         body,
     ])?;
     let id = DeliveryId(conn.last_insert_rowid());
+    let (key_index, key_label, credentials, url_token) =
+        codec::verification(&delivery.verification);
+    conn.prepare_cached(
+        "INSERT INTO delivery_verifications (delivery_id, key_index, key_label, credentials,
+            url_token)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id.0, key_index, key_label, credentials, url_token])?;
     let events = queue_events(
         conn,
         id,

@@ -168,7 +168,14 @@ pub(crate) fn list_events(
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.route, d.scheme, d.received_at, d.state, d.media_type,
-    d.body_len, d.queued, d.duplicates, d.parse_error";
+    d.body_len, d.queued, d.duplicates, d.parse_error, v.key_index, v.key_label, v.credentials,
+    v.url_token";
+
+/// How many columns [`DELIVERY_COLUMNS`] has.
+const DELIVERY_WIDTH: usize = 14;
+
+/// The deliveries, as `d`, with their verification (`v`, absent before schema v3).
+const DELIVERIES: &str = "deliveries d LEFT JOIN delivery_verifications v ON v.delivery_id = d.id";
 
 fn delivery_summary(row: &Row<'_>) -> rusqlite::Result<Result<DeliverySummary, InboxError>> {
     delivery_at(row, 0)
@@ -184,7 +191,7 @@ pub(crate) fn list_deliveries(
         clause.and("d.id < ?", [Value::Integer(before)]);
     }
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE {} ORDER BY d.id DESC LIMIT {}",
+        "SELECT {DELIVERY_COLUMNS} FROM {DELIVERIES} WHERE {} ORDER BY d.id DESC LIMIT {}",
         clause.sql,
         page.capped_limit()
     );
@@ -202,15 +209,15 @@ pub(crate) fn delivery(
     let row = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, d.headers, d.message_id, d.signed_at, d.body
-             FROM deliveries d WHERE d.id = ?1"
+             FROM {DELIVERIES} WHERE d.id = ?1"
         ))?
         .query_row([id.0], |row| {
             Ok((
                 delivery_summary(row)?,
-                row.get::<_, Vec<u8>>(10)?,
-                row.get::<_, Option<String>>(11)?,
-                row.get::<_, Option<i64>>(12)?,
-                row.get::<_, Vec<u8>>(13)?,
+                row.get::<_, Vec<u8>>(DELIVERY_WIDTH)?,
+                row.get::<_, Option<String>>(DELIVERY_WIDTH + 1)?,
+                row.get::<_, Option<i64>>(DELIVERY_WIDTH + 2)?,
+                row.get::<_, Vec<u8>>(DELIVERY_WIDTH + 3)?,
             ))
         })
         .optional()?;
@@ -252,7 +259,9 @@ pub(crate) fn event(conn: &Connection, id: EventId) -> Result<Option<EventDetail
         .prepare_cached(&format!(
             "SELECT {EVENT_COLUMNS}, e.body_start, e.body_end, e.media_type,
                 COALESCE(e.bytes, d.body), {DELIVERY_COLUMNS}, d.headers
-             FROM events e JOIN deliveries d ON d.id = e.delivery_id WHERE e.id = ?1"
+             FROM events e JOIN deliveries d ON d.id = e.delivery_id
+                LEFT JOIN delivery_verifications v ON v.delivery_id = d.id
+             WHERE e.id = ?1"
         ))?
         .query_row([id.0], |row| {
             let event = EventRow::read(row)?;
@@ -261,7 +270,7 @@ pub(crate) fn event(conn: &Connection, id: EventId) -> Result<Option<EventDetail
             let bytes: Vec<u8> = row.get(16)?;
             // The delivery's columns follow the event's 17.
             let delivery = delivery_at(row, 17)?;
-            let headers: Vec<u8> = row.get(27)?;
+            let headers: Vec<u8> = row.get(17 + DELIVERY_WIDTH)?;
             Ok((event, range, media, bytes, delivery, headers))
         })
         .optional()?;
@@ -322,6 +331,10 @@ fn delivery_at(
     let queued: u32 = row.get(offset + 7)?;
     let duplicates: u32 = row.get(offset + 8)?;
     let parse_error: Option<String> = row.get(offset + 9)?;
+    let key_index: Option<i64> = row.get(offset + 10)?;
+    let key_label: Option<String> = row.get(offset + 11)?;
+    let credentials: Option<bool> = row.get(offset + 12)?;
+    let url_token: Option<bool> = row.get(offset + 13)?;
     Ok((|| {
         Ok(DeliverySummary {
             id: DeliveryId(id),
@@ -334,6 +347,7 @@ fn delivery_at(
             queued,
             duplicates,
             parse_error,
+            verification: codec::verification_from(key_index, key_label, credentials, url_token)?,
         })
     })())
 }

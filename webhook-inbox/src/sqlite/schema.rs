@@ -12,6 +12,13 @@
 //!   the route).
 //! - v2: the attempt log (every attempt's time, duration, outcome and error, for the
 //!   inspector), and the indexes for listing by type and purging keys by age.
+//! - v3: how each delivery was verified (which signing secret matched: its position and
+//!   label; whether credentials or a URL token were checked), for the inspector. In a
+//!   table of its own, one row per delivery, rather than as columns of `deliveries`:
+//!   SQLite appends added columns after `body`, and reading a column that follows an
+//!   overflowing blob walks the blob's overflow pages, which would make every listing
+//!   read every body. A delivery stored before v3 has no row (its verification was not
+//!   recorded); a trigger deletes the row with its delivery.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -21,7 +28,7 @@ use crate::error::InboxError;
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migration `n` (1-based) takes a file from version `n - 1` to `n`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         route TEXT NOT NULL,
@@ -85,6 +92,16 @@ const MIGRATIONS: [&str; 2] = [
     CREATE INDEX attempts_event ON attempts(event_id);
     CREATE INDEX events_type ON events(event_type);
     CREATE INDEX event_keys_first_seen ON event_keys(first_seen);",
+    "CREATE TABLE delivery_verifications (
+        delivery_id INTEGER PRIMARY KEY,
+        key_index INTEGER,
+        key_label TEXT,
+        credentials INTEGER NOT NULL,
+        url_token INTEGER NOT NULL
+    );
+    CREATE TRIGGER deliveries_verification_gone AFTER DELETE ON deliveries BEGIN
+        DELETE FROM delivery_verifications WHERE delivery_id = old.id;
+    END;",
 ];
 
 /// Brings the file up to `target` (at most [`VERSION`]).
