@@ -401,6 +401,19 @@ impl<'de, T: FromJson<'de>> Deserialize<'de> for Borrowing<T> {
     }
 }
 
+/// Reads the rest of an object as its entries in order, keys and values borrowed where
+/// the input allows (values raw): the shape of Stalwart's `data` objects.
+pub(crate) fn raw_entries<'de, A: MapAccess<'de>>(
+    mut map: A,
+) -> Result<Vec<(Cow<'de, str>, RawJson<'de>)>, A::Error> {
+    let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+    while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
+        let Borrowing(value) = map.next_value()?;
+        entries.push((key, value));
+    }
+    Ok(entries)
+}
+
 /// Deserializes one `T` in mode `M`.
 pub(crate) struct Seed<'a, M, T>(Marker<'a, (M, T)>);
 

@@ -150,3 +150,36 @@ impl<'de> Deserialize<'de> for WebhookEvents<'de> {
         deserializer.deserialize_map(BatchVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_keys_keep_their_places_around_events() {
+        let event =
+            r#"{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}"#;
+        for text in [
+            format!(r#"{{"events":[{event}]}}"#),
+            format!(r#"{{"a":1,"b":"x","events":[{event}]}}"#),
+            format!(r#"{{"events":[{event}],"a":1,"b":[2]}}"#),
+            format!(r#"{{"a":null,"events":[{event}],"b":{{"c":3}},"a":4}}"#),
+        ] {
+            let batch: WebhookEvents<'_> = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&batch).unwrap(), text);
+            let owned = batch.clone().into_owned();
+            assert_eq!(owned, batch);
+            assert_eq!(serde_json::to_string(&owned).unwrap(), text);
+        }
+        let text = format!(r#"{{"v":2,"events":[{event}],"w":3}}"#);
+        let batch: WebhookEvents<'_> = serde_json::from_str(&text).unwrap();
+        let extra: Vec<_> = batch.extra().map(|(k, v)| (k, v.get())).collect();
+        assert_eq!(extra, [("v", "2"), ("w", "3")]);
+        assert!(
+            serde_json::from_str::<WebhookEvents<'_>>(&format!(
+                r#"{{"events":[{event}],"events":[{event}]}}"#
+            ))
+            .is_err()
+        );
+    }
+}

@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use super::{Key, NestedEvent, Value};
 use crate::events::{
     ParseError, RawJson,
-    fields::{Borrowing, IntoStatic},
+    fields::{Borrowing, IntoStatic, raw_entries},
 };
 
 /// An event's `data` object, exactly as sent.
@@ -416,13 +416,8 @@ impl<'de> Deserialize<'de> for DataMap<'de> {
                 f.write_str("a JSON object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
-                    let Borrowing(value) = map.next_value()?;
-                    entries.push((key, value));
-                }
-                Ok(DataMap { entries })
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                raw_entries(map).map(|entries| DataMap { entries })
             }
         }
         deserializer.deserialize_map(MapVisitor)

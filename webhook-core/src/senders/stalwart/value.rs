@@ -20,7 +20,7 @@ use serde::{
 use serde_json::value::RawValue;
 
 use super::{DataMap, EventType};
-use crate::events::fields::Borrowing;
+use crate::events::fields::{Borrowing, raw_entries};
 
 /// One value of a Stalwart event's data.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,13 +283,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
-            let Borrowing(raw) = map.next_value()?;
-            entries.push((key, raw));
-        }
-        let object = DataMap::from_entries(entries);
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let object = DataMap::from_entries(raw_entries(map)?);
         Ok(match nested_event(&object) {
             Some(event) => Value::Event(Box::new(event.map_err(serde::de::Error::custom)?)),
             None => Value::Object(object),
