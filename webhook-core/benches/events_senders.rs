@@ -4,13 +4,19 @@
 //! fields with `#[serde(flatten)]` (what the hand-written visitor replaces). Also
 //! the event filter's per-event cost.
 //!
-//! Run: `cargo bench -p webhook-core --bench events_senders`.
+//! Run: `cargo bench -p webhook-core --bench events_senders`; with `RATIOS=1` the
+//! Mailtrap cases run interleaved (`benches/support/interleave.rs`), as ratios to the
+//! derive that drops unknown keys, together with the simplest derive that keeps them
+//! while borrowing: `#[serde(borrow)] Cow<str>` fields, `&RawValue` for open values and
+//! `#[serde(flatten)]` for the rest.
 
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::borrow::Cow;
+
+use criterion::{Criterion, Throughput, criterion_group};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use webhook_core::MediaType;
@@ -96,6 +102,84 @@ struct FlattenEvent<'a> {
     url: Option<&'a str>,
     #[serde(flatten)]
     unknown: HashMap<String, serde_json::Value>,
+}
+
+#[path = "../../benches/support/interleave.rs"]
+mod interleave;
+
+/// What a plain derive keeping unknown keys would look like at its most borrowing:
+/// `Cow` fields borrow, open values stay raw, and `#[serde(flatten)]` keeps the rest
+/// (buffered through serde's `Content`; `&RawValue` cannot be flattened, so unknown
+/// values become `serde_json::Value`, and their order is lost).
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct FlattenCowBatch<'a> {
+    #[serde(borrow)]
+    events: Vec<FlattenCowEvent<'a>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct FlattenCowEvent<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    timestamp: i64,
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow)]
+    message_id: Cow<'a, str>,
+    #[serde(borrow)]
+    email: Cow<'a, str>,
+    #[serde(borrow)]
+    sending_stream: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    sending_domain_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    custom_variables: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response: Option<Cow<'a, str>>,
+    response_code: Option<u16>,
+    #[serde(borrow)]
+    bounce_category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ip: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    url: Option<Cow<'a, str>>,
+    #[serde(flatten, borrow)]
+    unknown: HashMap<Cow<'a, str>, serde_json::Value>,
+}
+
+/// The Mailtrap cases, interleaved:
+/// `RATIOS=1 cargo bench -p webhook-core --bench events_senders`.
+fn ratios() {
+    let body = mailtrap_batch();
+    let body = body.as_bytes();
+    let json = ParseContext::new(MediaType::Json);
+    let mut cases = [
+        interleave::Case::new("baseline_derive_drops_unknown", || {
+            black_box(serde_json::from_slice::<DerivedBatch<'_>>(black_box(body)).unwrap());
+        }),
+        interleave::Case::new("derive_cow_flatten_keeps_unknown", || {
+            black_box(serde_json::from_slice::<FlattenCowBatch<'_>>(black_box(body)).unwrap());
+        }),
+        interleave::Case::new("derive_owned_flatten_keeps_unknown", || {
+            black_box(serde_json::from_slice::<FlattenBatch<'_>>(black_box(body)).unwrap());
+        }),
+        interleave::Case::new("hookwise_borrowed", || {
+            black_box(MailtrapBatch::parse_borrowed(black_box(body), json).unwrap());
+        }),
+    ];
+    interleave::run(
+        &format!("mailtrap_500_events ({} bytes)", body.len()),
+        Duration::from_millis(5),
+        &mut cases,
+    );
 }
 
 fn config() -> Criterion {
@@ -206,4 +290,6 @@ criterion_group! {
     config = config();
     targets = mailtrap, wildduck, filter
 }
-criterion_main!(benches);
+fn main() {
+    interleave::main(benches, ratios);
+}

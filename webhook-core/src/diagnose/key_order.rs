@@ -8,11 +8,11 @@
 //! (at most [`MAX_KEYS`] of them) and skipping every value; no tree is built, no HMAC
 //! runs, and serde_json's recursion limit bounds the stack.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::senders::rules::KeyOrder;
+use crate::{events::fields::Borrowing, senders::rules::KeyOrder};
 
 /// The most keys of an event read.
 const MAX_KEYS: usize = 64;
@@ -27,7 +27,7 @@ pub(super) fn reordered(order: &KeyOrder, body: &[u8]) -> Option<Vec<&'static st
     }?;
     let listed: Vec<&'static str> = keys
         .iter()
-        .filter_map(|key| order.keys.iter().find(|known| *known == key).copied())
+        .filter_map(|key| order.keys.iter().find(|known| **known == key).copied())
         .collect();
     let rank = |key: &str| order.keys.iter().position(|known| *known == key);
     let in_order = listed.windows(2).all(|pair| rank(pair[0]) < rank(pair[1]));
@@ -38,7 +38,7 @@ pub(super) fn reordered(order: &KeyOrder, body: &[u8]) -> Option<Vec<&'static st
 struct EventKeys;
 
 impl<'de> DeserializeSeed<'de> for EventKeys {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -46,7 +46,7 @@ impl<'de> DeserializeSeed<'de> for EventKeys {
 }
 
 impl<'de> Visitor<'de> for EventKeys {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event object")
@@ -54,7 +54,7 @@ impl<'de> Visitor<'de> for EventKeys {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut keys = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
             if keys.len() < MAX_KEYS {
                 keys.push(key);
             }
@@ -99,7 +99,7 @@ struct Batch {
 }
 
 impl<'de> DeserializeSeed<'de> for Batch {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -107,7 +107,7 @@ impl<'de> DeserializeSeed<'de> for Batch {
 }
 
 impl<'de> Visitor<'de> for Batch {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an object with `{}`", self.batch)
@@ -115,7 +115,7 @@ impl<'de> Visitor<'de> for Batch {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
             if key == self.batch && found.is_none() {
                 found = map.next_value_seed(FirstEvent)?;
             } else {
@@ -130,7 +130,7 @@ impl<'de> Visitor<'de> for Batch {
 struct FirstEvent;
 
 impl<'de> DeserializeSeed<'de> for FirstEvent {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
@@ -138,7 +138,7 @@ impl<'de> DeserializeSeed<'de> for FirstEvent {
 }
 
 impl<'de> Visitor<'de> for FirstEvent {
-    type Value = Option<Vec<String>>;
+    type Value = Option<Vec<Cow<'de, str>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of events")

@@ -21,7 +21,10 @@
 //! - [`CopyMode`]: everything is copied, so the `'static` instantiation of each model
 //!   is `serde::de::DeserializeOwned` and works with any serde data source.
 //!
-//! The Stalwart model uses the same [`RawJson`] for its raw values.
+//! The Stalwart model's visitors are written by hand (its event keeps its `createdAt`
+//! text and whether its id was a number), but read through the same pieces: strings and
+//! raw values through [`Borrowing`], unknown keys into [`UnknownFields`], written back
+//! in place with [`UnknownFields::write_until`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -285,7 +288,7 @@ impl<'a> UnknownFields<'a> {
     /// `known_before` known keys have been written: an entry belongs here when its
     /// original position is not after `known_before + cursor`. `None` writes all
     /// that remain. Consumes entries from `cursor`.
-    fn write_until<M: SerializeMap>(
+    pub(crate) fn write_until<M: SerializeMap>(
         &self,
         cursor: &mut usize,
         known_before: Option<usize>,
@@ -384,13 +387,31 @@ pub(crate) fn parse_borrowed<'a, T: FromJson<'a>>(body: &'a [u8]) -> Result<T, c
     crate::events::json::parse::<Borrowing<T>>(body).map(|borrowing| borrowing.0)
 }
 
-/// Adapter giving a [`FromJson`] type a borrowing `Deserialize` impl.
-struct Borrowing<T>(T);
+/// Adapter giving a [`FromJson`] type a borrowing `Deserialize` impl: what hand-written
+/// visitors (Stalwart's models, the stored-body readers) use to read a key or value
+/// that borrows from the body, e.g. `Borrowing<Cow<'de, str>>` for a string that
+/// borrows when it has no escapes, or `Borrowing<RawJson<'de>>` for a raw value
+/// borrowed from a slice. (serde's own `Cow<str>` always copies; `#[serde(borrow)]`
+/// exists only in derives.)
+pub(crate) struct Borrowing<T>(pub(crate) T);
 
 impl<'de, T: FromJson<'de>> Deserialize<'de> for Borrowing<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         T::from_json::<BorrowMode, D>(deserializer).map(Borrowing)
     }
+}
+
+/// Reads the rest of an object as its entries in order, keys and values borrowed where
+/// the input allows (values raw): the shape of Stalwart's `data` objects.
+pub(crate) fn raw_entries<'de, A: MapAccess<'de>>(
+    mut map: A,
+) -> Result<Vec<(Cow<'de, str>, RawJson<'de>)>, A::Error> {
+    let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+    while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
+        let Borrowing(value) = map.next_value()?;
+        entries.push((key, value));
+    }
+    Ok(entries)
 }
 
 /// Deserializes one `T` in mode `M`.

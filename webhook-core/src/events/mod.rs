@@ -21,7 +21,6 @@
 //! Parsing bytes that were never verified is possible, for tests and tools, but only
 //! through the visibly named [`parse_unverified`].
 
-pub(crate) mod cow;
 mod error;
 pub(crate) mod fields;
 pub(crate) mod json;

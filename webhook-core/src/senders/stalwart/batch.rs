@@ -11,9 +11,8 @@ use serde_json::value::RawValue;
 
 use super::{WebhookEvent, event};
 use crate::events::{
-    BorrowedPayload, ParseContext, ParseError, Payload, RawJson,
-    cow::{BorrowRaw, CowStr, own_str},
-    expect_json, json,
+    BorrowedPayload, ParseContext, ParseError, Payload, UnknownFields, expect_json,
+    fields::Borrowing, json,
 };
 
 /// A Stalwart webhook body: a batch of one or more events.
@@ -22,9 +21,8 @@ pub struct WebhookEvents<'a> {
     /// The events, in the order sent (collection order; across retries order is not
     /// guaranteed, so sort by `created_at` if it matters).
     pub events: Vec<WebhookEvent<'a>>,
-    extra: Vec<(Cow<'a, str>, RawJson<'a>)>,
-    /// How many of `extra` came before `events` in the body (serializing puts them back).
-    extra_before_events: usize,
+    /// The other top-level keys, where they stood (serializing puts them back).
+    extra: UnknownFields<'a>,
 }
 
 impl<'a> WebhookEvents<'a> {
@@ -32,8 +30,7 @@ impl<'a> WebhookEvents<'a> {
     pub fn new(events: Vec<WebhookEvent<'a>>) -> Self {
         Self {
             events,
-            extra: Vec::new(),
-            extra_before_events: 0,
+            extra: UnknownFields::default(),
         }
     }
 
@@ -54,7 +51,7 @@ impl<'a> WebhookEvents<'a> {
 
     /// Top-level keys besides `events`, in order, values raw.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.extra.iter().map(|(k, v)| (&**k, v.as_raw()))
+        self.extra.iter().map(|(k, v)| (k, v.as_raw()))
     }
 
     /// Copies every borrowed string so the batch outlives the body.
@@ -65,12 +62,7 @@ impl<'a> WebhookEvents<'a> {
                 .into_iter()
                 .map(WebhookEvent::into_owned)
                 .collect(),
-            extra: self
-                .extra
-                .into_iter()
-                .map(|(k, v)| (own_str(k), v.into_owned()))
-                .collect(),
-            extra_before_events: self.extra_before_events,
+            extra: self.extra.into_owned(),
         }
     }
 }
@@ -121,14 +113,8 @@ impl Payload for WebhookEvents<'static> {
 impl Serialize for WebhookEvents<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1 + self.extra.len()))?;
-        let (before, after) = self.extra.split_at(self.extra_before_events);
-        for (key, value) in before {
-            map.serialize_entry(&**key, value)?;
-        }
-        map.serialize_entry("events", &self.events)?;
-        for (key, value) in after {
-            map.serialize_entry(&**key, value)?;
-        }
+        self.extra
+            .write_around(&mut map, |map| map.serialize_entry("events", &self.events))?;
         map.end()
     }
 }
@@ -145,24 +131,55 @@ impl<'de> Deserialize<'de> for WebhookEvents<'de> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut events = None;
-                let mut extra = Vec::new();
-                let mut extra_before_events = 0;
-                while let Some(CowStr(key)) = map.next_key()? {
+                let mut extra = UnknownFields::default();
+                while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
                     if key == "events" {
                         event::set(&mut events, "events", map.next_value()?)?;
-                        extra_before_events = extra.len();
                     } else {
-                        let BorrowRaw(value) = map.next_value()?;
-                        extra.push((key, value));
+                        let Borrowing(value) = map.next_value()?;
+                        let ordinal = usize::from(events.is_some()) + extra.len();
+                        extra.push_at(key, value, ordinal);
                     }
                 }
                 Ok(WebhookEvents {
                     events: events.ok_or_else(|| de::Error::missing_field("events"))?,
                     extra,
-                    extra_before_events,
                 })
             }
         }
         deserializer.deserialize_map(BatchVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_keys_keep_their_places_around_events() {
+        let event =
+            r#"{"id":"1","createdAt":"2025-08-21T14:01:40Z","type":"auth.success","data":{}}"#;
+        for text in [
+            format!(r#"{{"events":[{event}]}}"#),
+            format!(r#"{{"a":1,"b":"x","events":[{event}]}}"#),
+            format!(r#"{{"events":[{event}],"a":1,"b":[2]}}"#),
+            format!(r#"{{"a":null,"events":[{event}],"b":{{"c":3}},"a":4}}"#),
+        ] {
+            let batch: WebhookEvents<'_> = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&batch).unwrap(), text);
+            let owned = batch.clone().into_owned();
+            assert_eq!(owned, batch);
+            assert_eq!(serde_json::to_string(&owned).unwrap(), text);
+        }
+        let text = format!(r#"{{"v":2,"events":[{event}],"w":3}}"#);
+        let batch: WebhookEvents<'_> = serde_json::from_str(&text).unwrap();
+        let extra: Vec<_> = batch.extra().map(|(k, v)| (k, v.get())).collect();
+        assert_eq!(extra, [("v", "2"), ("w", "3")]);
+        assert!(
+            serde_json::from_str::<WebhookEvents<'_>>(&format!(
+                r#"{{"events":[{event}],"events":[{event}]}}"#
+            ))
+            .is_err()
+        );
     }
 }

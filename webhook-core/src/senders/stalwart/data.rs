@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use super::{Key, NestedEvent, Value};
 use crate::events::{
     ParseError, RawJson,
-    cow::{BorrowRaw, CowStr, own_str},
+    fields::{Borrowing, IntoStatic, raw_entries},
 };
 
 /// An event's `data` object, exactly as sent.
@@ -203,7 +203,7 @@ impl<'a> DataMap<'a> {
         if !raw.get().starts_with('"') {
             return None;
         }
-        serde_json::from_str::<CowStr<'_>>(raw.get())
+        serde_json::from_str::<Borrowing<Cow<'_, str>>>(raw.get())
             .ok()
             .map(|s| s.0)
     }
@@ -283,7 +283,7 @@ impl<'a> DataMap<'a> {
             entries: self
                 .entries
                 .into_iter()
-                .map(|(k, v)| (own_str(k), v.into_owned()))
+                .map(|(k, v)| (k.into_static(), v.into_owned()))
                 .collect(),
         }
     }
@@ -416,13 +416,8 @@ impl<'de> Deserialize<'de> for DataMap<'de> {
                 f.write_str("a JSON object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(CowStr(key)) = map.next_key()? {
-                    let BorrowRaw(value) = map.next_value()?;
-                    entries.push((key, value));
-                }
-                Ok(DataMap { entries })
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                raw_entries(map).map(|entries| DataMap { entries })
             }
         }
         deserializer.deserialize_map(MapVisitor)

@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 
 use super::{Data, DataMap, EventType, Fingerprint};
 use crate::events::{
-    ParseError, RawJson,
-    cow::{BorrowRaw, CowStr, own_str},
+    ParseError, RawJson, UnknownFields,
+    fields::{Borrowing, IntoStatic},
 };
 
 /// One event of a Stalwart batch.
@@ -35,20 +35,12 @@ pub struct WebhookEvent<'a> {
     created_at_text: Cow<'a, str>,
     event_type: EventType,
     data: Data<'a>,
-    extra: Option<Box<Extra<'a>>>,
+    /// Keys this version does not know, where they stood; `None` when there are none.
+    extra: Option<Box<UnknownFields<'a>>>,
     created_at: DateTime<Utc>,
     /// The known keys in the order received, so that serializing puts them back.
     order: [Field; 4],
     id_is_number: bool,
-}
-
-/// The keys of an event object this version does not know, and where they stood.
-#[derive(Clone, PartialEq)]
-struct Extra<'a> {
-    /// In the order received, values raw. Never empty.
-    entries: Vec<(Cow<'a, str>, RawJson<'a>)>,
-    /// For each known key (in `WebhookEvent::order`), how many of `entries` came before it.
-    before: [usize; 4],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -137,7 +129,10 @@ impl<'a> WebhookEvent<'a> {
 
     /// Keys of the event object this version does not know, in order, values raw.
     pub fn extra(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.extra_entries().iter().map(|(k, v)| (&**k, v.as_raw()))
+        self.extra
+            .iter()
+            .flat_map(|extra| extra.iter())
+            .map(|(k, v)| (k, v.as_raw()))
     }
 
     /// The content fingerprint: the key to deduplicate Stalwart events on. See
@@ -150,29 +145,16 @@ impl<'a> WebhookEvent<'a> {
         )
     }
 
-    fn extra_entries(&self) -> &[(Cow<'a, str>, RawJson<'a>)] {
-        self.extra.as_ref().map_or(&[], |extra| &extra.entries)
-    }
-
     /// Copies every borrowed string so the event outlives the body.
     pub fn into_owned(self) -> WebhookEvent<'static> {
         WebhookEvent {
-            id: own_str(self.id),
+            id: self.id.into_static(),
             id_is_number: self.id_is_number,
             created_at: self.created_at,
-            created_at_text: own_str(self.created_at_text),
+            created_at_text: self.created_at_text.into_static(),
             event_type: self.event_type,
             data: self.data.into_owned(),
-            extra: self.extra.map(|extra| {
-                Box::new(Extra {
-                    entries: extra
-                        .entries
-                        .into_iter()
-                        .map(|(k, v)| (own_str(k), v.into_owned()))
-                        .collect(),
-                    before: extra.before,
-                })
-            }),
+            extra: self.extra.map(|extra| Box::new(extra.into_owned())),
             order: self.order,
         }
     }
@@ -191,15 +173,12 @@ impl fmt::Debug for WebhookEvent<'_> {
 
 impl Serialize for WebhookEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let extra = self.extra_entries();
-        let before = self.extra.as_ref().map_or([0; 4], |extra| extra.before);
+        let empty = UnknownFields::default();
+        let extra = self.extra.as_deref().unwrap_or(&empty);
         let mut map = serializer.serialize_map(Some(4 + extra.len()))?;
-        let mut written = 0;
-        for (field, before) in self.order.into_iter().zip(before) {
-            for (key, value) in &extra[written..before] {
-                map.serialize_entry(&**key, value)?;
-            }
-            written = before;
+        let mut cursor = 0;
+        for (position, field) in self.order.into_iter().enumerate() {
+            extra.write_until(&mut cursor, Some(position), &mut map)?;
             match field {
                 Field::Id if self.id_is_number => {
                     // Only ever set from a JSON number, so this is digits.
@@ -213,9 +192,7 @@ impl Serialize for WebhookEvent<'_> {
                 Field::Data => map.serialize_entry("data", &self.data)?,
             }
         }
-        for (key, value) in &extra[written..] {
-            map.serialize_entry(&**key, value)?;
-        }
+        extra.write_until(&mut cursor, None, &mut map)?;
         map.end()
     }
 }
@@ -254,7 +231,7 @@ struct CreatedAt<'a>(Cow<'a, str>, DateTime<Utc>);
 
 impl<'de> Deserialize<'de> for CreatedAt<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let CowStr(text) = CowStr::deserialize(deserializer)?;
+        let Borrowing::<Cow<'de, str>>(text) = Borrowing::deserialize(deserializer)?;
         match crate::timestamp::parse_rfc3339(&text) {
             Some(at) => Ok(CreatedAt(text, at)),
             None => Err(de::Error::custom(
@@ -269,7 +246,7 @@ struct DataObject<'a>(RawJson<'a>);
 
 impl<'de> Deserialize<'de> for DataObject<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let BorrowRaw(raw) = BorrowRaw::deserialize(deserializer)?;
+        let Borrowing::<RawJson<'de>>(raw) = Borrowing::deserialize(deserializer)?;
         if raw.get().starts_with('{') {
             Ok(DataObject(raw))
         } else {
@@ -298,11 +275,10 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut created_at: Option<CreatedAt<'de>> = None;
         let mut event_type: Option<EventType> = None;
         let mut data: Option<DataObject<'de>> = None;
-        let mut extra = Vec::new();
+        let mut extra = UnknownFields::default();
         let mut order = STALWART_ORDER;
-        let mut before = [0; 4];
         let mut known = 0;
-        while let Some(CowStr(key)) = map.next_key()? {
+        while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
             let field = match &*key {
                 "id" => {
                     set(&mut id, "id", map.next_value()?)?;
@@ -321,14 +297,13 @@ impl<'de> Visitor<'de> for EventVisitor {
                     Field::Data
                 }
                 _ => {
-                    let BorrowRaw(value) = map.next_value()?;
-                    extra.push((key, value));
+                    let Borrowing(value) = map.next_value()?;
+                    extra.push_at(key, value, known + extra.len());
                     continue;
                 }
             };
             // `set` refuses repeats, so there are at most four known keys.
             order[known] = field;
-            before[known] = extra.len();
             known += 1;
         }
         let Id(id, id_is_number) = id.ok_or_else(|| de::Error::missing_field("id"))?;
@@ -341,12 +316,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             created_at_text,
             event_type: event_type.ok_or_else(|| de::Error::missing_field("type"))?,
             data: Data::from_raw(data.ok_or_else(|| de::Error::missing_field("data"))?.0),
-            extra: (!extra.is_empty()).then(|| {
-                Box::new(Extra {
-                    entries: extra,
-                    before,
-                })
-            }),
+            extra: (!extra.is_empty()).then(|| Box::new(extra)),
             order,
         })
     }

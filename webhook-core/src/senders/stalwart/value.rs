@@ -20,7 +20,7 @@ use serde::{
 use serde_json::value::RawValue;
 
 use super::{DataMap, EventType};
-use crate::events::cow::{BorrowRaw, CowStr};
+use crate::events::fields::{Borrowing, raw_entries};
 
 /// One value of a Stalwart event's data.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,13 +283,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(CowStr(key)) = map.next_key()? {
-            let BorrowRaw(raw) = map.next_value()?;
-            entries.push((key, raw));
-        }
-        let object = DataMap::from_entries(entries);
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let object = DataMap::from_entries(raw_entries(map)?);
         Ok(match nested_event(&object) {
             Some(event) => Value::Event(Box::new(event.map_err(serde::de::Error::custom)?)),
             None => Value::Object(object),
@@ -307,7 +302,7 @@ fn nested_event<'a>(object: &DataMap<'a>) -> Option<Result<NestedEvent<'a>, serd
         return None;
     }
     Some((|| {
-        let CowStr(name) = serde_json::from_str(type_raw.get())?;
+        let Borrowing::<Cow<'_, str>>(name) = serde_json::from_str(type_raw.get())?;
         let data = DataMap::parse_cow(data_raw)?;
         Ok(NestedEvent {
             event_type: EventType::from(&*name),

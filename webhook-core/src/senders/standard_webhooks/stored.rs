@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use super::StandardWebhook;
 use crate::{
     Scheme,
-    events::{ParseContext, ParseError, Payload, cow::CowStr, expect_json, json},
+    events::{ParseContext, ParseError, Payload, expect_json, fields::Borrowing, json},
     idempotency::Namespace,
     senders::stalwart::StalwartKey,
     stored::{SplitEvent, StoredPayload},
@@ -59,7 +59,7 @@ impl<'de> Visitor<'de> for TypedVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut event_type = None;
-        while let Some(CowStr(key)) = map.next_key()? {
+        while let Some(Borrowing::<Cow<'de, str>>(key)) = map.next_key()? {
             if key == "type" && event_type.is_none() {
                 event_type = map.next_value::<TypeText<'de>>()?.0;
             } else {
