@@ -114,7 +114,7 @@ mod state;
 pub use body::read_body;
 pub use extract::{VerifiedWebhook, Webhook};
 pub use idempotency::Idempotent;
-pub use layer::{VerifyWebhook, VerifyWebhookLayer};
+pub use layer::{VerifyWebhookLayer, VerifyWebhookService};
 pub use per_event::{EventsAnswer, handle_events};
 pub use rejection::WebhookRejection;
 #[cfg(feature = "serve")]

@@ -23,7 +23,7 @@ use crate::{WebhookRejection, layer::ResponseFuture};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 // Unreachable through the public API (only `VerifyWebhookLayer::idempotent` builds an
-// `Idempotent`, inside `VerifyWebhook`); kept so a future wiring mistake fails closed.
+// `Idempotent`, inside `VerifyWebhookService`); kept so a future wiring mistake fails closed.
 const LAYER_ORDER: Rejection = Rejection::Misconfigured {
     reason: "the idempotency service reads the request verified by VerifyWebhookLayer, \
              which did not run before it: use `VerifyWebhookLayer::new(verifier).idempotent(dedup)`",
@@ -39,7 +39,7 @@ pub struct Idempotent<I, S> {
 
 impl<I, S: IdempotencyStore> Idempotent<I, S> {
     /// Wraps `inner`; only [`VerifyWebhookLayer::idempotent`](crate::VerifyWebhookLayer::idempotent)
-    /// builds one, always inside [`VerifyWebhook`](crate::VerifyWebhook).
+    /// builds one, always inside [`VerifyWebhookService`](crate::VerifyWebhookService).
     pub(crate) fn new(inner: I, dedup: Deduplicator<S>) -> Self {
         let dedup = with_tokio_timer(dedup);
         Self { inner, dedup }

@@ -6,11 +6,11 @@ use webhook_core::{
     idempotency::{Deduplicator, IdempotencyStore},
 };
 
-use super::VerifyWebhook;
+use super::VerifyWebhookService;
 use crate::Idempotent;
 
-/// Wraps services in [`VerifyWebhook`]; with [`idempotent`](Self::idempotent), in
-/// [`VerifyWebhook`] around [`Idempotent`], so verification always runs before
+/// Wraps services in [`VerifyWebhookService`]; with [`idempotent`](Self::idempotent), in
+/// [`VerifyWebhookService`] around [`Idempotent`], so verification always runs before
 /// deduplication.
 ///
 /// `D` is `()` for verification alone, or the [`Deduplicator`] given to
@@ -67,18 +67,18 @@ impl<D> VerifyWebhookLayer<D> {
 }
 
 impl<I> Layer<I> for VerifyWebhookLayer {
-    type Service = VerifyWebhook<I>;
+    type Service = VerifyWebhookService<I>;
 
     fn layer(&self, inner: I) -> Self::Service {
-        VerifyWebhook::new(inner, self.verifier.clone())
+        VerifyWebhookService::new(inner, self.verifier.clone())
     }
 }
 
 impl<I, S: IdempotencyStore + Clone> Layer<I> for VerifyWebhookLayer<Deduplicator<S>> {
-    type Service = VerifyWebhook<Idempotent<I, S>>;
+    type Service = VerifyWebhookService<Idempotent<I, S>>;
 
     fn layer(&self, inner: I) -> Self::Service {
-        VerifyWebhook::new(
+        VerifyWebhookService::new(
             Idempotent::new(inner, self.dedup.clone()),
             self.verifier.clone(),
         )

@@ -35,4 +35,4 @@ mod layer;
 mod service;
 
 pub use layer::VerifyWebhookLayer;
-pub use service::{ResponseFuture, VerifyWebhook};
+pub use service::{ResponseFuture, VerifyWebhookService};

@@ -20,14 +20,17 @@ use crate::{WebhookRejection, body::verify_request};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Verifies each request with its [`Verifier`] before calling the inner service.
+/// Verifies each request with its [`Verifier`] before calling the inner service: the
+/// tower service that [`VerifyWebhookLayer`] wraps around a route. Named apart from
+/// `webhook_actix::VerifyWebhook` (actix-web's middleware, which users wrap) because the
+/// two play different roles; in axum, the item a user adds is the layer.
 #[derive(Debug, Clone)]
-pub struct VerifyWebhook<S> {
+pub struct VerifyWebhookService<S> {
     inner: S,
     verifier: Verifier,
 }
 
-impl<S> VerifyWebhook<S> {
+impl<S> VerifyWebhookService<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, verifier: Verifier) -> Self {
         Self { inner, verifier }
@@ -54,7 +57,7 @@ impl<S> VerifyWebhook<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifyWebhook<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifyWebhookService<S>
 where
     S: Service<Request<Body>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
@@ -101,7 +104,7 @@ where
     }
 }
 
-/// The response future of [`VerifyWebhook`] and [`Idempotent`](crate::Idempotent).
+/// The response future of [`VerifyWebhookService`] and [`Idempotent`](crate::Idempotent).
 /// Boxed: reading the body is an `async` state machine, and one allocation per request
 /// is noise beside an HMAC.
 pub struct ResponseFuture<E>(Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>);
