@@ -173,10 +173,13 @@ async fn a_stalled_workers_late_answer_does_not_overwrite_the_new_claim() {
     accept_batch(&a, &[1]).await;
     let stalled = Arc::new(Notify::new());
     let entered = Arc::new(Notify::new());
-    // A's heartbeat never comes round again: a frozen process.
+    // A's heartbeat never comes round (its first is an hour away): a frozen process. One
+    // worker, stuck in the handler, so A's idle workers cannot race B for the re-claim
+    // once the lease has run out.
     let pool_a = a
         .workers()
         .name("a")
+        .concurrency(1)
         .lease(Duration::from_secs(30))
         .heartbeat(Duration::from_secs(3600))
         .spawn({

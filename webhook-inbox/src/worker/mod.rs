@@ -487,7 +487,11 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Renews the running claims every heartbeat; flags the lost ones.
 async fn heartbeat<B: Backend>(shared: Arc<PoolShared<B>>) {
-    let mut ticks = tokio::time::interval(shared.config.heartbeat.max(Duration::from_millis(10)));
+    // The first tick one period after the pool starts, not at once: at start nothing is
+    // running, and a first tick that the scheduler delays until a claim has been made
+    // would renew a lease the moment it was taken.
+    let every = shared.config.heartbeat.max(Duration::from_millis(10));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
